@@ -1,0 +1,170 @@
+/* bunmg.h: the whole C ABI of libbunmg.
+ *
+ * Every function returns a bunmg_status and writes its outputs through pointers. On failure the
+ * calling thread's last error (bunmg_last_error, bunmg_last_error_detail) says what went wrong.
+ * Nothing in the library calls exit() or abort().
+ *
+ * Matrices are row-major and sharded by rows over the logical devices of a mesh: with
+ * s = ceil(rows / ndev), device d holds rows [d*s, min((d+1)*s, rows)) at the start of its shard
+ * buffer. Read as column-major, a shard is a block of `rows` columns of length `cols`; the cyclic
+ * layout is cuSOLVERMg's 1D column block-cyclic one over those columns: global tile k of `tile`
+ * rows lives on device k mod ndev at local tile slot k div ndev. */
+#ifndef BUNMG_H
+#define BUNMG_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BUNMG_API __attribute__((visibility("default")))
+
+#define BUNMG_MAX_DEVICES 32
+
+typedef enum bunmg_status {
+  BUNMG_OK = 0,
+  BUNMG_INVALID_ARGUMENT = 1,
+  BUNMG_OUT_OF_MEMORY = 2,     /* detail: device = mesh position */
+  BUNMG_LIBRARY_NOT_FOUND = 3, /* cuSOLVERMg, cudart or LAPACK could not be loaded */
+  BUNMG_NO_DEVICE = 4,         /* no CUDA device, driver or CUDA backend */
+  BUNMG_DEVICE_ERROR = 5,      /* a CUDA runtime call failed; detail: device */
+  BUNMG_SOLVER_ERROR = 6,      /* cuSOLVER or LAPACK reported a failure status */
+  BUNMG_NOT_POSITIVE_DEFINITE = 7, /* detail: index = order of the failing leading minor */
+  BUNMG_NO_CONVERGENCE = 8,    /* detail: index = info from the eigensolver */
+  BUNMG_SINGULAR = 9,          /* detail: index = zero pivot */
+  BUNMG_LAYOUT_LOST = 10,      /* a redistribution failed and could not restore the layout */
+  BUNMG_UNSUPPORTED = 11,
+  BUNMG_TIMEOUT = 12,
+  BUNMG_PEER_LOST = 13         /* detail: device = rank */
+} bunmg_status;
+
+typedef enum bunmg_dtype {
+  BUNMG_FLOAT32 = 0,
+  BUNMG_FLOAT64 = 1,
+  BUNMG_COMPLEX64 = 2,
+  BUNMG_COMPLEX128 = 3
+} bunmg_dtype;
+
+typedef enum bunmg_backend { BUNMG_BACKEND_HOST = 0, BUNMG_BACKEND_CUDA = 1 } bunmg_backend;
+
+typedef enum bunmg_layout { BUNMG_LAYOUT_ROWS = 0, BUNMG_LAYOUT_CYCLIC = 1 } bunmg_layout;
+
+/* A row-sharded matrix. The library reads and updates `layout` and `tile`; the caller owns the
+ * shard buffers, each at least capacity * cols elements (bunmg_shard_capacity). */
+typedef struct bunmg_matrix {
+  int64_t rows;     /* global rows: the slots that are permuted */
+  int64_t cols;     /* row length = leading dimension of the column-major view */
+  int64_t capacity; /* rows each shard buffer can hold */
+  int64_t tile;     /* rows per tile while layout == CYCLIC */
+  int32_t dtype;    /* bunmg_dtype */
+  int32_t layout;   /* bunmg_layout */
+  void *shards[BUNMG_MAX_DEVICES];
+} bunmg_matrix;
+
+typedef struct bunmg_mesh bunmg_mesh;
+
+/* ---- errors and versions ---- */
+BUNMG_API const char *bunmg_version(void);
+BUNMG_API const char *bunmg_last_error(void);
+/* index: leading minor / pivot / info; device: mesh position or rank; -1 where not applicable. */
+BUNMG_API void bunmg_last_error_detail(int64_t *index, int32_t *device);
+
+/* ---- meshes: an ordered list of logical devices on one backend; repeated ids allowed ---- */
+BUNMG_API bunmg_status bunmg_cuda_device_count(int32_t *count); /* 0 when no driver, GPU or CUDA build */
+BUNMG_API bunmg_status bunmg_mesh_create(int32_t backend, int32_t ndev, const int32_t *device_ids,
+                               bunmg_mesh **out);
+BUNMG_API bunmg_status bunmg_mesh_destroy(bunmg_mesh *mesh);
+/* bytes bunmg holds on mesh device `dev` (buffers and workspace), and the device's free/total. */
+BUNMG_API bunmg_status bunmg_mesh_memory(bunmg_mesh *mesh, int32_t dev, uint64_t *held, uint64_t *free_bytes,
+                               uint64_t *total_bytes);
+
+/* ---- device buffers; `dev` is a mesh position ---- */
+BUNMG_API bunmg_status bunmg_alloc(bunmg_mesh *mesh, int32_t dev, uint64_t bytes, void **out);
+BUNMG_API bunmg_status bunmg_free(bunmg_mesh *mesh, int32_t dev, void *ptr);
+BUNMG_API bunmg_status bunmg_copy_to_device(bunmg_mesh *mesh, int32_t dev, void *dst, const void *host_src,
+                                  uint64_t bytes);
+BUNMG_API bunmg_status bunmg_copy_to_host(bunmg_mesh *mesh, int32_t dev, void *host_dst, const void *src,
+                                uint64_t bytes);
+BUNMG_API bunmg_status bunmg_copy_peer(bunmg_mesh *mesh, int32_t dst_dev, void *dst, int32_t src_dev,
+                             const void *src, uint64_t bytes);
+/* Time `repeats` copies of `bytes` between two mesh devices (dst == src: within one device);
+ * both directions at once when `both_ways`. Writes bytes per second moved in total. */
+BUNMG_API bunmg_status bunmg_copy_bandwidth(bunmg_mesh *mesh, int32_t dst_dev, int32_t src_dev,
+                                  uint64_t bytes, int32_t repeats, int32_t both_ways,
+                                  double *bytes_per_second);
+
+/* ---- redistribution between row shards and the cyclic layout ---- */
+/* Rows each shard buffer needs so that both layouts fit: max(ceil(rows/ndev), cyclic share). */
+BUNMG_API bunmg_status bunmg_shard_capacity(int64_t rows, int64_t tile, int32_t ndev, int64_t *capacity);
+
+typedef struct bunmg_plan bunmg_plan;
+typedef struct bunmg_plan_summary {
+  int64_t pieces;         /* runs of rows that move as one contiguous copy */
+  int64_t cycles;         /* disjoint cycles (need one staging piece each while they run) */
+  int64_t chains;         /* open chains that start at a free slot (need no staging) */
+  int64_t fixed;          /* pieces already in place */
+  int64_t copies;         /* copies issued, staging copies included */
+  int64_t rows_cross;     /* rows copied between different mesh positions */
+  int64_t rows_local;     /* rows copied within one mesh position (staging included) */
+  int64_t staging_rows;   /* staging rows per device that the executor allocates */
+  int64_t capacity;       /* rows per shard buffer, as bunmg_shard_capacity */
+  int64_t largest_piece;  /* rows */
+} bunmg_plan_summary;
+
+/* One contiguous copy of the plan, in execution order within its cycle. dev -1 = staging. */
+typedef struct bunmg_move {
+  int64_t cycle;
+  int32_t src_dev, dst_dev;
+  int64_t src_row, dst_row; /* local row offsets in the shard (or staging) buffer */
+  int64_t rows;
+} bunmg_move;
+
+BUNMG_API bunmg_status bunmg_plan_create(int64_t rows, int64_t tile, int32_t ndev, int32_t lanes,
+                               bunmg_plan **out);
+BUNMG_API bunmg_status bunmg_plan_destroy(bunmg_plan *plan);
+BUNMG_API bunmg_status bunmg_plan_get_summary(const bunmg_plan *plan, bunmg_plan_summary *out);
+/* Copies up to `cap` moves of the forward plan into `out`; `count` receives the total. */
+BUNMG_API bunmg_status bunmg_plan_get_moves(const bunmg_plan *plan, bunmg_move *out, int64_t cap,
+                                  int64_t *count);
+
+BUNMG_API bunmg_status bunmg_to_cyclic(bunmg_mesh *mesh, bunmg_matrix *m, int64_t tile);
+BUNMG_API bunmg_status bunmg_to_rows(bunmg_mesh *mesh, bunmg_matrix *m);
+
+/* Fault injection for tests: the n-th copy issued from now on fails (n < 0: off). */
+BUNMG_API bunmg_status bunmg_debug_fail_copy_after(bunmg_mesh *mesh, int64_t n);
+
+/* ---- solvers; A is square, Hermitian (symmetric when real), and in row layout on entry ---- */
+/* Cholesky factor in place. On success A holds the factor in the cyclic layout of `tile`. On
+ * failure A is unchanged and back in row layout. */
+BUNMG_API bunmg_status bunmg_cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile);
+/* With A a factor from bunmg_cholesky: solves A X = B for a host row-major N x nrhs B,
+ * overwritten by X. */
+BUNMG_API bunmg_status bunmg_cholesky_solve(bunmg_mesh *mesh, const bunmg_matrix *factor, void *b,
+                                  int64_t nrhs);
+/* log det A = 2 sum log L_ii (real for Hermitian A). */
+BUNMG_API bunmg_status bunmg_cholesky_logdet(bunmg_mesh *mesh, const bunmg_matrix *factor, double *out);
+/* Turns the factor into the full Hermitian inverse, back in row layout. */
+BUNMG_API bunmg_status bunmg_cholesky_inverse(bunmg_mesh *mesh, bunmg_matrix *factor);
+
+#define BUNMG_EIG_VECTORS 1 /* compute eigenvectors into A */
+#define BUNMG_EIG_ROWS 2    /* eigenvector k as row k instead of column k (skips a transpose) */
+/* Eigenvalues ascending into w (N reals of A's real type). A is back in row layout on return:
+ * holding the eigenvectors with BUNMG_EIG_VECTORS, else undefined contents. */
+BUNMG_API bunmg_status bunmg_syevd(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, int32_t flags, void *w);
+
+typedef enum bunmg_routine {
+  BUNMG_ROUTINE_POTRS = 0,
+  BUNMG_ROUTINE_POTRI = 1,
+  BUNMG_ROUTINE_SYEVD = 2
+} bunmg_routine;
+/* Per-device bytes for the routine, written as out[0] matrix shard (with slack), out[1]
+ * redistribution staging, out[2] solver workspace (from the solver's own size query where the
+ * backend has one). */
+BUNMG_API bunmg_status bunmg_estimate_memory(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype,
+                                   int64_t tile, int64_t nrhs, uint64_t out[3]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,9 @@
+#ifndef BUNMG_FIXUP_H
+#define BUNMG_FIXUP_H
+
+#include "internal.h"
+
+/* The BUNMG_FIX_* passes over an N x N row-layout matrix whose shards are host-addressable. */
+void bunmg_fixup_host(const bunmg_matrix *a, int32_t ndev, int32_t mode);
+
+#endif

@@ -1,0 +1,173 @@
+/* Executor: runs a plan's jobs over the backend's asynchronous copy lanes, forward (rows to
+ * cyclic) or backward. A failed copy rolls every finished move back, so the matrix is always left
+ * in the layout it started in, or the call says LAYOUT_LOST. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "plan.h"
+#include "redistribute.h"
+
+typedef struct run {
+  bunmg_mesh *mesh;
+  const bunmg_matrix *m;
+  const bunmg_plan *plan;
+  size_t row_bytes;
+  void **staging; /* per lane */
+} run;
+
+static bunmg_status issue(run *r, int32_t lane, const bunmg_move *mv) {
+  bunmg_mesh *mesh = r->mesh;
+  if (mesh->fail_copy_after >= 0 && mesh->fail_copy_after-- == 0)
+    return bunmg_fail_at(BUNMG_DEVICE_ERROR, -1, mv->src_dev, "injected copy failure (debug_fail_copy_after)");
+  int32_t lane_dev = lane / r->plan->lanes_per_device;
+  char *src = mv->src_dev < 0 ? r->staging[lane] : r->m->shards[mv->src_dev];
+  char *dst = mv->dst_dev < 0 ? r->staging[lane] : r->m->shards[mv->dst_dev];
+  return mesh->ops->copy_async(mesh, lane, mv->dst_dev < 0 ? lane_dev : mv->dst_dev,
+                               dst + (size_t)mv->dst_row * r->row_bytes,
+                               mv->src_dev < 0 ? lane_dev : mv->src_dev,
+                               src + (size_t)mv->src_row * r->row_bytes, (size_t)mv->rows * r->row_bytes);
+}
+
+/* Issues moves [from, to) of a job; on failure *issued says how many went out. */
+static bunmg_status run_moves(run *r, const bunmg_job *job, int reverse, int64_t from, int64_t to,
+                              int64_t *issued) {
+  for (int64_t i = from; i < to; i++) {
+    bunmg_move mv = bunmg_job_move(r->plan, job, i, reverse);
+    bunmg_status st = issue(r, job->lane, &mv);
+    if (st != BUNMG_OK) {
+      *issued = i - from;
+      return st;
+    }
+  }
+  *issued = to - from;
+  return BUNMG_OK;
+}
+
+static bunmg_status alloc_staging(run *r) {
+  int32_t lanes = r->plan->ndev * r->plan->lanes_per_device;
+  r->staging = calloc((size_t)lanes, sizeof(void *));
+  if (!r->staging) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "redistribute: out of host memory");
+  for (int32_t l = 0; l < lanes; l++) {
+    int64_t rows = r->plan->lane_staging_rows[l];
+    if (rows == 0) continue;
+    bunmg_status st = bunmg_mesh_alloc(r->mesh, l / r->plan->lanes_per_device, (size_t)rows * r->row_bytes,
+                                       &r->staging[l]);
+    if (st != BUNMG_OK) return st;
+  }
+  return BUNMG_OK;
+}
+
+static void free_staging(run *r) {
+  if (!r->staging) return;
+  for (int32_t l = 0; l < r->plan->ndev * r->plan->lanes_per_device; l++)
+    if (r->staging[l]) bunmg_mesh_release(r->mesh, l / r->plan->lanes_per_device, r->staging[l]);
+  free(r->staging);
+}
+
+/* Undoes the first `issued` moves of job `failed` and every job before it. */
+static bunmg_status roll_back(run *r, int reverse, int64_t failed, int64_t issued) {
+  int64_t n;
+  const bunmg_job *job = &r->plan->jobs[failed];
+  bunmg_status st = r->mesh->ops->sync(r->mesh);
+  if (st == BUNMG_OK) st = run_moves(r, job, !reverse, job->move_count - issued, job->move_count, &n);
+  for (int64_t j = 0; j < failed && st == BUNMG_OK; j++) {
+    job = &r->plan->jobs[j];
+    st = run_moves(r, job, !reverse, 0, job->move_count, &n);
+  }
+  if (st == BUNMG_OK) st = r->mesh->ops->sync(r->mesh);
+  return st;
+}
+
+static const char *layout_name(int32_t layout) { return layout == BUNMG_LAYOUT_CYCLIC ? "cyclic" : "row"; }
+
+static bunmg_status execute(bunmg_mesh *mesh, bunmg_matrix *m, const bunmg_plan *plan, int reverse) {
+  run r = {mesh, m, plan, (size_t)m->cols * bunmg_dtype_size(m->dtype), NULL};
+  bunmg_status st = alloc_staging(&r);
+  int64_t failed = -1, issued = 0;
+  for (int64_t j = 0; j < plan->job_count && st == BUNMG_OK; j++) {
+    const bunmg_job *job = &plan->jobs[j];
+    st = run_moves(&r, job, reverse, 0, job->move_count, &issued);
+    if (st != BUNMG_OK) failed = j;
+  }
+  if (st == BUNMG_OK) {
+    st = mesh->ops->sync(mesh);
+    if (st != BUNMG_OK) {
+      bunmg_error_prefix("redistribution lost the matrix layout (a queued copy failed): ");
+      st = BUNMG_LAYOUT_LOST;
+    }
+  } else if (failed >= 0) {
+    char cause[512];
+    snprintf(cause, sizeof cause, "%s", bunmg_error_message());
+    int64_t index;
+    int32_t device;
+    bunmg_last_error_detail(&index, &device);
+    mesh->fail_copy_after = -1;
+    if (roll_back(&r, reverse, failed, issued) == BUNMG_OK)
+      bunmg_fail_at(st, index, device, "redistribution failed at job %lld of %lld (%s); the matrix was restored to its %s layout",
+                    (long long)failed, (long long)plan->job_count, cause, layout_name(m->layout));
+    else {
+      bunmg_error_prefix("redistribution failed (%s) and rolling back failed too: ", cause);
+      st = BUNMG_LAYOUT_LOST;
+    }
+  }
+  free_staging(&r);
+  return st;
+}
+
+static bunmg_status plan_for(bunmg_mesh *mesh, int64_t rows, int64_t tile, const bunmg_plan **out) {
+  bunmg_plan *cached = mesh->plan_cache;
+  if (!cached || cached->rows != rows || cached->tile != tile) {
+    bunmg_plan *fresh;
+    bunmg_status st = bunmg_plan_build(rows, tile, mesh->ndev, mesh->ops->lanes_per_device, &fresh);
+    if (st != BUNMG_OK) return st;
+    bunmg_plan_destroy(cached);
+    mesh->plan_cache = cached = fresh;
+  }
+  *out = cached;
+  return BUNMG_OK;
+}
+
+bunmg_status bunmg_redistribute(bunmg_mesh *mesh, bunmg_matrix *m, int32_t layout, int64_t tile) {
+  if (m->layout == layout && (layout == BUNMG_LAYOUT_ROWS || m->tile == tile)) return BUNMG_OK;
+  if (m->layout == BUNMG_LAYOUT_CYCLIC && layout == BUNMG_LAYOUT_CYCLIC) {
+    bunmg_status st = bunmg_redistribute(mesh, m, BUNMG_LAYOUT_ROWS, 0);
+    if (st != BUNMG_OK) return st;
+  }
+  int64_t plan_tile = layout == BUNMG_LAYOUT_CYCLIC ? tile : m->tile;
+  int64_t need;
+  bunmg_status st = bunmg_shard_capacity(m->rows, plan_tile, mesh->ndev, &need);
+  if (st != BUNMG_OK) return st;
+  if (m->capacity < need)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "tile size %lld needs shards of %lld rows, but they hold %lld: "
+                      "allocate the matrix for this tile size", (long long)plan_tile, (long long)need,
+                      (long long)m->capacity);
+  const bunmg_plan *plan;
+  st = plan_for(mesh, m->rows, plan_tile, &plan);
+  if (st == BUNMG_OK) st = execute(mesh, m, plan, layout == BUNMG_LAYOUT_ROWS);
+  if (st == BUNMG_OK) {
+    m->layout = layout;
+    m->tile = layout == BUNMG_LAYOUT_CYCLIC ? tile : 0;
+  }
+  return st;
+}
+
+static bunmg_status public_redistribute(bunmg_mesh *mesh, bunmg_matrix *m, int32_t layout, int64_t tile,
+                                        const char *call) {
+  bunmg_status st = bunmg_mesh_enter(mesh, call);
+  if (st != BUNMG_OK) return st;
+  st = bunmg_check_matrix(mesh, m, 0);
+  if (st == BUNMG_OK && layout == BUNMG_LAYOUT_CYCLIC && tile < 1)
+    st = bunmg_fail(BUNMG_INVALID_ARGUMENT, "tile size must be >= 1, got %lld", (long long)tile);
+  if (st == BUNMG_OK) st = bunmg_redistribute(mesh, m, layout, tile);
+  if (st != BUNMG_OK) bunmg_error_prefix("%s: ", call);
+  bunmg_mesh_leave(mesh);
+  return st;
+}
+
+bunmg_status bunmg_to_cyclic(bunmg_mesh *mesh, bunmg_matrix *m, int64_t tile) {
+  return public_redistribute(mesh, m, BUNMG_LAYOUT_CYCLIC, tile, "to_cyclic");
+}
+
+bunmg_status bunmg_to_rows(bunmg_mesh *mesh, bunmg_matrix *m) {
+  return public_redistribute(mesh, m, BUNMG_LAYOUT_ROWS, 0, "to_rows");
+}
