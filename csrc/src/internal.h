@@ -126,6 +126,11 @@ static inline int64_t bunmg_ceil_div(int64_t a, int64_t b) { return (a + b - 1) 
 static inline int64_t bunmg_shard_rows(int64_t rows, int32_t ndev) {
   return bunmg_ceil_div(rows, ndev);
 }
+/* rows that mesh position dev holds in row layout */
+int64_t bunmg_shard_count(int64_t rows, int32_t ndev, int32_t dev);
+/* While redistributing, shard dev sits this many rows up its buffer so that global tile
+ * boundaries fall on local multiples of the tile: whole tiles then move as single copies. */
+int64_t bunmg_shard_offset(int64_t rows, int64_t tile, int32_t ndev, int32_t dev);
 /* rows that mesh position dev holds in the cyclic layout */
 int64_t bunmg_cyclic_rows_on(int64_t rows, int64_t tile, int32_t ndev, int32_t dev);
 /* global row j -> (device, local row) in the cyclic layout */

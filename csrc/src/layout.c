@@ -32,13 +32,25 @@ static bunmg_status check_shape(int64_t rows, int64_t tile, int32_t ndev) {
   return BUNMG_OK;
 }
 
+int64_t bunmg_shard_count(int64_t rows, int32_t ndev, int32_t dev) {
+  int64_t s = bunmg_shard_rows(rows, ndev), left = rows - dev * s;
+  return left < 0 ? 0 : left < s ? left : s;
+}
+
+int64_t bunmg_shard_offset(int64_t rows, int64_t tile, int32_t ndev, int32_t dev) {
+  return bunmg_shard_count(rows, ndev, dev) > 0 ? (dev * bunmg_shard_rows(rows, ndev)) % tile : 0;
+}
+
 bunmg_status bunmg_shard_capacity(int64_t rows, int64_t tile, int32_t ndev, int64_t *capacity) {
   bunmg_status st = check_shape(rows, tile, ndev);
   if (st != BUNMG_OK) return st;
   if (!capacity) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "capacity output is NULL");
-  int64_t shard = bunmg_shard_rows(rows, ndev);
-  int64_t cyclic = cyclic_capacity(rows, tile, ndev);
-  *capacity = shard > cyclic ? shard : cyclic;
+  int64_t need = cyclic_capacity(rows, tile, ndev);
+  for (int32_t d = 0; d < ndev; d++) {
+    int64_t shifted = bunmg_shard_count(rows, ndev, d) + bunmg_shard_offset(rows, tile, ndev, d);
+    if (shifted > need) need = shifted;
+  }
+  *capacity = need;
   return BUNMG_OK;
 }
 

@@ -12,11 +12,15 @@
 typedef struct planner {
   int64_t n, tile, s, cap;
   int32_t ndev;
+  int64_t offset[BUNMG_MAX_DEVICES];
   int64_t *src_at; /* position -> slot that starts there, or -1 */
   int64_t *dst_at; /* position -> slot that must end there, or -1 */
 } planner;
 
-static int64_t src_pos(const planner *p, int64_t j) { return (j / p->s) * p->cap + j % p->s; }
+static int64_t src_pos(const planner *p, int64_t j) {
+  int64_t d = j / p->s;
+  return d * p->cap + j % p->s + p->offset[d];
+}
 
 static int64_t dst_pos(const planner *p, int64_t j) {
   int32_t d;
@@ -93,9 +97,13 @@ static int32_t lightest_lane(const builder *b, int32_t on_device) {
 
 static void push_move(builder *b, bunmg_move m) { b->plan->moves[b->plan->move_count++] = m; }
 
-static void open_job(builder *b, int32_t lane, int32_t is_cycle) {
+static void open_job(builder *b, int32_t lane, int32_t kind) {
   bunmg_plan *plan = b->plan;
-  plan->jobs[plan->job_count++] = (bunmg_job){plan->move_count, 0, lane, is_cycle};
+  plan->jobs[plan->job_count++] = (bunmg_job){plan->move_count, 0, lane, kind};
+}
+
+static void need_staging(builder *b, int32_t lane, int64_t rows) {
+  if (rows > b->plan->lane_staging_rows[lane]) b->plan->lane_staging_rows[lane] = rows;
 }
 
 static void close_job(builder *b) {
@@ -105,10 +113,27 @@ static void close_job(builder *b) {
   for (int64_t i = job->first_move; i < plan->move_count; i++) b->lane_load[job->lane] += plan->moves[i].rows;
 }
 
+/* Moves shard d's rows [0, count) up by its offset, a tile at a time from the top through the
+ * lane's staging buffer (source and destination overlap). */
+static void emit_shift(builder *b, const planner *p, int32_t d) {
+  int64_t count = bunmg_shard_count(p->n, p->ndev, d), offset = p->offset[d];
+  if (offset == 0 || count == 0) return;
+  int32_t lane = d * b->plan->lanes_per_device;
+  int64_t job = b->plan->job_count, chunk = p->tile < count ? p->tile : count;
+  open_job(b, lane, BUNMG_JOB_SHIFT);
+  for (int64_t end = count; end > 0; end -= chunk) {
+    int64_t rows = end < chunk ? end : chunk;
+    push_move(b, (bunmg_move){job, d, -1, end - rows, 0, rows});
+    push_move(b, (bunmg_move){job, -1, d, 0, end - rows + offset, rows});
+  }
+  need_staging(b, lane, chunk);
+  close_job(b);
+}
+
 /* Chain: the piece whose target is free moves first, then whoever targets its old region. */
 static void emit_chain(builder *b, const planner *p, piece *pcs, uint8_t *done, int64_t head) {
   int64_t job = b->plan->job_count;
-  open_job(b, lightest_lane(b, -1), 0);
+  open_job(b, lightest_lane(b, -1), BUNMG_JOB_CHAIN);
   for (int64_t q = head; q >= 0; q = pcs[q].prev) {
     push_move(b, move_of(p, &pcs[q], job));
     done[q] = 1;
@@ -128,7 +153,7 @@ static void emit_cycle(builder *b, const planner *p, piece *pcs, uint8_t *done, 
     staged = q;
   }
   int64_t job = b->plan->job_count;
-  open_job(b, lane, 1);
+  open_job(b, lane, BUNMG_JOB_CYCLE);
   bunmg_move first = move_of(p, &pcs[staged], job);
   push_move(b, (bunmg_move){job, first.src_dev, -1, first.src_row, 0, first.rows});
   for (int64_t q = pcs[staged].prev; q != staged; q = pcs[q].prev) {
@@ -137,7 +162,7 @@ static void emit_cycle(builder *b, const planner *p, piece *pcs, uint8_t *done, 
   }
   push_move(b, (bunmg_move){job, -1, first.dst_dev, 0, first.dst_row, first.rows});
   done[staged] = 1;
-  if (first.rows > b->plan->lane_staging_rows[lane]) b->plan->lane_staging_rows[lane] = first.rows;
+  need_staging(b, lane, first.rows);
   close_job(b);
 }
 
@@ -150,8 +175,8 @@ static void summarize(bunmg_plan *plan, const piece *pcs, int64_t npieces, int64
     if (pcs[i].len > s->largest_piece) s->largest_piece = pcs[i].len;
   for (int64_t j = 0; j < plan->job_count; j++) {
     const bunmg_job *job = &plan->jobs[j];
-    if (job->is_cycle) s->cycles++;
-    else s->chains++;
+    if (job->kind == BUNMG_JOB_CYCLE) s->cycles++;
+    else if (job->kind == BUNMG_JOB_CHAIN) s->chains++;
     int32_t lane_dev = job->lane / plan->lanes_per_device;
     for (int64_t i = 0; i < job->move_count; i++) {
       const bunmg_move *m = &plan->moves[job->first_move + i];
@@ -173,8 +198,10 @@ static bunmg_status decompose(bunmg_plan *plan, const planner *p, const uint8_t 
   piece *pcs = malloc(sizeof(piece) * (size_t)n);
   uint8_t *done = calloc((size_t)n, 1);
   int64_t *lane_load = calloc((size_t)(plan->ndev * plan->lanes_per_device), sizeof(int64_t));
-  plan->moves = malloc(sizeof(bunmg_move) * (size_t)(2 * n + 1));
-  plan->jobs = malloc(sizeof(bunmg_job) * (size_t)n);
+  /* pieces + 2 per cycle (<= 2n), plus 2 per shift chunk (<= 2n / tile + 2 per device) */
+  size_t shift_moves = (size_t)(2 * (n / p->tile + 2 * p->ndev));
+  plan->moves = malloc(sizeof(bunmg_move) * ((size_t)(2 * n + 1) + shift_moves));
+  plan->jobs = malloc(sizeof(bunmg_job) * (size_t)(n + p->ndev));
   bunmg_status st = BUNMG_OK;
   if (!piece_at || !pcs || !done || !lane_load || !plan->moves || !plan->jobs) {
     st = bunmg_fail(BUNMG_OUT_OF_MEMORY, "plan: out of host memory for %lld rows", (long long)n);
@@ -204,6 +231,7 @@ static bunmg_status decompose(bunmg_plan *plan, const planner *p, const uint8_t 
     }
   }
   builder b = {plan, lane_load, plan->ndev * plan->lanes_per_device};
+  for (int32_t d = 0; d < p->ndev; d++) emit_shift(&b, p, d);
   for (int64_t i = 0; i < npieces; i++)
     if (!done[i] && pcs[i].next < 0) emit_chain(&b, p, pcs, done, i);
   for (int64_t i = 0; i < npieces; i++)
@@ -225,7 +253,8 @@ bunmg_status bunmg_plan_build(int64_t rows, int64_t tile, int32_t ndev, int32_t 
   if (lanes_per_device < 1 || lanes_per_device > 64)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "plan: lanes per device must be in 1..64, got %d", lanes_per_device);
   if (!out) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "plan output is NULL");
-  planner p = {rows, tile, bunmg_shard_rows(rows, ndev), cap, ndev, NULL, NULL};
+  planner p = {rows, tile, bunmg_shard_rows(rows, ndev), cap, ndev, {0}, NULL, NULL};
+  for (int32_t d = 0; d < ndev; d++) p.offset[d] = bunmg_shard_offset(rows, tile, ndev, d);
   size_t positions = (size_t)ndev * (size_t)cap;
   bunmg_plan *plan = calloc(1, sizeof *plan);
   breaks b = {calloc((size_t)rows + 1, 1), malloc(sizeof(int64_t) * ((size_t)rows + 1)), 0, rows};

@@ -8,8 +8,11 @@
 typedef struct bunmg_job {
   int64_t first_move, move_count;
   int32_t lane;
-  int32_t is_cycle;
+  int32_t kind; /* BUNMG_JOB_* */
 } bunmg_job;
+
+/* Shift jobs (each shard moved up by its offset) run, and finish, before chains and cycles. */
+enum { BUNMG_JOB_SHIFT = 0, BUNMG_JOB_CHAIN = 1, BUNMG_JOB_CYCLE = 2 };
 
 struct bunmg_plan {
   int64_t rows, tile;
@@ -17,7 +20,7 @@ struct bunmg_plan {
   bunmg_plan_summary summary;
   bunmg_move *moves; /* forward direction; dev -1 = the job's lane staging buffer */
   int64_t move_count;
-  bunmg_job *jobs;
+  bunmg_job *jobs; /* shift jobs first */
   int64_t job_count;
   int64_t *lane_staging_rows; /* per lane (ndev * lanes_per_device) */
 };

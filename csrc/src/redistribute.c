@@ -64,15 +64,28 @@ static void free_staging(run *r) {
   free(r->staging);
 }
 
-/* Undoes the first `issued` moves of job `failed` and every job before it. */
+/* The shift phase runs first going forward and last going backward, with every lane drained at
+ * the boundary; other jobs touch disjoint rows and run concurrently. */
+static const bunmg_job *job_at(const bunmg_plan *plan, int reverse, int64_t step) {
+  return &plan->jobs[reverse ? plan->job_count - 1 - step : step];
+}
+
+static bunmg_status barrier(run *r, const bunmg_job *prev, const bunmg_job *next) {
+  if (!prev || (prev->kind == BUNMG_JOB_SHIFT) == (next->kind == BUNMG_JOB_SHIFT)) return BUNMG_OK;
+  return r->mesh->ops->sync(r->mesh);
+}
+
+/* Undoes step `failed` (its first `issued` moves) and every step before it, newest first. */
 static bunmg_status roll_back(run *r, int reverse, int64_t failed, int64_t issued) {
   int64_t n;
-  const bunmg_job *job = &r->plan->jobs[failed];
+  const bunmg_job *job = job_at(r->plan, reverse, failed);
   bunmg_status st = r->mesh->ops->sync(r->mesh);
   if (st == BUNMG_OK) st = run_moves(r, job, !reverse, job->move_count - issued, job->move_count, &n);
-  for (int64_t j = 0; j < failed && st == BUNMG_OK; j++) {
-    job = &r->plan->jobs[j];
-    st = run_moves(r, job, !reverse, 0, job->move_count, &n);
+  for (int64_t k = failed - 1; k >= 0 && st == BUNMG_OK; k--) {
+    const bunmg_job *prev = job;
+    job = job_at(r->plan, reverse, k);
+    st = barrier(r, prev, job);
+    if (st == BUNMG_OK) st = run_moves(r, job, !reverse, 0, job->move_count, &n);
   }
   if (st == BUNMG_OK) st = r->mesh->ops->sync(r->mesh);
   return st;
@@ -84,17 +97,19 @@ static bunmg_status execute(bunmg_mesh *mesh, bunmg_matrix *m, const bunmg_plan 
   run r = {mesh, m, plan, (size_t)m->cols * bunmg_dtype_size(m->dtype), NULL};
   bunmg_status st = alloc_staging(&r);
   int64_t failed = -1, issued = 0;
-  for (int64_t j = 0; j < plan->job_count && st == BUNMG_OK; j++) {
-    const bunmg_job *job = &plan->jobs[j];
+  const bunmg_job *prev = NULL;
+  for (int64_t k = 0; k < plan->job_count && st == BUNMG_OK; k++) {
+    const bunmg_job *job = job_at(plan, reverse, k);
+    st = barrier(&r, prev, job);
+    if (st != BUNMG_OK) break; /* a queued copy failed: nothing known to roll back to */
     st = run_moves(&r, job, reverse, 0, job->move_count, &issued);
-    if (st != BUNMG_OK) failed = j;
+    if (st != BUNMG_OK) failed = k;
+    prev = job;
   }
-  if (st == BUNMG_OK) {
-    st = mesh->ops->sync(mesh);
-    if (st != BUNMG_OK) {
-      bunmg_error_prefix("redistribution lost the matrix layout (a queued copy failed): ");
-      st = BUNMG_LAYOUT_LOST;
-    }
+  if (st == BUNMG_OK) st = mesh->ops->sync(mesh);
+  if (st != BUNMG_OK && failed < 0 && r.staging && plan->job_count > 0 && prev) {
+    bunmg_error_prefix("redistribution lost the matrix layout (a queued copy failed): ");
+    st = BUNMG_LAYOUT_LOST;
   } else if (failed >= 0) {
     char cause[512];
     snprintf(cause, sizeof cause, "%s", bunmg_error_message());
