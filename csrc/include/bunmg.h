@@ -94,6 +94,16 @@ BUNMG_API bunmg_status bunmg_copy_bandwidth(bunmg_mesh *mesh, int32_t dst_dev, i
                                   uint64_t bytes, int32_t repeats, int32_t both_ways,
                                   double *bytes_per_second);
 
+/* ---- test matrices, generated where the shards live (no host copy of the matrix) ---- */
+typedef enum bunmg_fill {
+  BUNMG_FILL_HPD = 0,    /* Hermitian (symmetric) positive definite: off-diagonals in the unit
+                            square, diagonal 2N (square matrices only) */
+  BUNMG_FILL_UNIFORM = 1 /* every component uniform in [-1, 1) */
+} bunmg_fill;
+/* Fills m (row layout) deterministically from seed: the same seed gives the same matrix on every
+ * backend and mesh. */
+BUNMG_API bunmg_status bunmg_fill_random(bunmg_mesh *mesh, bunmg_matrix *m, int32_t kind, uint64_t seed);
+
 /* ---- redistribution between row shards and the cyclic layout ---- */
 /* Rows each shard buffer needs so that both layouts fit: max(ceil(rows/ndev), cyclic share). */
 BUNMG_API bunmg_status bunmg_shard_capacity(int64_t rows, int64_t tile, int32_t ndev, int64_t *capacity);

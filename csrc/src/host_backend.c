@@ -84,6 +84,11 @@ static bunmg_status host_bandwidth(bunmg_mesh *mesh, int32_t dst_dev, int32_t sr
   return BUNMG_OK;
 }
 
+static bunmg_status host_fill(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t kind, uint64_t seed) {
+  bunmg_fill_host(m, mesh->ndev, kind, seed);
+  return BUNMG_OK;
+}
+
 static bunmg_status host_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode) {
   bunmg_fixup_host(a, mesh->ndev, mode);
   return BUNMG_OK;
@@ -103,6 +108,7 @@ const bunmg_backend_ops bunmg_host_ops = {
     .copy_async = host_copy_async,
     .sync = host_sync,
     .bandwidth = host_bandwidth,
+    .fill = host_fill,
     .fixup = host_fixup,
     .potrf = bunmg_host_potrf,
     .potrs = bunmg_host_potrs,

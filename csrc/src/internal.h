@@ -64,6 +64,8 @@ typedef struct bunmg_backend_ops {
   bunmg_status (*bandwidth)(bunmg_mesh *mesh, int32_t dst_dev, int32_t src_dev, size_t bytes,
                             int32_t repeats, int32_t both_ways, double *bytes_per_second);
 
+  /* Fills a row-layout matrix per bunmg_fill_random (fill.h has the generator). */
+  bunmg_status (*fill)(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t kind, uint64_t seed);
   /* a is N x N in row layout; mode is a BUNMG_FIX_* combination. */
   bunmg_status (*fixup)(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode);
 

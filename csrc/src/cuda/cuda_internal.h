@@ -1,0 +1,75 @@
+/* Private to the CUDA backend: the per-mesh state and the helpers its three files share.
+ * Plain C so that cusolvermg.c (C) and the .cu files (C++) see the same declarations. */
+#ifndef BUNMG_CUDA_INTERNAL_H
+#define BUNMG_CUDA_INTERNAL_H
+
+#include <cuda_runtime_api.h>
+
+#include "internal.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define BUNMG_CUDA_LANES 2 /* streams per mesh position: two copy queues, both directions busy */
+
+typedef struct bunmg_mg bunmg_mg; /* cuSOLVERMg handle, grid, descriptors, workspace */
+
+typedef struct bunmg_cuda_state {
+  /* 1 when every pair of distinct devices of the mesh has peer access (kernels read peers) */
+  int32_t peer_ok;
+  int32_t ngpu;                         /* distinct CUDA devices in the mesh */
+  int32_t gpu_pos[BUNMG_MAX_DEVICES];   /* the first mesh position of each, in mesh order */
+  cudaStream_t lane[BUNMG_MAX_DEVICES][BUNMG_CUDA_LANES]; /* NULL where creation never ran */
+  bunmg_mg *mg;                                           /* created on the first solver call */
+} bunmg_cuda_state;
+
+static inline bunmg_cuda_state *bunmg_cuda_state_of(const bunmg_mesh *mesh) {
+  return (bunmg_cuda_state *)mesh->state;
+}
+
+/* ---- cuda_backend.cu ---- */
+/* Records a failed CUDA call as BUNMG_DEVICE_ERROR at mesh position pos, clears the runtime's
+ * (non-sticky) error and returns the status. */
+bunmg_status bunmg_cuda_fail(const bunmg_mesh *mesh, int32_t pos, const char *call,
+                             cudaError_t err);
+static inline bunmg_status bunmg_cuda_check(const bunmg_mesh *mesh, int32_t pos,
+                                            const char *call, cudaError_t err) {
+  return err == cudaSuccess ? BUNMG_OK : bunmg_cuda_fail(mesh, pos, call, err);
+}
+/* For functions with cleanup: needs `mesh`, a bunmg_status `status` and a `done:` label.
+ * CUDA_TRY(pos, cudaFoo, (a, b)) calls cudaFoo(a, b) and names cudaFoo in the error. */
+#define CUDA_TRY(pos, fn, args)                                              \
+  do {                                                                       \
+    if ((status = bunmg_cuda_check(mesh, (pos), #fn, fn args)) != BUNMG_OK) \
+      goto done;                                                             \
+  } while (0)
+/* cudaSetDevice to the CUDA device of mesh position pos. */
+bunmg_status bunmg_cuda_use(const bunmg_mesh *mesh, int32_t pos);
+/* cudaMalloc on pos, with the out-of-memory message; not accounted in mesh->held. */
+bunmg_status bunmg_cuda_malloc(bunmg_mesh *mesh, int32_t pos, size_t bytes, void **out);
+void bunmg_cuda_free(bunmg_mesh *mesh, int32_t pos, void *ptr);
+/* Waits for every lane of every position; reports the first error, still waits for the rest. */
+bunmg_status bunmg_cuda_sync(bunmg_mesh *mesh);
+
+/* ---- cuda_kernels.cu, cuda_fill.cu ---- */
+bunmg_status bunmg_cuda_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode);
+bunmg_status bunmg_cuda_fill(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t kind, uint64_t seed);
+
+/* ---- cusolvermg.c: the solver ops and their per-mesh state ---- */
+bunmg_status bunmg_mg_potrf(bunmg_mesh *mesh, const bunmg_matrix *a, int64_t *info);
+bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, int64_t nrhs,
+                            int64_t *info);
+bunmg_status bunmg_mg_potri(bunmg_mesh *mesh, const bunmg_matrix *a, int64_t *info);
+bunmg_status bunmg_mg_syevd(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t vectors, void *w,
+                            int64_t *info);
+bunmg_status bunmg_mg_workspace_bytes(bunmg_mesh *mesh, int32_t routine, int64_t n,
+                                      int32_t dtype, int64_t tile, int64_t nrhs,
+                                      uint64_t *bytes);
+/* Frees everything bunmg_mg_* created for the mesh (safe when nothing was). */
+void bunmg_mg_destroy(bunmg_mesh *mesh);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

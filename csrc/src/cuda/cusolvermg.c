@@ -1,0 +1,533 @@
+/* The solver ops over cuSOLVERMg, loaded at run time so that libbunmg loads (and its host backend
+ * works) on machines without it. Per mesh: one handle and one 1 x G device grid (made on the
+ * first solver call), cached matrix descriptors, and one grow-only workspace per mesh position.
+ * There is no cusolverMg.h at build time: the prototypes below follow the CUDA 12/13 header. */
+#include <dlfcn.h>
+#include <glob.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
+
+#include "cuda_internal.h"
+
+/* cublasFillMode_t, cusolverEigMode_t, cusolverMgGridMapping_t */
+enum { FILL_LOWER = 0, EIG_NOVECTOR = 0, EIG_VECTOR = 1, GRID_COL_MAJOR = 0 };
+enum { IA = 1, JA = 1 }; /* cuSOLVERMg is 1-based; bunmg always works on the whole matrix */
+
+/* ---- the library ---- */
+
+typedef int (*factor_size_fn)(void *h, int uplo, int n, void **a, int ia, int ja, void *desc_a,
+                              int type, int64_t *lwork);
+typedef int (*factor_fn)(void *h, int uplo, int n, void **a, int ia, int ja, void *desc_a,
+                         int type, void **work, int64_t lwork, int *info);
+
+static struct {
+  int (*create)(void **handle);
+  int (*destroy)(void *handle);
+  int (*device_select)(void *handle, int count, int *ids);
+  int (*create_grid)(void **grid, int32_t rows, int32_t cols, const int32_t *ids, int mapping);
+  int (*destroy_grid)(void *grid);
+  int (*create_desc)(void **desc, int64_t rows, int64_t cols, int64_t row_block,
+                     int64_t col_block, int type, void *grid);
+  int (*destroy_desc)(void *desc);
+  factor_size_fn potrf_size, potri_size; /* potrf and potri share one signature */
+  factor_fn potrf, potri;
+  int (*potrs_size)(void *h, int uplo, int n, int nrhs, void **a, int ia, int ja, void *desc_a,
+                    void **b, int ib, int jb, void *desc_b, int type, int64_t *lwork);
+  int (*potrs)(void *h, int uplo, int n, int nrhs, void **a, int ia, int ja, void *desc_a,
+               void **b, int ib, int jb, void *desc_b, int type, void **work, int64_t lwork,
+               int *info);
+  int (*syevd_size)(void *h, int jobz, int uplo, int n, void **a, int ia, int ja, void *desc_a,
+                    void *w, int w_type, int type, int64_t *lwork);
+  int (*syevd)(void *h, int jobz, int uplo, int n, void **a, int ia, int ja, void *desc_a,
+               void *w, int w_type, int type, void **work, int64_t lwork, int *info);
+} mg;
+
+static const struct {
+  const char *name;
+  void *slot; /* &mg.<member>: a function pointer that dlsym's result is copied into */
+} symbols[] = {
+    {"cusolverMgCreate", &mg.create},
+    {"cusolverMgDestroy", &mg.destroy},
+    {"cusolverMgDeviceSelect", &mg.device_select},
+    {"cusolverMgCreateDeviceGrid", &mg.create_grid},
+    {"cusolverMgDestroyGrid", &mg.destroy_grid},
+    {"cusolverMgCreateMatrixDesc", &mg.create_desc},
+    {"cusolverMgDestroyMatrixDesc", &mg.destroy_desc},
+    {"cusolverMgPotrf_bufferSize", &mg.potrf_size},
+    {"cusolverMgPotrf", &mg.potrf},
+    {"cusolverMgPotrs_bufferSize", &mg.potrs_size},
+    {"cusolverMgPotrs", &mg.potrs},
+    {"cusolverMgPotri_bufferSize", &mg.potri_size},
+    {"cusolverMgPotri", &mg.potri},
+    {"cusolverMgSyevd_bufferSize", &mg.syevd_size},
+    {"cusolverMgSyevd", &mg.syevd},
+};
+
+static pthread_mutex_t mg_lock = PTHREAD_MUTEX_INITIALIZER;
+static int mg_loaded; /* under mg_lock; never unloaded once loaded */
+
+typedef struct attempts {
+  char tried[640];
+  size_t len;
+  char last_error[320];
+  char last_path[256];
+} attempts;
+
+/* Libraries cuSOLVERMg links against, tried from its own folder (CUDA toolkit, cu13 wheel) and
+ * from the sibling wheels of the cu12 layout, for when that folder is not on the loader path. */
+static const char *const dependencies[] = {
+    "libnvJitLink.so.*", "../../nvjitlink/lib/libnvJitLink.so.*",
+    "libcublasLt.so.*",  "../../cublas/lib/libcublasLt.so.*",
+    "libcublas.so.*",    "../../cublas/lib/libcublas.so.*",
+};
+
+static void preload_dependencies(const char *path) {
+  const char *slash = strrchr(path, '/');
+  for (size_t i = 0; slash && i < sizeof dependencies / sizeof *dependencies; i++) {
+    char pattern[PATH_MAX];
+    glob_t g;
+    snprintf(pattern, sizeof pattern, "%.*s/%s", (int)(slash - path), path, dependencies[i]);
+    if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0)
+      (void)dlopen(g.gl_pathv[0], RTLD_NOW | RTLD_GLOBAL); /* found later by soname */
+    globfree(&g);
+  }
+}
+
+static void *try_open(const char *path, attempts *a) {
+  int n = snprintf(a->tried + a->len, sizeof a->tried - a->len, "%s%s", a->len ? ", " : "", path);
+  if (n > 0) a->len = a->len + (size_t)n < sizeof a->tried ? a->len + (size_t)n : sizeof a->tried - 1;
+  snprintf(a->last_path, sizeof a->last_path, "%s", path);
+  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  if (!lib && strchr(path, '/') && access(path, R_OK) == 0) {
+    preload_dependencies(path); /* the file is there: maybe only its dependencies were missing */
+    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  }
+  if (!lib) {
+    const char *e = dlerror();
+    snprintf(a->last_error, sizeof a->last_error, "%s", e ? e : "unknown error");
+  }
+  return lib;
+}
+
+/* pip wheels: nvidia-cusolver (CUDA 13) and nvidia-cusolver-cu12, in system, venv or user
+ * site-packages (Debian's pip installs into dist-packages, hence "*-packages"). */
+static void *open_from_wheels(attempts *a) {
+  static const char *const wheel_files[] = {"nvidia/cu13/lib/libcusolverMg.so.12",
+                                            "nvidia/cusolver/lib/libcusolverMg.so.11"};
+  const char *venv = getenv("VIRTUAL_ENV"), *home = getenv("HOME");
+  const char *roots[4][2] = {{"/usr/lib", ""}, {"/usr/local/lib", ""}, {venv, "/lib"},
+                             {home, "/.local/lib"}};
+  for (int r = 0; r < 4; r++) {
+    if (!roots[r][0] || !roots[r][0][0]) continue;
+    for (int w = 0; w < 2; w++) {
+      char pattern[PATH_MAX];
+      glob_t g;
+      void *lib = NULL;
+      snprintf(pattern, sizeof pattern, "%s%s/python3*/*-packages/%s", roots[r][0], roots[r][1],
+               wheel_files[w]);
+      if (glob(pattern, 0, NULL, &g) == 0)
+        for (size_t i = 0; i < g.gl_pathc && !lib; i++) lib = try_open(g.gl_pathv[i], a);
+      globfree(&g);
+      if (lib) return lib;
+    }
+  }
+  return NULL;
+}
+
+static void *open_library(attempts *a) {
+  static const char *const fixed[] = {"libcusolverMg.so.12", "libcusolverMg.so.11",
+                                      "/usr/local/cuda/lib64/libcusolverMg.so.12",
+                                      "/usr/local/cuda/lib64/libcusolverMg.so.11"};
+  const char *env = getenv("BUNMG_CUSOLVERMG");
+  if (env && *env) return try_open(env, a); /* an explicit choice: no fallback behind it */
+  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+    void *lib = try_open(fixed[i], a);
+    if (lib) return lib;
+  }
+  return open_from_wheels(a);
+}
+
+static bunmg_status load_library(void) {
+  pthread_mutex_lock(&mg_lock);
+  bunmg_status status = BUNMG_OK;
+  if (!mg_loaded) {
+    attempts a;
+    memset(&a, 0, sizeof a);
+    void *lib = open_library(&a);
+    const char *env = getenv("BUNMG_CUSOLVERMG");
+    if (!lib && env && *env)
+      status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND, "cannot load cuSOLVERMg from BUNMG_CUSOLVERMG=%s: %s",
+                          env, a.last_error);
+    else if (!lib)
+      status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND,
+                          "cuSOLVERMg not found (install the CUDA toolkit or the nvidia-cusolver pip "
+                          "wheel, or set BUNMG_CUSOLVERMG to the library's path); tried %s; last "
+                          "error: %s",
+                          a.tried, a.last_error);
+    for (size_t i = 0; lib && i < sizeof symbols / sizeof *symbols; i++) {
+      void *sym = dlsym(lib, symbols[i].name);
+      if (!sym) {
+        status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND, "%s has no symbol %s: not a cuSOLVERMg library?",
+                            a.last_path, symbols[i].name);
+        dlclose(lib);
+        break;
+      }
+      memcpy(symbols[i].slot, &sym, sizeof sym); /* POSIX: function pointers are object-sized */
+    }
+    mg_loaded = status == BUNMG_OK;
+  }
+  pthread_mutex_unlock(&mg_lock);
+  return status;
+}
+
+static const char *status_name(int s) {
+  static const char *const names[] = {
+      "CUSOLVER_STATUS_SUCCESS",          "CUSOLVER_STATUS_NOT_INITIALIZED",
+      "CUSOLVER_STATUS_ALLOC_FAILED",     "CUSOLVER_STATUS_INVALID_VALUE",
+      "CUSOLVER_STATUS_ARCH_MISMATCH",    "CUSOLVER_STATUS_MAPPING_ERROR",
+      "CUSOLVER_STATUS_EXECUTION_FAILED", "CUSOLVER_STATUS_INTERNAL_ERROR",
+      "CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED", "CUSOLVER_STATUS_NOT_SUPPORTED"};
+  return s >= 0 && s < (int)(sizeof names / sizeof *names) ? names[s] : "unknown cuSOLVER status";
+}
+
+static bunmg_status check(int s, const char *routine) {
+  if (s == 0) return BUNMG_OK;
+  (void)cudaGetLastError(); /* a failed routine may leave a CUDA error behind */
+  return bunmg_fail(BUNMG_SOLVER_ERROR, "%s failed: %s (%d)", routine, status_name(s), s);
+}
+
+/* The routines return when their results are final; waiting on every device anyway costs little
+ * next to them, and an asynchronous fault then surfaces here, named, and not in the next copy. */
+static bunmg_status settle(bunmg_mesh *mesh) {
+  bunmg_status status = BUNMG_OK;
+  for (int32_t pos = 0; pos < mesh->ndev && status == BUNMG_OK; pos++) {
+    status = bunmg_cuda_use(mesh, pos);
+    if (status == BUNMG_OK)
+      status = bunmg_cuda_check(mesh, pos, "cudaDeviceSynchronize", cudaDeviceSynchronize());
+  }
+  return status;
+}
+
+static int data_type(int32_t dtype) {
+  switch (dtype) {
+    case BUNMG_FLOAT32: return CUDA_R_32F;
+    case BUNMG_FLOAT64: return CUDA_R_64F;
+    case BUNMG_COMPLEX64: return CUDA_C_32F;
+    default: return CUDA_C_64F;
+  }
+}
+
+/* ---- per-mesh state ---- */
+
+enum { DESC_CACHE = 8, STUB_BYTES = 256 };
+
+typedef struct mg_desc {
+  int64_t rows, cols, tile;
+  int32_t dtype;
+  void *desc;
+} mg_desc;
+
+struct bunmg_mg {
+  void *handle, *grid;
+  mg_desc desc[DESC_CACHE]; /* least recently used first */
+  int32_t ndesc;
+  void *work[BUNMG_MAX_DEVICES]; /* array_d_work: grows, never shrinks */
+  size_t work_bytes[BUNMG_MAX_DEVICES];
+  /* A valid device pointer per position for arguments that must not be NULL but are not read:
+   * B's entries off grid device 0, A's in the size queries. */
+  void *stub[BUNMG_MAX_DEVICES];
+};
+
+/* Device memory owned by the backend counts in mesh->held like the user's buffers. */
+static bunmg_status held_alloc(bunmg_mesh *mesh, int32_t pos, size_t bytes, void **out) {
+  bunmg_status status = bunmg_cuda_malloc(mesh, pos, bytes, out);
+  if (status == BUNMG_OK) mesh->held[pos] += bytes;
+  return status;
+}
+
+static void held_free(bunmg_mesh *mesh, int32_t pos, void **ptr, size_t bytes) {
+  if (!*ptr) return;
+  bunmg_cuda_free(mesh, pos, *ptr);
+  mesh->held[pos] -= bytes;
+  *ptr = NULL;
+}
+
+void bunmg_mg_destroy(bunmg_mesh *mesh) {
+  bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
+  bunmg_mg *s = st ? st->mg : NULL;
+  if (!s) return;
+  for (int32_t i = 0; i < s->ndesc; i++) (void)mg.destroy_desc(s->desc[i].desc);
+  if (s->grid) (void)mg.destroy_grid(s->grid);
+  if (s->handle) (void)mg.destroy(s->handle);
+  for (int32_t pos = 0; pos < mesh->ndev; pos++) {
+    held_free(mesh, pos, &s->work[pos], s->work_bytes[pos]);
+    held_free(mesh, pos, &s->stub[pos], STUB_BYTES);
+  }
+  (void)cudaGetLastError();
+  free(s);
+  st->mg = NULL;
+}
+
+static bunmg_status get_state(bunmg_mesh *mesh, bunmg_mg **out) {
+  bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
+  if (st->mg) {
+    *out = st->mg;
+    return BUNMG_OK;
+  }
+  bunmg_status status = load_library();
+  if (status != BUNMG_OK) return status;
+  bunmg_mg *s = calloc(1, sizeof *s);
+  if (!s) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the cuSOLVERMg state");
+  st->mg = s; /* from here bunmg_mg_destroy cleans up whatever exists */
+  int ids[BUNMG_MAX_DEVICES];
+  for (int32_t pos = 0; pos < mesh->ndev; pos++) ids[pos] = mesh->device_ids[pos];
+  status = check(mg.create(&s->handle), "cusolverMgCreate");
+  if (status != BUNMG_OK) s->handle = NULL;
+  if (status == BUNMG_OK)
+    status = check(mg.device_select(s->handle, mesh->ndev, ids), "cusolverMgDeviceSelect");
+  if (status == BUNMG_OK) {
+    status = check(mg.create_grid(&s->grid, 1, mesh->ndev, mesh->device_ids, GRID_COL_MAJOR),
+                   "cusolverMgCreateDeviceGrid");
+    if (status != BUNMG_OK) s->grid = NULL;
+  }
+  for (int32_t pos = 0; pos < mesh->ndev && status == BUNMG_OK; pos++)
+    status = held_alloc(mesh, pos, STUB_BYTES, &s->stub[pos]);
+  if (status != BUNMG_OK) {
+    bunmg_mg_destroy(mesh);
+    return status;
+  }
+  *out = s;
+  return BUNMG_OK;
+}
+
+/* Descriptor for a rows x cols matrix in column tiles of `tile` (all rows in one row block). */
+static bunmg_status get_desc(bunmg_mg *s, int64_t rows, int64_t cols, int64_t tile, int32_t dtype,
+                             void **out) {
+  for (int32_t i = 0; i < s->ndesc; i++) {
+    mg_desc d = s->desc[i];
+    if (d.rows == rows && d.cols == cols && d.tile == tile && d.dtype == dtype) {
+      /* move to the back, so the descriptors of the current call are the last evicted */
+      memmove(&s->desc[i], &s->desc[i + 1], sizeof d * (size_t)(s->ndesc - i - 1));
+      s->desc[s->ndesc - 1] = d;
+      *out = d.desc;
+      return BUNMG_OK;
+    }
+  }
+  if (s->ndesc == DESC_CACHE) {
+    (void)mg.destroy_desc(s->desc[0].desc);
+    memmove(&s->desc[0], &s->desc[1], sizeof *s->desc * (DESC_CACHE - 1));
+    s->ndesc--;
+  }
+  void *desc = NULL;
+  bunmg_status status = check(mg.create_desc(&desc, rows, cols, rows, tile, data_type(dtype), s->grid),
+                              "cusolverMgCreateMatrixDesc");
+  if (status != BUNMG_OK) return status;
+  s->desc[s->ndesc++] = (mg_desc){rows, cols, tile, dtype, desc};
+  *out = desc;
+  return BUNMG_OK;
+}
+
+/* lwork is in elements of the compute type, per device, the same on every device. */
+static bunmg_status ensure_workspace(bunmg_mesh *mesh, bunmg_mg *s, int64_t lwork, int32_t dtype) {
+  if (lwork < 0)
+    return bunmg_fail(BUNMG_SOLVER_ERROR, "cuSOLVERMg asked for a negative workspace (%lld)",
+                      (long long)lwork);
+  size_t bytes = (size_t)lwork * bunmg_dtype_size(dtype);
+  if (bytes < STUB_BYTES) bytes = STUB_BYTES; /* a valid pointer even when nothing is needed */
+  for (int32_t pos = 0; pos < mesh->ndev; pos++) {
+    if (s->work_bytes[pos] >= bytes) continue;
+    held_free(mesh, pos, &s->work[pos], s->work_bytes[pos]); /* free first: room for the new one */
+    s->work_bytes[pos] = 0;
+    bunmg_status status = held_alloc(mesh, pos, bytes, &s->work[pos]);
+    if (status != BUNMG_OK) {
+      bunmg_error_prefix("cuSOLVERMg workspace (%lld elements per device): ", (long long)lwork);
+      return status;
+    }
+    s->work_bytes[pos] = bytes;
+  }
+  return BUNMG_OK;
+}
+
+/* ---- the routines ---- */
+
+typedef struct call {
+  bunmg_mg *s;
+  void *desc_a;
+  void **a; /* array_d_A: the shards, in mesh order */
+  int n, type;
+  int32_t dtype;
+} call;
+
+static bunmg_status check_order(int64_t n, const char *what) {
+  if (n < 1 || n > INT_MAX)
+    return bunmg_fail(BUNMG_UNSUPPORTED, "cuSOLVERMg takes %s in 1..%d, got %lld", what, INT_MAX,
+                      (long long)n);
+  return BUNMG_OK;
+}
+
+static bunmg_status begin(bunmg_mesh *mesh, const bunmg_matrix *a, call *c) {
+  bunmg_status status = check_order(a->rows, "N");
+  if (status == BUNMG_OK && a->tile < 1)
+    status = bunmg_fail(BUNMG_INVALID_ARGUMENT, "cyclic tile %lld", (long long)a->tile);
+  /* The routines block the host but do not wait for our lane streams. */
+  if (status == BUNMG_OK) status = bunmg_cuda_sync(mesh);
+  if (status == BUNMG_OK) status = get_state(mesh, &c->s);
+  if (status == BUNMG_OK) status = get_desc(c->s, a->rows, a->rows, a->tile, a->dtype, &c->desc_a);
+  /* NVIDIA's samples call the routines with the first grid device current. */
+  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
+  c->a = (void **)a->shards;
+  c->n = (int)a->rows;
+  c->dtype = a->dtype;
+  c->type = data_type(a->dtype);
+  return status;
+}
+
+/* potrf and potri: size query, workspace, run. */
+static bunmg_status factor(bunmg_mesh *mesh, const bunmg_matrix *a, factor_size_fn size_fn,
+                           factor_fn run_fn, const char *name, int64_t *info) {
+  char size_name[64];
+  call c;
+  int64_t lwork = 0;
+  int h_info = 0;
+  snprintf(size_name, sizeof size_name, "%s_bufferSize", name);
+  bunmg_status status = begin(mesh, a, &c);
+  if (status == BUNMG_OK)
+    status = check(size_fn(c.s->handle, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, c.type, &lwork),
+                   size_name);
+  if (status == BUNMG_OK) status = ensure_workspace(mesh, c.s, lwork, c.dtype);
+  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
+  if (status == BUNMG_OK)
+    status = check(run_fn(c.s->handle, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, c.type, c.s->work,
+                          lwork, &h_info),
+                   name);
+  if (status == BUNMG_OK) status = settle(mesh);
+  if (status == BUNMG_OK) *info = h_info;
+  return status;
+}
+
+/* The library is loaded first: mg.potrf_size etc. are read as arguments before factor() runs. */
+bunmg_status bunmg_mg_potrf(bunmg_mesh *mesh, const bunmg_matrix *a, int64_t *info) {
+  bunmg_status status = load_library();
+  return status != BUNMG_OK ? status
+                            : factor(mesh, a, mg.potrf_size, mg.potrf, "cusolverMgPotrf", info);
+}
+
+bunmg_status bunmg_mg_potri(bunmg_mesh *mesh, const bunmg_matrix *a, int64_t *info) {
+  bunmg_status status = load_library();
+  return status != BUNMG_OK ? status
+                            : factor(mesh, a, mg.potri_size, mg.potri, "cusolverMgPotri", info);
+}
+
+/* B (host, column-major n x nrhs) goes to one buffer on mesh position 0: with a column tile of
+ * nrhs, all of B is on grid device 0, and the other positions' entries are never read. */
+bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, int64_t nrhs,
+                            int64_t *info) {
+  call c;
+  void *desc_b = NULL, *d_b = NULL, *array_b[BUNMG_MAX_DEVICES];
+  size_t b_bytes = (size_t)a->rows * (size_t)nrhs * bunmg_dtype_size(a->dtype);
+  int64_t lwork = 0;
+  int h_info = 0;
+  bunmg_status status = check_order(nrhs, "nrhs");
+  if (status == BUNMG_OK) status = begin(mesh, a, &c);
+  if (status == BUNMG_OK) status = get_desc(c.s, a->rows, nrhs, nrhs, a->dtype, &desc_b);
+  if (status == BUNMG_OK) status = held_alloc(mesh, 0, b_bytes, &d_b);
+  if (status == BUNMG_OK)
+    status = bunmg_cuda_check(mesh, 0, "cudaMemcpy", cudaMemcpy(d_b, b, b_bytes, cudaMemcpyHostToDevice));
+  if (status == BUNMG_OK) {
+    array_b[0] = d_b;
+    for (int32_t pos = 1; pos < mesh->ndev; pos++) array_b[pos] = c.s->stub[pos];
+    status = check(mg.potrs_size(c.s->handle, FILL_LOWER, c.n, (int)nrhs, c.a, IA, JA, c.desc_a,
+                                 array_b, IA, JA, desc_b, c.type, &lwork),
+                   "cusolverMgPotrs_bufferSize");
+  }
+  if (status == BUNMG_OK) status = ensure_workspace(mesh, c.s, lwork, c.dtype);
+  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
+  if (status == BUNMG_OK)
+    status = check(mg.potrs(c.s->handle, FILL_LOWER, c.n, (int)nrhs, c.a, IA, JA, c.desc_a, array_b,
+                            IA, JA, desc_b, c.type, c.s->work, lwork, &h_info),
+                   "cusolverMgPotrs");
+  if (status == BUNMG_OK) status = settle(mesh);
+  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
+  if (status == BUNMG_OK)
+    status = bunmg_cuda_check(mesh, 0, "cudaMemcpy", cudaMemcpy(b, d_b, b_bytes, cudaMemcpyDeviceToHost));
+  if (status == BUNMG_OK) *info = h_info;
+  held_free(mesh, 0, &d_b, b_bytes);
+  return status;
+}
+
+static int real_type(int32_t dtype) {
+  return bunmg_dtype_real_size(dtype) == 4 ? CUDA_R_32F : CUDA_R_64F;
+}
+
+bunmg_status bunmg_mg_syevd(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t vectors, void *w,
+                            int64_t *info) {
+  call c;
+  int jobz = vectors ? EIG_VECTOR : EIG_NOVECTOR;
+  int64_t lwork = 0;
+  int h_info = 0;
+  bunmg_status status = begin(mesh, a, &c);
+  if (status == BUNMG_OK)
+    status = check(mg.syevd_size(c.s->handle, jobz, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
+                                 real_type(c.dtype), c.type, &lwork),
+                   "cusolverMgSyevd_bufferSize");
+  if (status == BUNMG_OK) status = ensure_workspace(mesh, c.s, lwork, c.dtype);
+  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
+  if (status == BUNMG_OK)
+    status = check(mg.syevd(c.s->handle, jobz, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
+                            real_type(c.dtype), c.type, c.s->work, lwork, &h_info),
+                   "cusolverMgSyevd");
+  if (status == BUNMG_OK) status = settle(mesh);
+  if (status == BUNMG_OK) *info = h_info;
+  return status;
+}
+
+/* The per-device workspace a routine will ask for, from cuSOLVERMg's own queries: potrs and potri
+ * run after potrf on the same workspace, so theirs is the larger of the two. The queries do not
+ * read A or B, so the stubs stand in for them and nothing big is allocated. */
+bunmg_status bunmg_mg_workspace_bytes(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype,
+                                      int64_t tile, int64_t nrhs, uint64_t *bytes) {
+  bunmg_mg *s = NULL;
+  void *desc_a = NULL, *desc_b = NULL, *w = NULL;
+  int type = data_type(dtype);
+  int64_t first = 0, second = 0;
+  if (!bunmg_dtype_size(dtype) || tile < 1)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "workspace query: dtype %d, tile %lld", dtype,
+                      (long long)tile);
+  bunmg_status status = check_order(n, "N");
+  if (status == BUNMG_OK && routine == BUNMG_ROUTINE_POTRS) status = check_order(nrhs, "nrhs");
+  if (status == BUNMG_OK) status = get_state(mesh, &s);
+  if (status == BUNMG_OK) status = get_desc(s, n, n, tile, dtype, &desc_a);
+  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
+  if (status == BUNMG_OK && routine != BUNMG_ROUTINE_SYEVD)
+    status = check(mg.potrf_size(s->handle, FILL_LOWER, (int)n, s->stub, IA, JA, desc_a, type, &first),
+                   "cusolverMgPotrf_bufferSize");
+  if (status == BUNMG_OK && routine == BUNMG_ROUTINE_POTRS) {
+    status = get_desc(s, n, nrhs, nrhs, dtype, &desc_b);
+    if (status == BUNMG_OK)
+      status = check(mg.potrs_size(s->handle, FILL_LOWER, (int)n, (int)nrhs, s->stub, IA, JA, desc_a,
+                                   s->stub, IA, JA, desc_b, type, &second),
+                     "cusolverMgPotrs_bufferSize");
+  } else if (status == BUNMG_OK && routine == BUNMG_ROUTINE_POTRI) {
+    status = check(mg.potri_size(s->handle, FILL_LOWER, (int)n, s->stub, IA, JA, desc_a, type, &second),
+                   "cusolverMgPotri_bufferSize");
+  } else if (status == BUNMG_OK && routine == BUNMG_ROUTINE_SYEVD) {
+    w = malloc((size_t)n * bunmg_dtype_real_size(dtype)); /* host W, in case the query looks */
+    if (!w) status = bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
+    if (status == BUNMG_OK)
+      status = check(mg.syevd_size(s->handle, EIG_VECTOR, FILL_LOWER, (int)n, s->stub, IA, JA, desc_a,
+                                   w, real_type(dtype), type, &second),
+                     "cusolverMgSyevd_bufferSize");
+    free(w);
+  } else if (status == BUNMG_OK) {
+    status = bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown routine %d", routine);
+  }
+  if (status == BUNMG_OK)
+    *bytes = (uint64_t)(first > second ? first : second) * bunmg_dtype_size(dtype);
+  return status;
+}
