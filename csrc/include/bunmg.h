@@ -120,6 +120,7 @@ typedef struct bunmg_plan_summary {
   int64_t staging_rows;   /* staging rows per device that the executor allocates */
   int64_t capacity;       /* rows per shard buffer, as bunmg_shard_capacity */
   int64_t largest_piece;  /* rows */
+  int64_t shifts;         /* shards moved up their buffer onto the tile grid first (uneven N) */
 } bunmg_plan_summary;
 
 /* One contiguous copy of the plan, in execution order within its cycle. dev -1 = staging. */

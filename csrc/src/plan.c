@@ -177,6 +177,7 @@ static void summarize(bunmg_plan *plan, const piece *pcs, int64_t npieces, int64
     const bunmg_job *job = &plan->jobs[j];
     if (job->kind == BUNMG_JOB_CYCLE) s->cycles++;
     else if (job->kind == BUNMG_JOB_CHAIN) s->chains++;
+    else s->shifts++;
     int32_t lane_dev = job->lane / plan->lanes_per_device;
     for (int64_t i = 0; i < job->move_count; i++) {
       const bunmg_move *m = &plan->moves[job->first_move + i];

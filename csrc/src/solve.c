@@ -97,6 +97,28 @@ static bunmg_status info_error(const char *routine, int64_t info) {
   return bunmg_fail_at(BUNMG_SOLVER_ERROR, info, -1, "%s rejected parameter %lld", routine, (long long)-info);
 }
 
+/* cuSOLVERMg reports some non-positive-definite inputs as a failed status rather than info > 0.
+ * The partial factor tells which minor failed: its diagonal is positive up to the failing pivot,
+ * which is left non-positive or NaN. Returns 0 when no such pivot is found. */
+static int64_t failed_minor(bunmg_mesh *mesh, const bunmg_matrix *a) {
+  size_t esize = bunmg_dtype_size(a->dtype), step = esize / bunmg_dtype_real_size(a->dtype);
+  void *diagonal = malloc((size_t)a->rows * esize);
+  int64_t minor = 0;
+  if (diagonal && cyclic_diagonal(mesh, a, diagonal) == BUNMG_OK)
+    for (int64_t i = 0; i < a->rows && !minor; i++) {
+      size_t k = (size_t)i * step;
+      double d = bunmg_dtype_real_size(a->dtype) == 4 ? ((float *)diagonal)[k] : ((double *)diagonal)[k];
+      if (!(d > 0)) minor = i + 1;
+    }
+  free(diagonal);
+  return minor;
+}
+
+static bunmg_status not_positive_definite(int64_t minor) {
+  return bunmg_fail_at(BUNMG_NOT_POSITIVE_DEFINITE, minor, -1,
+                       "A is not positive definite: its leading minor of order %lld is not", (long long)minor);
+}
+
 static bunmg_status cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
   bunmg_status st = check_tile(tile, INT32_MAX);
   if (st != BUNMG_OK) return st;
@@ -107,9 +129,8 @@ static bunmg_status cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
   if (st == BUNMG_OK) {
     int64_t info = 0;
     st = mesh->ops->potrf(mesh, a, &info);
-    if (st == BUNMG_OK && info > 0)
-      st = bunmg_fail_at(BUNMG_NOT_POSITIVE_DEFINITE, info, -1,
-                         "A is not positive definite: its leading minor of order %lld is not", (long long)info);
+    if (st == BUNMG_SOLVER_ERROR && (info = failed_minor(mesh, a)) > 0) st = not_positive_definite(info);
+    else if (st == BUNMG_OK && info > 0) st = not_positive_definite(info);
     else if (st == BUNMG_OK && info < 0) st = info_error("potrf", info);
     if (st != BUNMG_OK) st = fail_restored(mesh, a, diagonal, st);
   }
@@ -179,6 +200,19 @@ bunmg_status bunmg_cholesky_logdet(bunmg_mesh *mesh, const bunmg_matrix *factor,
   return st != BUNMG_OK ? st : leave(mesh, logdet(mesh, factor, out), "cholesky_logdet");
 }
 
+/* A Hermitian matrix has a real diagonal; cuSOLVERMg's complex potri leaves rounding-level
+ * imaginary parts there. */
+static bunmg_status real_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a) {
+  size_t real = bunmg_dtype_real_size(a->dtype);
+  char *diagonal = malloc((size_t)a->rows * 2 * real);
+  if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
+  bunmg_status st = row_diagonal(mesh, a, diagonal, 0);
+  for (int64_t i = 0; i < a->rows && st == BUNMG_OK; i++) memset(diagonal + (2 * (size_t)i + 1) * real, 0, real);
+  if (st == BUNMG_OK) st = row_diagonal(mesh, a, diagonal, 1);
+  free(diagonal);
+  return st;
+}
+
 static bunmg_status inverse(bunmg_mesh *mesh, bunmg_matrix *f) {
   int64_t info = 0;
   bunmg_status st = mesh->ops->potri(mesh, f, &info);
@@ -189,6 +223,7 @@ static bunmg_status inverse(bunmg_mesh *mesh, bunmg_matrix *f) {
   bunmg_status back = bunmg_redistribute(mesh, f, BUNMG_LAYOUT_ROWS, 0);
   if (st == BUNMG_OK) st = back;
   if (st == BUNMG_OK) st = mesh->ops->fixup(mesh, f, BUNMG_FIX_MIRROR_UPPER_TO_LOWER);
+  if (st == BUNMG_OK && bunmg_dtype_is_complex(f->dtype)) st = real_diagonal(mesh, f);
   return st;
 }
 

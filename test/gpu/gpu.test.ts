@@ -1,0 +1,108 @@
+// The round-trip, layout and solver checks again, on CUDA meshes: [0, 1] when two GPUs exist
+// and [0, 0] (two logical devices on one GPU) whenever one does. Without a GPU the suite is
+// skipped, or fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so a broken driver
+// or a CPU-only build cannot pass silently).
+import { describe, expect, test } from "bun:test";
+import { cudaDeviceCount, DeviceBuffer, Mesh, ShardedMatrix } from "../../lib/index.ts";
+import { caseName, checkCholesky, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
+import { ALL_DTYPES, bitsEqual, cyclicRowsOn, expectError, failCopyAfter, indexArray, randomArray, rowShardRowsOn } from "../helpers.ts";
+
+const gpus = cudaDeviceCount();
+const hasGpu = gpus > 0;
+const required = process.env.BUNMG_GPU_TESTS_REQUIRED === "1";
+
+if (!hasGpu) {
+  if (required) {
+    test("a CUDA device is required (BUNMG_GPU_TESTS_REQUIRED=1)", () => {
+      throw new Error("BUNMG_GPU_TESTS_REQUIRED=1 but cudaDeviceCount() is 0: no driver, no GPU, or libbunmg built without CUDA");
+    });
+  } else {
+    console.warn("GPU tests skipped: no CUDA device");
+  }
+} else if (gpus < 2) {
+  console.warn("GPU tests on Mesh.cuda([0, 1]) skipped: one CUDA device (running on [0, 0])");
+}
+
+const meshes: [string, number[]][] = [["cuda [0, 0]", [0, 0]]];
+if (gpus >= 2) meshes.push(["cuda [0, 1]", [0, 1]]);
+
+describe.skipIf(!hasGpu).each(meshes)("GPU %s", (_, ids) => {
+  // One mesh per describe: creating cuSOLVERMg handles is not free.
+  let mesh: Mesh;
+  const getMesh = () => (mesh ??= Mesh.cuda(ids));
+
+  test("mesh", () => {
+    const m = getMesh();
+    expect(m.backend).toBe("cuda");
+    expect(m.devices).toEqual(ids);
+    const info = m.memory(1);
+    expect(info.total).toBeGreaterThan(0);
+    expect(info.free).toBeLessThanOrEqual(info.total);
+  });
+
+  test("buffer round trips and peer copies are bit-exact", () => {
+    const m = getMesh();
+    let seed = 1;
+    for (const dtype of ALL_DTYPES)
+      for (const length of [1, 7, 4096, 100_003]) {
+        const data = randomArray(dtype, length, seed++);
+        using a = DeviceBuffer.fromHost(m, 0, data, dtype);
+        expect(bitsEqual(a.toHost(), data)).toBe(true);
+        using b = DeviceBuffer.alloc(m, 1, dtype, length);
+        b.copyFrom(a);
+        expect(bitsEqual(b.toHost(), data)).toBe(true);
+        const held = m.memory(1).held;
+        expect(held).toBeGreaterThanOrEqual(b.byteLength);
+      }
+    expectError(() => DeviceBuffer.alloc(m, 2, "float32", 4), "INVALID_ARGUMENT", "out of range");
+  });
+
+  test("layouts: round trips against the reference cyclic layout", () => {
+    const m = getMesh();
+    let seed = 10;
+    const shapes: [number, number, number[]][] = [
+      [1, 1, [1]],
+      [5, 5, [1, 2, 5]],
+      [37, 37, [8, 5]],
+      [64, 64, [16, 64]],
+      [1000, 7, [256, 100, 3]],
+    ];
+    for (const dtype of ALL_DTYPES) for (const [rows, cols, tiles] of shapes) for (const T of tiles) roundTrip(m, dtype, rows, cols, T, seed++);
+  });
+
+  test("a larger matrix: 2048 x 2048 float64, T = 256 and 100", () => {
+    const m = getMesh();
+    roundTrip(m, "float64", 2048, 2048, 256, -1);
+    roundTrip(m, "complex64", 2048, 2048, 100, -1);
+  });
+
+  test("a failed redistribution restores the matrix", () => {
+    const m = getMesh();
+    const data = indexArray("float32", 45 * 6);
+    using A = ShardedMatrix.fromHost(m, data, { rows: 45, cols: 6 });
+    failCopyAfter(m, 2);
+    expectError(() => A.toCyclic(4), "DEVICE_ERROR", "injected copy failure");
+    failCopyAfter(m, -1);
+    expect(A.layout).toBe("rows");
+    expectShards(A, data, rowShardRowsOn(45, 2));
+    A.toCyclic(4);
+    expectShards(A, data, cyclicRowsOn(45, 4, 2));
+  });
+
+  describe.each(ALL_DTYPES)("solvers %s", (dtype) => {
+    const cases = [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 64, T: 16 }, { n: 300, T: 64 }].map((c) => [caseName(c), c] as const);
+    test.each(cases)("potrs %s", (_, cs) => checkPotrs(getMesh(), dtype, cs, 5 * cs.n));
+    test.each(cases)("cholesky %s", (_, cs) => checkCholesky(getMesh(), dtype, cs, 7 * cs.n));
+    test.each(cases)("potri %s", (_, cs) => checkPotri(getMesh(), dtype, cs, 9 * cs.n));
+    test.each(cases)("syevd %s", (_, cs) => checkSyevd(getMesh(), dtype, cs, 13 * cs.n));
+    test("not positive definite", () => {
+      checkNotPositiveDefinite(getMesh(), dtype, 5, 2, 3);
+      checkNotPositiveDefinite(getMesh(), dtype, 37, 8, 30);
+    });
+  });
+
+  test("dispose", () => {
+    getMesh().dispose();
+    expectError(() => mesh.memory(0), "DISPOSED");
+  });
+});
