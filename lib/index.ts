@@ -14,7 +14,7 @@ export {
 } from "./dtypes.ts";
 export { cudaDeviceCount, Mesh, MAX_DEVICES, type Backend, type MemoryInfo } from "./mesh.ts";
 export { DeviceBuffer, type CopyRange } from "./buffer.ts";
-export { DEFAULT_MAX_TILE, ShardedMatrix, shardCapacity, type Layout, type MatrixShape } from "./sharded.ts";
+export { DEFAULT_MAX_TILE, ShardedMatrix, shardCapacity, type Layout, type MatrixShape, type RandomOptions } from "./sharded.ts";
 export { cyclicPlan, type CyclicPlan, type PlanMove } from "./plan.ts";
 export { defaultTileSize, MAX_TILE, type Routine } from "./tiles.ts";
 export {

@@ -36,6 +36,7 @@ const symbols = {
   bunmg_plan_destroy: { args: ["ptr"], returns: "i32" },
   bunmg_plan_get_summary: { args: ["ptr", "buffer"], returns: "i32" },
   bunmg_plan_get_moves: { args: ["ptr", "buffer", "i64", "buffer"], returns: "i32" },
+  bunmg_fill_random: { args: ["ptr", "buffer", "i32", "u64"], returns: "i32" },
   bunmg_to_cyclic: { args: ["ptr", "buffer", "i64"], returns: "i32" }, // bunmg_matrix*
   bunmg_to_rows: { args: ["ptr", "buffer"], returns: "i32" },
   bunmg_debug_fail_copy_after: { args: ["ptr", "i64"], returns: "i32" },

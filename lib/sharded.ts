@@ -26,6 +26,13 @@ export interface MatrixShape<D extends DType = DType> {
 /** Default `maxTile`: cuSOLVERMg's limit for syevd and the largest tile worth using. */
 export const DEFAULT_MAX_TILE = 1024;
 
+export interface RandomOptions {
+  /** "hpd": Hermitian positive definite (default); "uniform": components in [-1, 1) */
+  kind?: "hpd" | "uniform";
+  /** a non-negative integer (default 1) */
+  seed?: number;
+}
+
 // struct bunmg_matrix (bunmg.h): int64 rows, cols, capacity, tile; int32 dtype, layout;
 // void *shards[BUNMG_MAX_DEVICES]. 4*8 + 2*4 + 32*8 = 296 bytes, no padding on LP64.
 const OFF_ROWS = 0;
@@ -102,6 +109,29 @@ export class ShardedMatrix<D extends DType = DType> {
       throw e;
     }
     return new ShardedMatrix(mesh, rows, cols, dtype, shards, capacity);
+  }
+
+  /** A matrix generated where its shards live, with no host copy: `hpd` (the default) is
+   * Hermitian positive definite (square only), `uniform` has components uniform in [-1, 1).
+   * The same seed gives the same matrix on every backend and mesh. */
+  static random<D extends DType = "float64">(mesh: Mesh, shape: MatrixShape<D>, options: RandomOptions = {}): ShardedMatrix<D> {
+    const matrix = ShardedMatrix.alloc(mesh, shape);
+    try {
+      return matrix.fillRandom(options);
+    } catch (e) {
+      matrix.dispose();
+      throw e;
+    }
+  }
+
+  /** Overwrites the matrix (row layout) as ShardedMatrix.random does. */
+  fillRandom({ kind = "hpd", seed = 1 }: RandomOptions = {}): this {
+    this.#usable();
+    if (kind !== "hpd" && kind !== "uniform") throw invalid(`random kind must be "hpd" or "uniform", got ${String(kind)}`);
+    checkInteger(seed, "seed", 0);
+    if (this.layout !== "rows") throw invalid(`${this} must be in row layout to be filled`);
+    this[RUN]((mesh, m) => native().bunmg_fill_random(mesh, m, kind === "hpd" ? 0 : 1, BigInt(seed)), "bunmg_fill_random");
+    return this;
   }
 
   /** A matrix holding a copy of `data` (rows x cols, row-major; complex interleaved). */

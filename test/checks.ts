@@ -239,3 +239,32 @@ export function checkNotPositiveDefinite(mesh: Mesh, dtype: DType, n: number, T:
     expect(bitsEqual(A.toHost(), host)).toBe(true);
   }
 }
+
+// ---- generated matrices ----
+
+/** ShardedMatrix.random on `mesh` equals the one-device host result bit for bit; hpd matrices
+ * are exactly Hermitian with a real diagonal and factor; uniform components lie in [-1, 1). */
+export function checkRandomFill(mesh: Mesh, reference: Mesh, dtype: DType): void {
+  const c = components(dtype);
+  for (const [rows, cols, kind] of [[37, 37, "hpd"], [5, 9, "uniform"], [1, 1, "hpd"]] as const) {
+    using A = ShardedMatrix.random(mesh, { rows, cols, dtype }, { kind, seed: 7 });
+    using R = ShardedMatrix.random(reference, { rows, cols, dtype }, { kind, seed: 7 });
+    const a = A.toHost();
+    expect(bitsEqual(a, R.toHost())).toBe(true);
+    using other = ShardedMatrix.random(reference, { rows, cols, dtype }, { kind, seed: 8 });
+    if (rows * cols > 1) expect(bitsEqual(a, other.toHost())).toBe(false);
+    if (kind === "uniform") {
+      expect(a.every((v) => v >= -1 && v < 1)).toBe(true);
+      continue;
+    }
+    for (let i = 0; i < rows; i++) {
+      if (c === 2) expect(a[2 * (i * rows + i) + 1]).toBe(0);
+      for (let j = 0; j < i; j++)
+        for (let k = 0; k < c; k++) {
+          const sign = k === 1 ? -1 : 1;
+          expect(a[c * (i * rows + j) + k]).toBe(sign * a[c * (j * rows + i) + k]);
+        }
+    }
+    expect(() => cholesky(A)).not.toThrow(); // positive definite
+  }
+}

@@ -12,7 +12,7 @@ import {
   rng,
   rowShardRowsOn,
 } from "./helpers.ts";
-import { expectShards, roundTrip } from "./checks.ts";
+import { checkRandomFill, expectShards, roundTrip } from "./checks.ts";
 
 describe("ShardedMatrix", () => {
   test("row shards: s = ceil(rows / G) rows per position, possibly none", () => {
@@ -28,6 +28,15 @@ describe("ShardedMatrix", () => {
     ]);
     expect(A.shards.length).toBe(4);
     expect(A.shards.every((s, d) => s.device === d && s.mesh === mesh)).toBe(true);
+  });
+
+  test("random: the same matrix for a seed on every mesh; hpd is Hermitian and factors", () => {
+    using reference = Mesh.host(1);
+    using mesh = Mesh.host(3);
+    for (const dtype of ALL_DTYPES) checkRandomFill(mesh, reference, dtype);
+    using A = ShardedMatrix.alloc(mesh, { rows: 4, cols: 5 });
+    expectError(() => A.fillRandom({ kind: "hpd" }), "INVALID_ARGUMENT", "square");
+    expectError(() => A.fillRandom({ seed: -1 }), "INVALID_ARGUMENT", "seed");
   });
 
   test("round trips and cyclic layouts: every dtype, 1..4 positions, odd shapes", () => {

@@ -4,7 +4,7 @@
 // or a CPU-only build cannot pass silently).
 import { describe, expect, test } from "bun:test";
 import { cudaDeviceCount, DeviceBuffer, Mesh, ShardedMatrix } from "../../lib/index.ts";
-import { caseName, checkCholesky, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
+import { caseName, checkCholesky, checkRandomFill, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
 import { ALL_DTYPES, bitsEqual, cyclicRowsOn, expectError, failCopyAfter, indexArray, randomArray, rowShardRowsOn } from "../helpers.ts";
 
 const gpus = cudaDeviceCount();
@@ -55,6 +55,11 @@ describe.skipIf(!hasGpu).each(meshes)("GPU %s", (_, ids) => {
         expect(held).toBeGreaterThanOrEqual(b.byteLength);
       }
     expectError(() => DeviceBuffer.alloc(m, 2, "float32", 4), "INVALID_ARGUMENT", "out of range");
+  });
+
+  test("random matrices equal the host backend's bit for bit", () => {
+    using reference = Mesh.host(1);
+    for (const dtype of ALL_DTYPES) checkRandomFill(getMesh(), reference, dtype);
   });
 
   test("layouts: round trips against the reference cyclic layout", () => {
