@@ -1,5 +1,8 @@
-// Default tile sizes (rows per tile of the cyclic layout). Placeholders until the benchmarks
-// tune them: cuSOLVERMg advises T >= 256; syevd accepts T <= 1024.
+// Default tile sizes (rows per tile of the cyclic layout), from measurements on 2 x H200 (see
+// bench/NOTES.md): Cholesky-based routines gain from wide tiles once N is large (potrf f64
+// N = 32768: T = 1024 took 0.180 s, T = 256 0.286 s; potri c128 N = 16384: 0.77 s vs 2.45 s),
+// while syevd is fastest at T = 256 (f64 N = 16384: 5.52 s, vs 5.81 s at 512 and 6.20 s at 1024)
+// and accepts at most 1024. Small matrices keep tiles small so every device holds some.
 import type { DType } from "./dtypes.ts";
 
 export type Routine = "potrs" | "potri" | "syevd";
@@ -7,16 +10,11 @@ export type Routine = "potrs" | "potri" | "syevd";
 /** Largest tile each routine accepts. */
 export const MAX_TILE: Readonly<Record<Routine, number>> = { potrs: 2 ** 31 - 1, potri: 2 ** 31 - 1, syevd: 1024 };
 
-// Per routine and dtype, so benchmark results can be dropped in per case.
-const TILE: Readonly<Record<Routine, Readonly<Record<DType, number>>>> = {
-  potrs: { float32: 256, float64: 256, complex64: 256, complex128: 256 },
-  potri: { float32: 256, float64: 256, complex64: 256, complex128: 256 },
-  syevd: { float32: 256, float64: 256, complex64: 256, complex128: 256 },
-};
-
-/** The tile size used when none is given, for an n x n matrix. */
-export function defaultTileSize(routine: Routine, dtype: DType, n: number): number {
-  const tile = Math.min(TILE[routine][dtype], MAX_TILE[routine]);
+/** The tile size used when none is given, for an n x n matrix. The rule is the same for every
+ * dtype: the measurements above did not separate them. */
+export function defaultTileSize(routine: Routine, _dtype: DType, n: number): number {
+  let tile = 256;
+  if (routine !== "syevd") tile = n >= 16384 ? 1024 : n >= 4096 ? 512 : 256;
   // A matrix smaller than a tile is one tile: a larger T would only pad the shards.
   return Math.max(1, Math.min(n, tile));
 }
