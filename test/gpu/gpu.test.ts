@@ -3,7 +3,7 @@
 // skipped, or fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so a broken driver
 // or a CPU-only build cannot pass silently).
 import { describe, expect, test } from "bun:test";
-import { cudaDeviceCount, DeviceBuffer, Mesh, ShardedMatrix } from "../../lib/index.ts";
+import { cudaDeviceCount, DeviceBuffer, estimateMemory, Mesh, ShardedMatrix } from "../../lib/index.ts";
 import { caseName, checkCholesky, checkRandomFill, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
 import { ALL_DTYPES, bitsEqual, cyclicRowsOn, expectError, failCopyAfter, indexArray, randomArray, rowShardRowsOn } from "../helpers.ts";
 
@@ -95,7 +95,8 @@ describe.skipIf(!hasGpu).each(meshes)("GPU %s", (_, ids) => {
   });
 
   describe.each(ALL_DTYPES)("solvers %s", (dtype) => {
-    const cases = [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 64, T: 16 }, { n: 300, T: 64 }].map((c) => [caseName(c), c] as const);
+    // n = 700 with the default tile (256): several full-size tiles, a short last one, uneven shards
+    const cases = [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 64, T: 16 }, { n: 300, T: 64 }, { n: 700 }].map((c) => [caseName(c), c] as const);
     test.each(cases)("potrs %s", (_, cs) => checkPotrs(getMesh(), dtype, cs, 5 * cs.n));
     test.each(cases)("cholesky %s", (_, cs) => checkCholesky(getMesh(), dtype, cs, 7 * cs.n));
     test.each(cases)("potri %s", (_, cs) => checkPotri(getMesh(), dtype, cs, 9 * cs.n));
@@ -104,6 +105,26 @@ describe.skipIf(!hasGpu).each(meshes)("GPU %s", (_, ids) => {
       checkNotPositiveDefinite(getMesh(), dtype, 5, 2, 3);
       checkNotPositiveDefinite(getMesh(), dtype, 37, 8, 30);
     });
+  });
+
+  test("out of device memory names the device and leaves nothing allocated", () => {
+    const m = getMesh();
+    const held = m.memory(1).held;
+    const e = expectError(() => DeviceBuffer.alloc(m, 1, "float64", 2 ** 40), "OUT_OF_MEMORY", "device", "free");
+    expect(e.device).toBe(1);
+    expect(m.memory(1).held).toBe(held);
+    expectError(() => ShardedMatrix.alloc(m, { rows: 2 ** 19, cols: 2 ** 19, dtype: "complex128" }), "OUT_OF_MEMORY");
+    expect(m.memory(1).held).toBe(held);
+  });
+
+  test("estimateMemory asks cuSOLVERMg for its workspace", () => {
+    for (const routine of ["potrs", "potri", "syevd"] as const) {
+      const e = estimateMemory(routine, 4096, "float64", getMesh());
+      expect(e.matrix).toBeGreaterThanOrEqual((4096 * 4096 * 8) / 2);
+      expect(e.workspace).toBeGreaterThan(0);
+      expect(e.workspace).toBeLessThan(e.matrix * 4);
+      expect(e.total).toBe(e.matrix + e.staging + e.workspace);
+    }
   });
 
   test("dispose", () => {
