@@ -2,6 +2,7 @@
 //   bun examples/eigh.ts --n 4096 --dtype float64 [--backend host|cuda] [--tile 256] [--values-only]
 import { parseArgs } from "node:util";
 import { DTYPES, Mesh, ShardedMatrix, syevd, type DType } from "bunmg";
+import { element, matvec, squaredNorm } from "./matvec.ts";
 
 const { values: opt } = parseArgs({
   options: {
@@ -25,26 +26,17 @@ let summary = `eigenvalues ${values[0].toPrecision(6)} .. ${values[n - 1].toPrec
 
 if (vectors) {
   // max over a sample of k of ||A v_k - w_k v_k|| / ||A||_F
-  const v = A.toHost(), c = DTYPES[dtype].components;
-  let a2 = 0, worst = 0;
-  for (const x of a) a2 += x * x;
+  const v = A.toHost(), c = DTYPES[dtype].components, a2 = squaredNorm(a);
+  let worst = 0;
   for (let s = 0; s < Math.min(n, 8); s++) {
     const k = Math.floor((s * n) / Math.min(n, 8));
-    let r2 = 0;
+    const y = matvec(a, n, c, (j) => element(v, k * n + j, c));
     for (let i = 0; i < n; i++) {
-      let re = -values[k] * v[c * (k * n + i)], im = c === 2 ? -values[k] * v[c * (k * n + i) + 1] : 0;
-      for (let j = 0; j < n; j++) {
-        const ar = a[c * (i * n + j)], vr = v[c * (k * n + j)];
-        if (c === 1) re += ar * vr;
-        else {
-          const ai = a[c * (i * n + j) + 1], vi = v[c * (k * n + j) + 1];
-          re += ar * vr - ai * vi;
-          im += ar * vi + ai * vr;
-        }
-      }
-      r2 += re * re + im * im;
+      const [vr, vi] = element(v, k * n + i, c);
+      y[2 * i] -= values[k] * vr;
+      y[2 * i + 1] -= values[k] * vi;
     }
-    worst = Math.max(worst, Math.sqrt(r2 / a2));
+    worst = Math.max(worst, Math.sqrt(squaredNorm(y) / a2));
   }
   summary += `, residual ${worst.toExponential(2)}`;
 }
