@@ -1,0 +1,78 @@
+// `bun bench`: runs the scenarios, prints one Markdown table per scenario on stdout and writes
+// bench/results/<scenario>-<backend>-<date>.json. Progress goes to stderr. See bench/NOTES.md.
+import { version } from "../lib/index.ts";
+import { parseBenchArgs, USAGE, type ScenarioName } from "./args.ts";
+import { duration, Progress } from "./progress.ts";
+import { markdownSection, stamp, writeJson } from "./report.ts";
+import type { Scenario } from "./scenario.ts";
+import { copy } from "./scenarios/copy.ts";
+import { redistribute } from "./scenarios/redistribute.ts";
+import { solvers } from "./scenarios/solvers.ts";
+import { now } from "./timing.ts";
+
+const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers };
+
+function main(): number {
+  let args;
+  try {
+    args = parseBenchArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error((e as Error).message);
+    return 2;
+  }
+  const plans = args.scenarios.map((name) => ({ name, plan: SCENARIOS[name](args) }));
+  const all = plans.flatMap((p) => p.plan.cases);
+  const where = `${args.backend}, devices ${args.devices.join(",")}${args.quick ? ", quick" : ""}`;
+  const rough = duration(all.reduce((s, c) => s + c.estimate, 0));
+  if (args.list) {
+    for (const { name, plan } of plans) {
+      const total = plan.cases.reduce((s, c) => s + c.estimate, 0);
+      console.log(`${name} (~${duration(total)})`);
+      for (const c of plan.cases) console.log(`  ${c.label}  ~${duration(c.estimate)}`);
+    }
+    console.log(`${all.length} cases (${where}), ~${rough} in all (rough: H100-class GPUs, DESIGN.md rates)`);
+    return 0;
+  }
+
+  console.error(`bench: bunmg ${version()}, ${where}: ${all.length} cases${args.backend === "cuda" && !args.quick ? `, roughly ${rough}` : ""}`);
+  const progress = new Progress(all);
+  const when = stamp();
+  const t0 = now();
+  let failed = false;
+  for (const { name, plan } of plans) {
+    const start = now();
+    let result;
+    try {
+      result = plan.run({ args, progress });
+    } catch (e) {
+      // A scenario-level failure (no mesh, no library): say so and go on with the others.
+      progress.finish();
+      console.error(`bench: ${name} failed: ${(e as Error).message}`);
+      failed = true;
+      continue;
+    }
+    progress.finish();
+    console.log(`${markdownSection(`${name} (${where})`, result)}\n`);
+    const path = writeJson(args.out, name, args.backend, when, {
+      scenario: name,
+      backend: args.backend,
+      devices: args.devices,
+      quick: args.quick,
+      repeats: args.repeats,
+      date: new Date().toISOString(),
+      bunmg: version(),
+      bun: Bun.version,
+      seconds: now() - start,
+      argv: process.argv.slice(2),
+      ...result.context,
+      notes: result.notes,
+      rows: result.rows,
+    });
+    console.error(`bench: ${name} done in ${duration(now() - start)}: ${path}`);
+  }
+  console.error(`bench: finished in ${duration(now() - t0)}`);
+  return failed ? 1 : 0;
+}
+
+if (process.argv.includes("--help") || process.argv.includes("-h")) console.log(USAGE);
+else process.exitCode = main();
