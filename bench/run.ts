@@ -8,9 +8,10 @@ import type { Scenario } from "./scenario.ts";
 import { copy } from "./scenarios/copy.ts";
 import { redistribute } from "./scenarios/redistribute.ts";
 import { solvers } from "./scenarios/solvers.ts";
+import { strategy } from "./scenarios/strategy.ts";
 import { now } from "./timing.ts";
 
-const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers };
+const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers, strategy };
 
 function main(): number {
   let args;

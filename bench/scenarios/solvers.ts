@@ -126,9 +126,10 @@ function measureBunmg(args: BenchArgs, c: SolverCase, row: Row, log: (m: string)
   let out: Float32Array | Float64Array | undefined;
   let check: string | undefined;
   const body = {
-    potrs: () => (out = potrs(A, B, { tileSize: c.tile })),
-    potri: () => potri(A, { tileSize: c.tile }),
-    syevd: () => (out = syevd(A, { tileSize: c.tile, vectors: true }).values),
+    // "multi": this scenario measures the cuSOLVERMg path against its floor (strategy.ts: auto)
+    potrs: () => (out = potrs(A, B, { tileSize: c.tile, strategy: "multi" })),
+    potri: () => potri(A, { tileSize: c.tile, strategy: "multi" }),
+    syevd: () => (out = syevd(A, { tileSize: c.tile, vectors: true, strategy: "multi" }).values),
   }[c.routine];
   const timed = timeRepeats(body, {
     repeats: args.repeats,
