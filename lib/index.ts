@@ -1,4 +1,4 @@
-// bunmg: multi-GPU dense linear algebra for Bun over libbunmg (cuSOLVERMg).
+// bunmg: multi-GPU dense linear algebra for Bun over libbunmg (cuSOLVERMg, and cuSOLVERDn on one GPU).
 export { BunmgError, type BunmgErrorCode } from "./errors.ts";
 export {
   DTYPES,
@@ -26,8 +26,26 @@ export {
   syevd,
   type EstimateOptions,
   type MemoryEstimate,
+  type SolverOptions,
   type SyevdOptions,
   type SyevdResult,
   type TileOptions,
 } from "./solvers.ts";
+export { chooseStrategy, SINGLE_CHOLESKY_MAX_N, type Strategy, type StrategyChoice, type StrategyOptions } from "./strategy.ts";
+export {
+  DEFAULT_GROUP_TIMEOUT_MS,
+  Group,
+  GroupShard,
+  newJobId,
+  sweepSharedMemory,
+  type GroupMode,
+  type GroupOptions,
+  type GroupSyevdOptions,
+  type GroupSyevdResult,
+  type GroupTileOptions,
+  type ShardOptions,
+} from "./group.ts";
+export { GroupError, runSpmd, type RankFunction, type SpmdOptions } from "./spmd.ts";
+export { joinFromEnv, RANK_ENV, rankEnvironment, type RankEnvironment } from "./mpmd.ts";
+export { launch, startLaunch, type LaunchedJob, type LaunchOptions, type LaunchResult, type RankExit } from "./launch.ts";
 export { libraryPath, version } from "./native.ts";

@@ -51,6 +51,30 @@ const symbols = {
     args: ["ptr", "i32", "i64", "i32", "i64", "i64", "buffer"], // uint64_t out[3]
     returns: "i32",
   },
+
+  // groups (SPMD / MPMD); job ids are NUL-terminated byte buffers
+  bunmg_group_join: { args: ["i32", "buffer", "i32", "i32", "ptr", "i64", "buffer"], returns: "i32" }, // mode, job, rank, size, local mesh, timeout, group**
+  bunmg_group_leave: { args: ["ptr"], returns: "i32" },
+  bunmg_group_alloc: { args: ["ptr", "u64", "buffer"], returns: "i32" }, // void**
+  bunmg_group_free: { args: ["ptr", "ptr"], returns: "i32" },
+  bunmg_group_fill_random: { args: ["ptr", "buffer", "i32", "u64"], returns: "i32" },
+  bunmg_group_potrs: { args: ["ptr", "buffer", "i64", "buffer", "i64"], returns: "i32" }, // local, tile, b, nrhs
+  bunmg_group_potri: { args: ["ptr", "buffer", "i64"], returns: "i32" },
+  bunmg_group_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" }, // local, tile, flags, w
+  bunmg_shm_sweep: { args: ["buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), force, int32*
+
+  // the single-device path: `full` is a device pointer on mesh position `dev`
+  bunmg_gather: { args: ["ptr", "buffer", "i32", "ptr"], returns: "i32" }, // mesh, matrix, dev, full
+  bunmg_scatter: { args: ["ptr", "buffer", "i32", "ptr"], returns: "i32" },
+  bunmg_dense_cholesky: { args: ["ptr", "i32", "ptr", "i64", "i32"], returns: "i32" }, // dev, full, n, dtype
+  bunmg_dense_cholesky_solve: { args: ["ptr", "i32", "ptr", "i64", "i32", "buffer", "i64"], returns: "i32" }, // ..., b, nrhs
+  bunmg_dense_cholesky_logdet: { args: ["ptr", "i32", "ptr", "i64", "i32", "buffer"], returns: "i32" }, // double*
+  bunmg_dense_cholesky_inverse: { args: ["ptr", "i32", "ptr", "buffer"], returns: "i32" }, // dev, factor, matrix
+  bunmg_dense_syevd: { args: ["ptr", "i32", "ptr", "buffer", "i32", "buffer"], returns: "i32" }, // dev, full, matrix, flags, w
+  bunmg_dense_workspace: {
+    args: ["ptr", "i32", "i32", "i64", "i32", "i64", "buffer"], // dev, routine, n, dtype, nrhs, uint64_t*
+    returns: "i32",
+  },
 } as const;
 
 type Library = FFILibrary<typeof symbols>;

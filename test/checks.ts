@@ -1,7 +1,7 @@
 // Checks shared by the host tests and the GPU tests (test/gpu/): each runs one scenario on a
 // given mesh and asserts against independent float64 references from helpers.ts.
 import { expect } from "bun:test";
-import { cholesky, DTYPES, potri, potrs, ShardedMatrix, shardCapacity, syevd, type DType, type HostArray, type Mesh } from "../lib/index.ts";
+import { cholesky, chooseStrategy, DTYPES, potri, potrs, ShardedMatrix, shardCapacity, syevd, type DType, type HostArray, type Mesh, type Strategy } from "../lib/index.ts";
 import { defaultTileSize } from "../lib/tiles.ts";
 import {
   adjoint,
@@ -86,10 +86,30 @@ export interface SolverCase {
   n: number;
   /** tile size; undefined: the default */
   T?: number;
+  /** the solver's strategy option; undefined: the default ("auto") */
+  strategy?: Strategy;
 }
 
-export const caseName = (c: SolverCase) => `N=${c.n} T=${c.T ?? "default"}`;
-const opts = (c: SolverCase) => (c.T === undefined ? {} : { tileSize: c.T });
+export const caseName = (c: SolverCase) => `N=${c.n} T=${c.T ?? "default"}${c.strategy === undefined ? "" : ` ${c.strategy}`}`;
+const opts = (c: SolverCase) => ({
+  ...(c.T === undefined ? {} : { tileSize: c.T }),
+  ...(c.strategy === undefined ? {} : { strategy: c.strategy }),
+});
+/** The path a case takes: chooseStrategy's answer for its strategy. */
+const pathOf = (mesh: Mesh, routine: "potrs" | "potri" | "syevd", dtype: DType, c: SolverCase) =>
+  chooseStrategy(routine, c.n, dtype, mesh, { strategy: c.strategy }).strategy;
+
+/** Post-state of A after a Cholesky on `path`: "multi" leaves the factor in the cyclic layout of
+ * the case's tile; "single" leaves A bit-exact and in row layout. */
+function expectFactored(A: ShardedMatrix, host: HostArray, path: "single" | "multi", cs: SolverCase, dtype: DType): void {
+  if (path === "multi") {
+    expect(A.layout).toBe("cyclic");
+    expect(A.tileSize).toBe(cs.T ?? defaultTileSize("potrs", dtype, cs.n));
+  } else {
+    expect(A.layout).toBe("rows");
+    expect(bitsEqual(A.toHost(), host)).toBe(true);
+  }
+}
 
 /** ||A X - B|| / (||A|| ||X||) with everything in float64. */
 function solveResidual(a: Float64Array, x: Float64Array, b: Float64Array, n: number, nrhs: number, c: 1 | 2): number {
@@ -109,6 +129,7 @@ function inverseResidualBound(dtype: DType, n: number): number {
 export function checkPotrs(mesh: Mesh, dtype: DType, cs: SolverCase, seed: number): void {
   const { n } = cs;
   const { host, a, c } = spd(dtype, n, seed);
+  const path = pathOf(mesh, "potrs", dtype, cs);
   for (const nrhs of [1, 3]) {
     using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n, dtype });
     const B = randomArray(dtype, n * nrhs, seed + nrhs);
@@ -118,9 +139,8 @@ export function checkPotrs(mesh: Mesh, dtype: DType, cs: SolverCase, seed: numbe
     expect(X.length).toBe(B.length);
     expect(bitsEqual(B, before)).toBe(true); // B is not modified
     expect(solveResidual(a, toF64(X), toF64(B), n, nrhs, c)).toBeLessThanOrEqual(C * n * epsilon(dtype));
-    // A is left holding the factor, in the cyclic layout
-    expect(A.layout).toBe("cyclic");
-    expect(A.tileSize).toBe(cs.T ?? defaultTileSize("potrs", dtype, n));
+    // multi: A is left holding the factor, in the cyclic layout; single: A is unchanged
+    expectFactored(A, host, path, cs, dtype);
   }
 }
 
@@ -129,10 +149,13 @@ export function checkCholesky(mesh: Mesh, dtype: DType, cs: SolverCase, seed: nu
   const u = epsilon(dtype);
   const { host, a, c } = spd(dtype, n, seed);
   using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n, dtype });
+  const path = pathOf(mesh, "potrs", dtype, cs);
   const factor = cholesky(A, opts(cs));
   expect(factor.matrix).toBe(A);
   expect(factor.n).toBe(n);
-  expect(A.layout).toBe("cyclic");
+  expect(factor.strategy).toBe(path);
+  expect(factor.tileSize).toBe(path === "multi" ? (cs.T ?? defaultTileSize("potrs", dtype, n)) : undefined);
+  expectFactored(A, host, path, cs, dtype);
   for (let k = 0; k < 5; k++) {
     const nrhs = 1 + (k % 3);
     const B = randomArray(dtype, n * nrhs, seed + 100 + k);
@@ -190,7 +213,8 @@ export function checkSyevd(mesh: Mesh, dtype: DType, cs: SolverCase, seed: numbe
   let reference: Float64Array | undefined;
   for (const rows of [false, true]) {
     using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n, dtype });
-    const { values, vectors } = syevd(A, { ...opts(cs), rows });
+    const { values, vectors, strategy } = syevd(A, { ...opts(cs), rows });
+    expect(strategy).toBe(pathOf(mesh, "syevd", dtype, cs));
     expect(values).toBeInstanceOf(DTYPES[DTYPES[dtype].real].storage);
     expect(values.length).toBe(n);
     for (let k = 1; k < n; k++) expect(values[k]).toBeGreaterThanOrEqual(values[k - 1]);
@@ -210,27 +234,30 @@ export function checkSyevd(mesh: Mesh, dtype: DType, cs: SolverCase, seed: numbe
     if (reference) for (let k = 0; k < n; k++) expect(Math.abs(w[k] - reference[k])).toBeLessThanOrEqual(tol * norm(a));
     reference = w;
   }
-  // values only
+  // values only: A is unchanged
   using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n, dtype });
   const result = syevd(A, { ...opts(cs), vectors: false });
   expect(result.vectors).toBeUndefined();
+  expect(result.strategy).toBe(pathOf(mesh, "syevd", dtype, cs));
   expect(A.layout).toBe("rows");
+  expect(bitsEqual(A.toHost(), host)).toBe(true);
   for (let k = 0; k < n; k++) expect(Math.abs(result.values[k] - reference![k])).toBeLessThanOrEqual(tol * norm(a));
 }
 
 /** A made non positive definite at 0-based diagonal p: cholesky, potrs and potri all throw
  * NOT_POSITIVE_DEFINITE with index p + 1 and leave A bit-exact, in row layout. */
-export function checkNotPositiveDefinite(mesh: Mesh, dtype: DType, n: number, T: number, p: number): void {
+export function checkNotPositiveDefinite(mesh: Mesh, dtype: DType, n: number, T: number, p: number, strategy?: Strategy): void {
   const c = components(dtype);
   const a = randomSPD(n, c, 99 + n);
   a[(p * n + p) * c] = -1; // leading minors 1..p stay positive, minor p+1 does not
   const ref = choleskyRef(a, n, c);
   expect("failed" in ref && ref.failed).toBe(p + 1);
   const host = store(dtype, a);
+  const options = { tileSize: T, ...(strategy === undefined ? {} : { strategy }) };
   for (const run of [
-    (A: ShardedMatrix) => cholesky(A, { tileSize: T }),
-    (A: ShardedMatrix) => potrs(A, randomArray(dtype, n, 1) as never, { tileSize: T }),
-    (A: ShardedMatrix) => potri(A, { tileSize: T }),
+    (A: ShardedMatrix) => cholesky(A, options),
+    (A: ShardedMatrix) => potrs(A, randomArray(dtype, n, 1) as never, options),
+    (A: ShardedMatrix) => potri(A, options),
   ]) {
     using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n, dtype });
     const e = expectError(() => run(A), "NOT_POSITIVE_DEFINITE", "not positive definite");
@@ -265,6 +292,6 @@ export function checkRandomFill(mesh: Mesh, reference: Mesh, dtype: DType): void
           expect(a[c * (i * rows + j) + k]).toBe(sign * a[c * (j * rows + i) + k]);
         }
     }
-    expect(() => cholesky(A)).not.toThrow(); // positive definite
+    expect(() => cholesky(A).dispose()).not.toThrow(); // positive definite (dispose: a single-path factor owns a buffer)
   }
 }

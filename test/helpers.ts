@@ -1,6 +1,8 @@
 // Test helpers: seeded random data and reference math in float64, written independently of lib/
 // (interleaved complex: `c` = 1 for real, 2 for complex values per element).
 import { expect } from "bun:test";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { BunmgError, DTYPES, type BunmgErrorCode, type DType, type Mesh, type StorageOf } from "../lib/index.ts";
 import { HANDLE } from "../lib/internal.ts";
 import { native } from "../lib/native.ts";
@@ -274,4 +276,26 @@ export function expectError(fn: () => unknown, code: BunmgErrorCode, ...parts: s
 export function failCopyAfter(mesh: Mesh, n: number): void {
   const status = native().bunmg_debug_fail_copy_after(mesh[HANDLE](), n);
   if (status !== 0) throw new Error(`bunmg_debug_fail_copy_after failed with status ${status}`);
+}
+
+// ---- tables generated into docs/ from the tests that check them ----
+
+/** Expects the lines between `<!-- name:begin -->` and `<!-- name:end -->` of `file` (relative to
+ * the package root) to be `text`, so a documented table cannot drift from its test. Run the tests
+ * with BUNMG_WRITE_DOCS=1 to write `text` there instead. */
+export function expectDocSection(file: string, name: string, text: string): void {
+  const path = join(import.meta.dir, "..", file);
+  const begin = `<!-- ${name}:begin -->\n`;
+  const end = `<!-- ${name}:end -->`;
+  const doc = readFileSync(path, "utf8");
+  const from = doc.indexOf(begin);
+  const to = doc.indexOf(end, from);
+  if (from < 0 || to < 0) throw new Error(`${file} has no section ${name} (${begin.trim()} ... ${end})`);
+  const current = doc.slice(from + begin.length, to);
+  const wanted = text.endsWith("\n") ? text : `${text}\n`;
+  if (process.env.BUNMG_WRITE_DOCS === "1") {
+    if (current !== wanted) writeFileSync(path, doc.slice(0, from + begin.length) + wanted + doc.slice(to));
+    return;
+  }
+  expect(current, `${file} section ${name} is out of date: run BUNMG_WRITE_DOCS=1 bun test`).toBe(wanted);
 }

@@ -175,6 +175,90 @@ typedef enum bunmg_routine {
 BUNMG_API bunmg_status bunmg_estimate_memory(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype,
                                    int64_t tile, int64_t nrhs, uint64_t out[3]);
 
+/* ---- the single-device path (cuSOLVERDn / LAPACK): the whole matrix on one mesh position ----
+ * A row-major N x N buffer `full` on mesh position `dev` (N * N elements, from bunmg_alloc) is
+ * the concatenation of the row shards, so gathering and scattering are one copy per shard. The
+ * dense routines keep the row-major conventions of the sharded ones. */
+BUNMG_API bunmg_status bunmg_gather(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t dev, void *full);
+/* Writes `full` back into a's row shards (a in row layout). */
+BUNMG_API bunmg_status bunmg_scatter(bunmg_mesh *mesh, bunmg_matrix *a, int32_t dev, const void *full);
+/* Cholesky factor of full in place. NOT_POSITIVE_DEFINITE (index = minor) leaves full undefined. */
+BUNMG_API bunmg_status bunmg_dense_cholesky(bunmg_mesh *mesh, int32_t dev, void *full, int64_t n, int32_t dtype);
+BUNMG_API bunmg_status bunmg_dense_cholesky_solve(bunmg_mesh *mesh, int32_t dev, const void *factor, int64_t n,
+                                                  int32_t dtype, void *b, int64_t nrhs);
+BUNMG_API bunmg_status bunmg_dense_cholesky_logdet(bunmg_mesh *mesh, int32_t dev, const void *factor, int64_t n,
+                                                   int32_t dtype, double *out);
+/* The factor becomes A's inverse, scattered into a's row shards as the full Hermitian matrix. */
+BUNMG_API bunmg_status bunmg_dense_cholesky_inverse(bunmg_mesh *mesh, int32_t dev, void *factor, bunmg_matrix *a);
+/* Eigen-decomposition of a (row layout) on one position: gathers into full, solves there, and
+ * scatters the eigenvectors back (flags as bunmg_syevd); without vectors a is unchanged.
+ * UNSUPPORTED when the single-device solver cannot take this n (its workspace query fails). */
+BUNMG_API bunmg_status bunmg_dense_syevd(bunmg_mesh *mesh, int32_t dev, void *full, bunmg_matrix *a, int32_t flags,
+                                         void *w);
+/* Workspace bytes of the single-device routine on position dev (beyond the full matrix). */
+BUNMG_API bunmg_status bunmg_dense_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
+                                             int64_t nrhs, uint64_t *bytes);
+
+/* ---- groups: SPMD (a thread per device) and MPMD (a process per device) ----
+ * `size` ranks, each owning one device and its row shard of an N x N matrix, meet in a POSIX
+ * shared-memory segment named after the job. A collective routine is called by every rank with
+ * its own shard; rank 0 runs the sharded routine with every rank's pointer (threads: the address;
+ * processes: a cudaIpc handle of the allocation plus an offset, or on the host backend the shm
+ * segment of bunmg_group_alloc) while the others wait, and all ranks return the same status and
+ * message. Ranks call the same routines in the same order, as in MPI.
+ *
+ * Every wait for another rank is bounded by the group's timeout and watches the ranks it waits
+ * for: a rank that is gone (process dead, thread ended, or left the group) fails the others
+ * with PEER_LOST, one that does not arrive in time with TIMEOUT, detail device = that rank.
+ * After such a failure the group is broken: every later routine returns the same error. Rank
+ * 0's solver itself is not time-limited, only its liveness is watched. Segments are unlinked by
+ * their creators on success and failure, those of dead ranks by the ranks that notice, and any
+ * left by dead processes by the next group that starts (or bunmg_shm_sweep). */
+typedef struct bunmg_group bunmg_group;
+
+typedef enum bunmg_group_mode {
+  BUNMG_GROUP_THREADS = 0,  /* the ranks are threads of one process (Bun Workers) */
+  BUNMG_GROUP_PROCESSES = 1 /* the ranks are processes on one machine (bunmg launch) */
+} bunmg_group_mode;
+
+/* Joins rank `rank` of `size` (1..BUNMG_MAX_DEVICES) to job `job` ([A-Za-z0-9_-], 1..64
+ * characters, unique per job on the machine). `local` is this rank's one-device mesh; the group
+ * borrows it until bunmg_group_leave (leave first, then destroy the mesh). Returns once every
+ * rank has joined: TIMEOUT (device = the first missing rank) after timeout_ms (<= 0: 60000). */
+BUNMG_API bunmg_status bunmg_group_join(int32_t mode, const char *job, int32_t rank, int32_t size, bunmg_mesh *local,
+                                        int64_t timeout_ms, bunmg_group **out);
+/* Leaves (the others' waits for this rank fail with PEER_LOST), frees what bunmg_group_alloc
+ * gave and is still held, and frees the handle. Not collective. */
+BUNMG_API bunmg_status bunmg_group_leave(bunmg_group *group);
+/* Memory for this rank's shard on its device, usable with every call on the local mesh. On the
+ * host backend in process mode it lives in a shared-memory segment rank 0 can map; otherwise it
+ * is bunmg_alloc on the local mesh. */
+BUNMG_API bunmg_status bunmg_group_alloc(bunmg_group *group, uint64_t bytes, void **out);
+BUNMG_API bunmg_status bunmg_group_free(bunmg_group *group, void *ptr);
+
+/* The collective routines. `local` describes the global matrix and this rank's shard: rows and
+ * cols global (square for the solvers), dtype, layout ROWS, shards[0] = this rank's buffer
+ * (holding global rows [rank*s, min((rank+1)*s, rows)), s = ceil(rows/size), at its start),
+ * capacity = rows that buffer holds, at least bunmg_shard_capacity(rows, tile, size); tile and
+ * shards[1..] are ignored. The matrix is back in row layout on return; results in a rank's shard
+ * are that rank's rows. Host arrays (b, w) are this rank's own. */
+BUNMG_API bunmg_status bunmg_group_fill_random(bunmg_group *group, const bunmg_matrix *local, int32_t kind,
+                                               uint64_t seed);
+/* Solves A X = B with rank 0's B (host, row-major N x nrhs); every rank's b receives X. A holds
+ * its Cholesky factor afterwards (in row layout). */
+BUNMG_API bunmg_status bunmg_group_potrs(bunmg_group *group, const bunmg_matrix *local, int64_t tile, void *b,
+                                         int64_t nrhs);
+/* A becomes its inverse. */
+BUNMG_API bunmg_status bunmg_group_potri(bunmg_group *group, const bunmg_matrix *local, int64_t tile);
+/* As bunmg_syevd; every rank's w receives the N eigenvalues. */
+BUNMG_API bunmg_status bunmg_group_syevd(bunmg_group *group, const bunmg_matrix *local, int64_t tile, int32_t flags,
+                                         void *w);
+
+/* Removes /dev/shm/bunmg-* segments whose owner process is gone; with a job id (NULL or "":
+ * every job) only that job's. force (job id required): that job's segments whatever their
+ * owner, for a launcher whose ranks have all exited. `removed` (may be NULL): how many. */
+BUNMG_API bunmg_status bunmg_shm_sweep(const char *job, int32_t force, int32_t *removed);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include "fixup.h"
 #include "host_solver.h"
 #include "internal.h"
+#include "lapack.h"
 
 static bunmg_status host_init(bunmg_mesh *mesh) { return BUNMG_OK; }
 static void host_shutdown(bunmg_mesh *mesh) {}
@@ -94,6 +95,35 @@ static bunmg_status host_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t 
   return BUNMG_OK;
 }
 
+/* ---- the single-device solvers: LAPACK on the dense column-major matrix (lda = N) ---- */
+
+static bunmg_status host_dense_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
+  return bunmg_lapack_potrf(dtype, 'L', n, a, n, info);
+}
+
+static bunmg_status host_dense_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
+                                     int64_t nrhs, int64_t *info) {
+  return bunmg_lapack_potrs(dtype, 'L', n, nrhs, a, n, b, n, info);
+}
+
+static bunmg_status host_dense_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
+  return bunmg_lapack_potri(dtype, 'L', n, a, n, info);
+}
+
+static bunmg_status host_dense_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
+                                     void *w, int64_t *info) {
+  return bunmg_lapack_syevd(dtype, vectors ? 'V' : 'N', 'L', n, a, n, w, info);
+}
+
+/* potrs: the column-major copy of B; syevd: LAPACK's workspace with eigenvectors; potri: none. */
+static bunmg_status host_dense_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
+                                         int64_t nrhs, uint64_t *bytes) {
+  *bytes = 0;
+  if (routine == BUNMG_ROUTINE_SYEVD) return bunmg_lapack_syevd_workspace(dtype, 'V', n, bytes);
+  if (routine == BUNMG_ROUTINE_POTRS) *bytes = (uint64_t)n * (uint64_t)nrhs * bunmg_dtype_size(dtype);
+  return BUNMG_OK;
+}
+
 const bunmg_backend_ops bunmg_host_ops = {
     .name = "host",
     .init = host_init,
@@ -115,4 +145,9 @@ const bunmg_backend_ops bunmg_host_ops = {
     .potri = bunmg_host_potri,
     .syevd = bunmg_host_syevd,
     .workspace_bytes = bunmg_host_workspace_bytes,
+    .dense_potrf = host_dense_potrf,
+    .dense_potrs = host_dense_potrs,
+    .dense_potri = host_dense_potri,
+    .dense_syevd = host_dense_syevd,
+    .dense_workspace = host_dense_workspace,
 };

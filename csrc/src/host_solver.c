@@ -118,7 +118,8 @@ bunmg_status bunmg_host_syevd(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t v
   if (st != BUNMG_OK) return st;
   st = bunmg_lapack_syevd(a->dtype, vectors ? 'V' : 'N', 'L', a->rows, dense, ld(a->rows), w,
                           info);
-  if (st == BUNMG_OK && vectors) move_tiles(mesh, a, dense, 0);
+  /* Only a converged result goes back: on failure the shards keep A, which the caller restores. */
+  if (st == BUNMG_OK && vectors && *info == 0) move_tiles(mesh, a, dense, 0);
   free(dense);
   return st;
 }

@@ -81,6 +81,18 @@ typedef struct bunmg_backend_ops {
                         int64_t *info);
   bunmg_status (*workspace_bytes)(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype,
                                   int64_t tile, int64_t nrhs, uint64_t *bytes);
+
+  /* The single-device solvers, on a dense column-major N x N matrix (lda = N) at mesh position
+   * dev: cuSOLVERDn on CUDA, LAPACK on the host. Same info conventions as above; b and w are
+   * host arrays. dense_workspace fails with UNSUPPORTED where the solver cannot take n. */
+  bunmg_status (*dense_potrf)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
+  bunmg_status (*dense_potrs)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
+                              int64_t nrhs, int64_t *info);
+  bunmg_status (*dense_potri)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
+  bunmg_status (*dense_syevd)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
+                              void *w, int64_t *info);
+  bunmg_status (*dense_workspace)(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
+                                  int64_t nrhs, uint64_t *bytes);
 } bunmg_backend_ops;
 
 extern const bunmg_backend_ops bunmg_host_ops;
@@ -93,6 +105,7 @@ typedef struct bunmg_allocation {
   char *ptr;
   size_t bytes;
   int32_t dev;
+  int32_t external; /* adopted (bunmg_mesh_adopt): checked against, never freed by the mesh */
 } bunmg_allocation;
 
 struct bunmg_plan;
@@ -114,6 +127,11 @@ struct bunmg_mesh {
 /* Allocation through the mesh, accounted in mesh->held and registered (mesh.c). */
 bunmg_status bunmg_mesh_alloc(bunmg_mesh *mesh, int32_t dev, size_t bytes, void **out);
 bunmg_status bunmg_mesh_release(bunmg_mesh *mesh, int32_t dev, void *ptr);
+/* Registers memory the mesh does not own (a group peer's shard, mapped or opened through IPC)
+ * so that range checks accept it; bunmg_free refuses it, destroying the mesh leaves it, and it
+ * is not counted in mesh->held. bunmg_mesh_disown drops it again (no-op when absent). */
+bunmg_status bunmg_mesh_adopt(bunmg_mesh *mesh, int32_t dev, void *ptr, size_t bytes);
+void bunmg_mesh_disown(bunmg_mesh *mesh, int32_t dev, void *ptr);
 /* INVALID_ARGUMENT unless [ptr, ptr + bytes) lies inside one allocation on mesh position dev. */
 bunmg_status bunmg_mesh_check_range(const bunmg_mesh *mesh, int32_t dev, const void *ptr,
                                     size_t bytes, const char *what);

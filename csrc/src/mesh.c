@@ -56,7 +56,8 @@ bunmg_status bunmg_mesh_destroy(bunmg_mesh *mesh) {
   if (st != BUNMG_OK) return st;
   /* Buffers the caller forgot are freed here, so disposing a mesh never leaks device memory. */
   for (size_t i = 0; i < mesh->allocation_count; i++)
-    mesh->ops->release(mesh, mesh->allocations[i].dev, mesh->allocations[i].ptr);
+    if (!mesh->allocations[i].external)
+      mesh->ops->release(mesh, mesh->allocations[i].dev, mesh->allocations[i].ptr);
   free(mesh->allocations);
   bunmg_plan_destroy(mesh->plan_cache);
   mesh->ops->shutdown(mesh);
@@ -99,18 +100,24 @@ bunmg_status bunmg_mesh_memory(bunmg_mesh *mesh, int32_t dev, uint64_t *held, ui
   return st;
 }
 
+/* Room for one more entry in the allocation table. */
+static bunmg_status reserve_entry(bunmg_mesh *mesh) {
+  if (mesh->allocation_count < mesh->allocation_cap) return BUNMG_OK;
+  size_t cap = mesh->allocation_cap ? mesh->allocation_cap * 2 : 16;
+  bunmg_allocation *grown = realloc(mesh->allocations, cap * sizeof *grown);
+  if (!grown) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the allocation table");
+  mesh->allocations = grown;
+  mesh->allocation_cap = cap;
+  return BUNMG_OK;
+}
+
 bunmg_status bunmg_mesh_alloc(bunmg_mesh *mesh, int32_t dev, size_t bytes, void **out) {
-  if (mesh->allocation_count == mesh->allocation_cap) {
-    size_t cap = mesh->allocation_cap ? mesh->allocation_cap * 2 : 16;
-    bunmg_allocation *grown = realloc(mesh->allocations, cap * sizeof *grown);
-    if (!grown) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the allocation table");
-    mesh->allocations = grown;
-    mesh->allocation_cap = cap;
-  }
-  void *ptr = NULL;
-  bunmg_status st = mesh->ops->alloc(mesh, dev, bytes ? bytes : 1, &ptr);
+  bunmg_status st = reserve_entry(mesh);
   if (st != BUNMG_OK) return st;
-  mesh->allocations[mesh->allocation_count++] = (bunmg_allocation){ptr, bytes, dev};
+  void *ptr = NULL;
+  st = mesh->ops->alloc(mesh, dev, bytes ? bytes : 1, &ptr);
+  if (st != BUNMG_OK) return st;
+  mesh->allocations[mesh->allocation_count++] = (bunmg_allocation){ptr, bytes, dev, 0};
   mesh->held[dev] += bytes;
   *out = ptr;
   return BUNMG_OK;
@@ -124,7 +131,7 @@ static ssize_t find_allocation(const bunmg_mesh *mesh, int32_t dev, const void *
 
 bunmg_status bunmg_mesh_release(bunmg_mesh *mesh, int32_t dev, void *ptr) {
   ssize_t i = find_allocation(mesh, dev, ptr);
-  if (i < 0)
+  if (i < 0 || mesh->allocations[i].external)
     return bunmg_fail_at(BUNMG_INVALID_ARGUMENT, -1, dev,
                          "free: %p is not an allocation of mesh position %d (double free?)", ptr, dev);
   mesh->ops->release(mesh, dev, ptr);
@@ -144,4 +151,16 @@ bunmg_status bunmg_mesh_check_range(const bunmg_mesh *mesh, int32_t dev, const v
   return bunmg_fail_at(BUNMG_INVALID_ARGUMENT, -1, dev,
                        "%s: %zu bytes at %p are not inside an allocation of mesh position %d", what, bytes,
                        ptr, dev);
+}
+
+bunmg_status bunmg_mesh_adopt(bunmg_mesh *mesh, int32_t dev, void *ptr, size_t bytes) {
+  bunmg_status st = reserve_entry(mesh);
+  if (st != BUNMG_OK) return st;
+  mesh->allocations[mesh->allocation_count++] = (bunmg_allocation){ptr, bytes, dev, 1};
+  return BUNMG_OK;
+}
+
+void bunmg_mesh_disown(bunmg_mesh *mesh, int32_t dev, void *ptr) {
+  ssize_t i = find_allocation(mesh, dev, ptr);
+  if (i >= 0 && mesh->allocations[i].external) mesh->allocations[i] = mesh->allocations[--mesh->allocation_count];
 }

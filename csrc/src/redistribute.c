@@ -142,20 +142,43 @@ static bunmg_status plan_for(bunmg_mesh *mesh, int64_t rows, int64_t tile, const
   return BUNMG_OK;
 }
 
+static bunmg_status check_room(const bunmg_mesh *mesh, const bunmg_matrix *m, int64_t tile) {
+  int64_t need;
+  bunmg_status st = bunmg_shard_capacity(m->rows, tile, mesh->ndev, &need);
+  if (st == BUNMG_OK && m->capacity < need)
+    st = bunmg_fail(BUNMG_INVALID_ARGUMENT, "tile size %lld needs shards of %lld rows, but they hold %lld: "
+                    "allocate the matrix for this tile size", (long long)tile, (long long)need, (long long)m->capacity);
+  return st;
+}
+
+/* Cyclic to cyclic with another tile goes through row layout. The new tile is checked first, and
+ * a failure after the row leg goes back to the old tile, so m ends in its starting layout. */
+static bunmg_status retile(bunmg_mesh *mesh, bunmg_matrix *m, int64_t tile) {
+  int64_t old = m->tile;
+  bunmg_status st = check_room(mesh, m, tile);
+  if (st == BUNMG_OK) st = bunmg_redistribute(mesh, m, BUNMG_LAYOUT_ROWS, 0);
+  if (st == BUNMG_OK) st = bunmg_redistribute(mesh, m, BUNMG_LAYOUT_CYCLIC, tile);
+  if (st != BUNMG_OK && st != BUNMG_LAYOUT_LOST && m->layout == BUNMG_LAYOUT_ROWS) {
+    char cause[512];
+    int64_t index;
+    int32_t device;
+    snprintf(cause, sizeof cause, "%s", bunmg_error_message());
+    bunmg_last_error_detail(&index, &device);
+    if (bunmg_redistribute(mesh, m, BUNMG_LAYOUT_CYCLIC, old) == BUNMG_OK)
+      bunmg_fail_at(st, index, device, "%s; the matrix is back in the cyclic layout of tile %lld", cause, (long long)old);
+    else
+      bunmg_fail_at(st, index, device, "%s; the matrix is in row layout (going back to tile %lld failed too)", cause,
+                    (long long)old);
+  }
+  return st;
+}
+
 bunmg_status bunmg_redistribute(bunmg_mesh *mesh, bunmg_matrix *m, int32_t layout, int64_t tile) {
   if (m->layout == layout && (layout == BUNMG_LAYOUT_ROWS || m->tile == tile)) return BUNMG_OK;
-  if (m->layout == BUNMG_LAYOUT_CYCLIC && layout == BUNMG_LAYOUT_CYCLIC) {
-    bunmg_status st = bunmg_redistribute(mesh, m, BUNMG_LAYOUT_ROWS, 0);
-    if (st != BUNMG_OK) return st;
-  }
+  if (m->layout == BUNMG_LAYOUT_CYCLIC && layout == BUNMG_LAYOUT_CYCLIC) return retile(mesh, m, tile);
   int64_t plan_tile = layout == BUNMG_LAYOUT_CYCLIC ? tile : m->tile;
-  int64_t need;
-  bunmg_status st = bunmg_shard_capacity(m->rows, plan_tile, mesh->ndev, &need);
+  bunmg_status st = check_room(mesh, m, plan_tile);
   if (st != BUNMG_OK) return st;
-  if (m->capacity < need)
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "tile size %lld needs shards of %lld rows, but they hold %lld: "
-                      "allocate the matrix for this tile size", (long long)plan_tile, (long long)need,
-                      (long long)m->capacity);
   const bunmg_plan *plan;
   st = plan_for(mesh, m->rows, plan_tile, &plan);
   if (st == BUNMG_OK) st = execute(mesh, m, plan, layout == BUNMG_LAYOUT_ROWS);

@@ -1,11 +1,10 @@
 /* The solver routines: layout changes, the Hermitian conventions of the row-major view, and
  * restoring A when a routine fails. The column-major view of a row-major Hermitian A is conj(A),
  * and cuSOLVERMg reads and writes only its lower triangle (A's upper one in row-major terms). */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
+#include "conventions.h"
 #include "plan.h"
 #include "redistribute.h"
 
@@ -37,22 +36,6 @@ static bunmg_status check_tile(int64_t tile, int64_t most) {
   return BUNMG_OK;
 }
 
-/* The diagonal in row layout: element (i, i) sits on shard i / s at local row i % s, column i. */
-static bunmg_status row_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, void *host, int store) {
-  size_t esize = bunmg_dtype_size(a->dtype), n = (size_t)a->rows;
-  int64_t s = bunmg_shard_rows(a->rows, mesh->ndev);
-  for (int32_t d = 0; d < mesh->ndev; d++) {
-    int64_t first = d * s, count = a->rows - first < s ? a->rows - first : s;
-    if (count <= 0) break;
-    char *dev_ptr = (char *)a->shards[d] + (size_t)first * esize;
-    char *host_ptr = (char *)host + (size_t)first * esize;
-    bunmg_status st = store ? mesh->ops->scatter_strided(mesh, d, dev_ptr, host_ptr, esize, (n + 1) * esize, (size_t)count)
-                            : mesh->ops->gather_strided(mesh, d, host_ptr, dev_ptr, esize, (n + 1) * esize, (size_t)count);
-    if (st != BUNMG_OK) return st;
-  }
-  return BUNMG_OK;
-}
-
 /* The diagonal in cyclic layout, one strided copy per tile. */
 static bunmg_status cyclic_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, void *host) {
   size_t esize = bunmg_dtype_size(a->dtype), n = (size_t)a->rows;
@@ -73,7 +56,7 @@ static bunmg_status cyclic_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, voi
  * the untouched strict lower triangle and the saved diagonal. */
 static bunmg_status restore(bunmg_mesh *mesh, bunmg_matrix *a, const void *diagonal) {
   bunmg_status st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_ROWS, 0);
-  if (st == BUNMG_OK) st = row_diagonal(mesh, a, (void *)diagonal, 1);
+  if (st == BUNMG_OK) st = bunmg_row_diagonal(mesh, a, (void *)diagonal, 1);
   if (st == BUNMG_OK) st = mesh->ops->fixup(mesh, a, BUNMG_FIX_MIRROR_LOWER_TO_UPPER);
   return st;
 }
@@ -93,10 +76,6 @@ static bunmg_status fail_restored(bunmg_mesh *mesh, bunmg_matrix *a, const void 
   return bunmg_fail_at(failure, index, device, "%s; A is unchanged and in row layout", cause);
 }
 
-static bunmg_status info_error(const char *routine, int64_t info) {
-  return bunmg_fail_at(BUNMG_SOLVER_ERROR, info, -1, "%s rejected parameter %lld", routine, (long long)-info);
-}
-
 /* cuSOLVERMg reports some non-positive-definite inputs as a failed status rather than info > 0.
  * The partial factor tells which minor failed: its diagonal is positive up to the failing pivot,
  * which is left non-positive or NaN. Returns 0 when no such pivot is found. */
@@ -114,24 +93,18 @@ static int64_t failed_minor(bunmg_mesh *mesh, const bunmg_matrix *a) {
   return minor;
 }
 
-static bunmg_status not_positive_definite(int64_t minor) {
-  return bunmg_fail_at(BUNMG_NOT_POSITIVE_DEFINITE, minor, -1,
-                       "A is not positive definite: its leading minor of order %lld is not", (long long)minor);
-}
-
 static bunmg_status cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
   bunmg_status st = check_tile(tile, INT32_MAX);
   if (st != BUNMG_OK) return st;
   void *diagonal = malloc((size_t)a->rows * bunmg_dtype_size(a->dtype));
   if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
-  st = row_diagonal(mesh, a, diagonal, 0);
+  st = bunmg_row_diagonal(mesh, a, diagonal, 0);
   if (st == BUNMG_OK) st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_CYCLIC, tile);
   if (st == BUNMG_OK) {
     int64_t info = 0;
     st = mesh->ops->potrf(mesh, a, &info);
-    if (st == BUNMG_SOLVER_ERROR && (info = failed_minor(mesh, a)) > 0) st = not_positive_definite(info);
-    else if (st == BUNMG_OK && info > 0) st = not_positive_definite(info);
-    else if (st == BUNMG_OK && info < 0) st = info_error("potrf", info);
+    if (st == BUNMG_SOLVER_ERROR && (info = failed_minor(mesh, a)) > 0) st = bunmg_not_positive_definite(info);
+    else if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRF, info);
     if (st != BUNMG_OK) st = fail_restored(mesh, a, diagonal, st);
   }
   free(diagonal);
@@ -143,34 +116,20 @@ bunmg_status bunmg_cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
   return st != BUNMG_OK ? st : leave(mesh, cholesky(mesh, a, tile), "cholesky");
 }
 
-/* dst (cols x rows, row-major) = src^T (rows x cols, row-major), conjugated for complex. Maps a
- * row-major right-hand side onto the column-major view of conj(A) and back. */
-static void transpose_conj(int32_t dtype, const void *src, void *dst, int64_t rows, int64_t cols) {
-  size_t esize = bunmg_dtype_size(dtype);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++)
-      memcpy((char *)dst + ((size_t)c * (size_t)rows + (size_t)r) * esize,
-             (const char *)src + ((size_t)r * (size_t)cols + (size_t)c) * esize, esize);
-  if (!bunmg_dtype_is_complex(dtype)) return;
-  size_t count = (size_t)rows * (size_t)cols;
-  if (dtype == BUNMG_COMPLEX64)
-    for (size_t i = 0; i < count; i++) ((float *)dst)[2 * i + 1] = -((float *)dst)[2 * i + 1];
-  else
-    for (size_t i = 0; i < count; i++) ((double *)dst)[2 * i + 1] = -((double *)dst)[2 * i + 1];
+typedef struct mg_solve {
+  bunmg_mesh *mesh;
+  const bunmg_matrix *factor;
+  int64_t nrhs;
+} mg_solve;
+
+static bunmg_status run_potrs(void *context, void *b, int64_t *info) {
+  mg_solve *c = context;
+  return c->mesh->ops->potrs(c->mesh, c->factor, b, c->nrhs, info);
 }
 
 static bunmg_status cholesky_solve(bunmg_mesh *mesh, const bunmg_matrix *f, void *b, int64_t nrhs) {
-  if (nrhs < 1 || !b)
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B needs nrhs >= 1 and data, got nrhs %lld", (long long)nrhs);
-  void *column_major = malloc((size_t)f->rows * (size_t)nrhs * bunmg_dtype_size(f->dtype));
-  if (!column_major) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for B");
-  transpose_conj(f->dtype, b, column_major, f->rows, nrhs);
-  int64_t info = 0;
-  bunmg_status st = mesh->ops->potrs(mesh, f, column_major, nrhs, &info);
-  if (st == BUNMG_OK && info != 0) st = info_error("potrs", info);
-  if (st == BUNMG_OK) transpose_conj(f->dtype, column_major, b, nrhs, f->rows);
-  free(column_major);
-  return st;
+  mg_solve context = {mesh, f, nrhs};
+  return bunmg_solve_row_major(f->dtype, f->rows, b, nrhs, run_potrs, &context);
 }
 
 bunmg_status bunmg_cholesky_solve(bunmg_mesh *mesh, const bunmg_matrix *factor, void *b, int64_t nrhs) {
@@ -180,18 +139,11 @@ bunmg_status bunmg_cholesky_solve(bunmg_mesh *mesh, const bunmg_matrix *factor, 
 
 static bunmg_status logdet(bunmg_mesh *mesh, const bunmg_matrix *f, double *out) {
   if (!out) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "output is NULL");
-  size_t esize = bunmg_dtype_size(f->dtype), step = esize / bunmg_dtype_real_size(f->dtype);
-  void *diagonal = malloc((size_t)f->rows * esize);
+  void *diagonal = malloc((size_t)f->rows * bunmg_dtype_size(f->dtype));
   if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
   bunmg_status st = cyclic_diagonal(mesh, f, diagonal);
-  double sum = 0;
-  for (int64_t i = 0; i < f->rows && st == BUNMG_OK; i++) {
-    size_t k = (size_t)i * step; /* real part of L_ii */
-    double l = bunmg_dtype_real_size(f->dtype) == 4 ? ((float *)diagonal)[k] : ((double *)diagonal)[k];
-    sum += 2.0 * log(l);
-  }
+  if (st == BUNMG_OK) *out = bunmg_logdet_of_diagonal(f->dtype, diagonal, f->rows);
   free(diagonal);
-  if (st == BUNMG_OK) *out = sum;
   return st;
 }
 
@@ -200,30 +152,14 @@ bunmg_status bunmg_cholesky_logdet(bunmg_mesh *mesh, const bunmg_matrix *factor,
   return st != BUNMG_OK ? st : leave(mesh, logdet(mesh, factor, out), "cholesky_logdet");
 }
 
-/* A Hermitian matrix has a real diagonal; cuSOLVERMg's complex potri leaves rounding-level
- * imaginary parts there. */
-static bunmg_status real_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a) {
-  size_t real = bunmg_dtype_real_size(a->dtype);
-  char *diagonal = malloc((size_t)a->rows * 2 * real);
-  if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
-  bunmg_status st = row_diagonal(mesh, a, diagonal, 0);
-  for (int64_t i = 0; i < a->rows && st == BUNMG_OK; i++) memset(diagonal + (2 * (size_t)i + 1) * real, 0, real);
-  if (st == BUNMG_OK) st = row_diagonal(mesh, a, diagonal, 1);
-  free(diagonal);
-  return st;
-}
-
 static bunmg_status inverse(bunmg_mesh *mesh, bunmg_matrix *f) {
   int64_t info = 0;
   bunmg_status st = mesh->ops->potri(mesh, f, &info);
-  if (st == BUNMG_OK && info > 0)
-    st = bunmg_fail_at(BUNMG_SINGULAR, info, -1, "the factor has a zero pivot at %lld", (long long)info);
-  else if (st == BUNMG_OK && info < 0) st = info_error("potri", info);
+  if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRI, info);
   /* Row layout in every case, so A is never left block-cyclic after an error. */
   bunmg_status back = bunmg_redistribute(mesh, f, BUNMG_LAYOUT_ROWS, 0);
   if (st == BUNMG_OK) st = back;
-  if (st == BUNMG_OK) st = mesh->ops->fixup(mesh, f, BUNMG_FIX_MIRROR_UPPER_TO_LOWER);
-  if (st == BUNMG_OK && bunmg_dtype_is_complex(f->dtype)) st = real_diagonal(mesh, f);
+  if (st == BUNMG_OK) st = bunmg_complete_inverse(mesh, f);
   return st;
 }
 
@@ -232,36 +168,24 @@ bunmg_status bunmg_cholesky_inverse(bunmg_mesh *mesh, bunmg_matrix *factor) {
   return st != BUNMG_OK ? st : leave(mesh, inverse(mesh, factor), "cholesky_inverse");
 }
 
-/* Eigenvectors come back as V in the column-major view, i.e. V^T row-major, and for Hermitian A
- * they are the conjugates of conj(A)'s: fix to columns (transpose) and/or conjugate. */
-static int32_t eigenvector_fixup(int32_t dtype, int32_t flags) {
-  int32_t mode = (flags & BUNMG_EIG_ROWS) ? 0 : BUNMG_FIX_TRANSPOSE;
-  if (bunmg_dtype_is_complex(dtype)) mode |= BUNMG_FIX_CONJ;
-  return mode;
-}
-
 static bunmg_status syevd(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, int32_t flags, void *w) {
   bunmg_status st = check_tile(tile, 1024);
+  if (st == BUNMG_OK) st = bunmg_check_eigen_args(flags, w);
   if (st != BUNMG_OK) return st;
-  if (!w) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "eigenvalue output is NULL");
-  if (flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown flags %d", flags);
   int vectors = (flags & BUNMG_EIG_VECTORS) != 0;
   void *diagonal = malloc((size_t)a->rows * bunmg_dtype_size(a->dtype));
   if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
-  st = row_diagonal(mesh, a, diagonal, 0);
+  st = bunmg_row_diagonal(mesh, a, diagonal, 0);
   if (st == BUNMG_OK) st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_CYCLIC, tile);
   if (st == BUNMG_OK) {
     int64_t info = 0;
     st = mesh->ops->syevd(mesh, a, vectors, w, &info);
-    if (st == BUNMG_OK && info > 0)
-      st = bunmg_fail_at(BUNMG_NO_CONVERGENCE, info, -1, "the eigensolver did not converge (info %lld)", (long long)info);
-    else if (st == BUNMG_OK && info < 0) st = info_error("syevd", info);
+    if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_SYEVD, info);
     /* Without vectors the solver leaves the upper triangle alone, so A can be given back whole. */
     if (st != BUNMG_OK || !vectors) st = st != BUNMG_OK ? fail_restored(mesh, a, diagonal, st) : restore(mesh, a, diagonal);
     else {
       st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_ROWS, 0);
-      int32_t mode = eigenvector_fixup(a->dtype, flags);
-      if (st == BUNMG_OK && mode) st = mesh->ops->fixup(mesh, a, mode);
+      if (st == BUNMG_OK) st = bunmg_fix_eigenvectors(mesh, a, flags);
     }
   }
   free(diagonal);

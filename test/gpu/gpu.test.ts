@@ -3,7 +3,7 @@
 // skipped, or fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so a broken driver
 // or a CPU-only build cannot pass silently).
 import { describe, expect, test } from "bun:test";
-import { cudaDeviceCount, DeviceBuffer, estimateMemory, Mesh, ShardedMatrix } from "../../lib/index.ts";
+import { chooseStrategy, cudaDeviceCount, DeviceBuffer, estimateMemory, Mesh, potrs, ShardedMatrix, syevd, type Strategy } from "../../lib/index.ts";
 import { caseName, checkCholesky, checkRandomFill, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
 import { ALL_DTYPES, bitsEqual, cyclicRowsOn, expectError, failCopyAfter, indexArray, randomArray, rowShardRowsOn } from "../helpers.ts";
 
@@ -94,17 +94,68 @@ describe.skipIf(!hasGpu).each(meshes)("GPU %s", (_, ids) => {
     expectShards(A, data, cyclicRowsOn(45, 4, 2));
   });
 
+  // Every routine on each path: "multi" (cuSOLVERMg), "single" (cuSOLVERDn on position 0) and
+  // "auto" (the rule; one GPU at these sizes, checked by the checks through chooseStrategy).
   describe.each(ALL_DTYPES)("solvers %s", (dtype) => {
     // n = 700 with the default tile (256): several full-size tiles, a short last one, uneven shards
-    const cases = [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 64, T: 16 }, { n: 300, T: 64 }, { n: 700 }].map((c) => [caseName(c), c] as const);
+    const sizes = [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 64, T: 16 }, { n: 300, T: 64 }, { n: 700 }];
+    const strategies: Strategy[] = ["multi", "single", "auto"];
+    const cases = strategies.flatMap((strategy) => sizes.map((c) => ({ ...c, strategy }))).map((c) => [caseName(c), c] as const);
     test.each(cases)("potrs %s", (_, cs) => checkPotrs(getMesh(), dtype, cs, 5 * cs.n));
     test.each(cases)("cholesky %s", (_, cs) => checkCholesky(getMesh(), dtype, cs, 7 * cs.n));
     test.each(cases)("potri %s", (_, cs) => checkPotri(getMesh(), dtype, cs, 9 * cs.n));
     test.each(cases)("syevd %s", (_, cs) => checkSyevd(getMesh(), dtype, cs, 13 * cs.n));
-    test("not positive definite", () => {
-      checkNotPositiveDefinite(getMesh(), dtype, 5, 2, 3);
-      checkNotPositiveDefinite(getMesh(), dtype, 37, 8, 30);
+    test.each(strategies)("not positive definite, %s", (strategy) => {
+      checkNotPositiveDefinite(getMesh(), dtype, 5, 2, 3, strategy);
+      checkNotPositiveDefinite(getMesh(), dtype, 37, 8, 30, strategy);
     });
+  });
+
+  test("auto: one GPU for small problems, multi for large Cholesky on several GPUs", () => {
+    const m = getMesh();
+    const several = new Set(ids).size > 1;
+    for (const dtype of ALL_DTYPES)
+      for (const routine of ["potrs", "potri", "syevd"] as const) {
+        const small = chooseStrategy(routine, 700, dtype, m);
+        expect(small.strategy).toBe("single");
+        expect(small.reason).toContain(several ? (routine === "syevd" ? "syevd" : "< 16384") : "one GPU");
+      }
+    const big = chooseStrategy("potrs", 20000, "float64", m);
+    expect(big.strategy).toBe(several ? "multi" : "single");
+    // cuSOLVERDn's syevd size query is reported to fail beyond about N = 25000: auto then stays
+    // on the multi-device path (printed for the record)
+    for (const n of [16384, 24000, 26000, 32768]) {
+      const choice = chooseStrategy("syevd", n, "float64", m);
+      console.log(`${m} syevd float64 N=${n}: ${choice.strategy} (${choice.reason})`);
+      if (choice.strategy === "multi") expect(choice.reason).toMatch(/not available|too small/);
+    }
+    // too big for one GPU (230 GB): multi, decided without allocating anything
+    const huge = chooseStrategy("potri", 120000, "complex128", m);
+    expect(huge.strategy).toBe("multi");
+    expect(huge.reason).toMatch(several ? /scales/ : /too small|not available/);
+  });
+
+  test("explicit single that does not fit: OUT_OF_MEMORY, A unchanged; auto picks multi", () => {
+    const m = getMesh();
+    const n = 4096;
+    using A = ShardedMatrix.random(m, { rows: n, cols: n, dtype: "float64" }, { seed: 5 });
+    const before = A.toHost();
+    const free = m.memory(0).free;
+    // leave less than the N x N buffer free on position 0
+    using filler = DeviceBuffer.alloc(m, 0, "float32", Math.floor((free - 64 * 2 ** 20) / 4));
+    expect(filler.length).toBeGreaterThan(0);
+    for (const run of [
+      () => potrs(A, new Float64Array(n).fill(1), { strategy: "single" }),
+      () => syevd(A, { strategy: "single" }),
+    ]) {
+      const e = expectError(run, "OUT_OF_MEMORY", "out of memory");
+      expect(e.device).toBe(0);
+      expect(A.layout).toBe("rows");
+      expect(bitsEqual(A.toHost(), before)).toBe(true);
+    }
+    const choice = chooseStrategy("syevd", n, "float64", m);
+    expect(choice.strategy).toBe("multi");
+    expect(choice.reason).toContain("too small");
   });
 
   test("out of device memory names the device and leaves nothing allocated", () => {

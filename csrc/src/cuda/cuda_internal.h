@@ -1,4 +1,4 @@
-/* Private to the CUDA backend: the per-mesh state and the helpers its three files share.
+/* Private to the CUDA backend: the per-mesh state and the helpers its files share.
  * Plain C so that cusolvermg.c (C) and the .cu files (C++) see the same declarations. */
 #ifndef BUNMG_CUDA_INTERNAL_H
 #define BUNMG_CUDA_INTERNAL_H
@@ -14,6 +14,7 @@ extern "C" {
 #define BUNMG_CUDA_LANES 2 /* streams per mesh position: two copy queues, both directions busy */
 
 typedef struct bunmg_mg bunmg_mg; /* cuSOLVERMg handle, grid, descriptors, workspace */
+typedef struct bunmg_dn bunmg_dn; /* cuSOLVERDn handles and workspaces, per mesh position */
 
 typedef struct bunmg_cuda_state {
   /* 1 when every pair of distinct devices of the mesh has peer access (kernels read peers) */
@@ -22,6 +23,7 @@ typedef struct bunmg_cuda_state {
   int32_t gpu_pos[BUNMG_MAX_DEVICES];   /* the first mesh position of each, in mesh order */
   cudaStream_t lane[BUNMG_MAX_DEVICES][BUNMG_CUDA_LANES]; /* NULL where creation never ran */
   bunmg_mg *mg;                                           /* created on the first solver call */
+  bunmg_dn *dn;                                           /* created on the first dense call */
 } bunmg_cuda_state;
 
 static inline bunmg_cuda_state *bunmg_cuda_state_of(const bunmg_mesh *mesh) {
@@ -49,12 +51,41 @@ bunmg_status bunmg_cuda_use(const bunmg_mesh *mesh, int32_t pos);
 /* cudaMalloc on pos, with the out-of-memory message; not accounted in mesh->held. */
 bunmg_status bunmg_cuda_malloc(bunmg_mesh *mesh, int32_t pos, size_t bytes, void **out);
 void bunmg_cuda_free(bunmg_mesh *mesh, int32_t pos, void *ptr);
+/* The same, accounted in mesh->held[pos]: device memory the backend owns (workspaces). */
+bunmg_status bunmg_held_alloc(bunmg_mesh *mesh, int32_t pos, size_t bytes, void **out);
+/* Frees *ptr (bytes long) when set, and clears it. */
+void bunmg_held_free(bunmg_mesh *mesh, int32_t pos, void **ptr, size_t bytes);
 /* Waits for every lane of every position; reports the first error, still waits for the rest. */
 bunmg_status bunmg_cuda_sync(bunmg_mesh *mesh);
 
 /* ---- cuda_kernels.cu, cuda_fill.cu ---- */
 bunmg_status bunmg_cuda_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode);
 bunmg_status bunmg_cuda_fill(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t kind, uint64_t seed);
+
+/* ---- loader.c: the cuSOLVER libraries, loaded at run time ---- */
+typedef struct bunmg_symbol {
+  const char *name;
+  void *slot; /* the address of a function pointer that dlsym's result is copied into */
+} bunmg_symbol;
+
+typedef struct bunmg_library {
+  const char *what; /* "cuSOLVERMg", for messages */
+  const char *env;  /* an environment variable naming the library's path: tried alone when set */
+  const char *base; /* "libcusolverMg": tried as base.so.12 (CUDA 13) and base.so.11 (CUDA 11.1-12),
+                       by soname, in /usr/local/cuda/lib64, then in the nvidia-cusolver pip wheels
+                       (nvidia/cu13/lib, nvidia/cusolver/lib) */
+  const bunmg_symbol *symbols;
+  size_t nsymbols;
+  int loaded; /* set once every symbol is resolved; never unloaded */
+} bunmg_library;
+
+/* Loads the library once per process (thread-safe); LIBRARY_NOT_FOUND names what was tried. */
+bunmg_status bunmg_library_load(bunmg_library *library);
+/* SOLVER_ERROR naming the routine and the cusolverStatus_t unless s is 0 (success). */
+bunmg_status bunmg_cusolver_check(int s, const char *routine);
+const char *bunmg_cusolver_status_name(int s);
+int bunmg_cuda_data_type(int32_t dtype); /* cudaDataType of a bunmg_dtype */
+int bunmg_cuda_real_type(int32_t dtype); /* cudaDataType of its real type (eigenvalues) */
 
 /* ---- cusolvermg.c: the solver ops and their per-mesh state ---- */
 bunmg_status bunmg_mg_potrf(bunmg_mesh *mesh, const bunmg_matrix *a, int64_t *info);
@@ -68,6 +99,18 @@ bunmg_status bunmg_mg_workspace_bytes(bunmg_mesh *mesh, int32_t routine, int64_t
                                       uint64_t *bytes);
 /* Frees everything bunmg_mg_* created for the mesh (safe when nothing was). */
 void bunmg_mg_destroy(bunmg_mesh *mesh);
+
+/* ---- cusolverdn.c: the dense ops (bunmg_backend_ops.dense_*) on one mesh position ---- */
+bunmg_status bunmg_dn_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
+bunmg_status bunmg_dn_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
+                            int64_t nrhs, int64_t *info);
+bunmg_status bunmg_dn_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
+bunmg_status bunmg_dn_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
+                            void *w, int64_t *info);
+bunmg_status bunmg_dn_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
+                                int64_t nrhs, uint64_t *bytes);
+/* Frees every handle and workspace bunmg_dn_* created for the mesh (safe when nothing was). */
+void bunmg_dn_destroy(bunmg_mesh *mesh);
 
 #ifdef __cplusplus
 }

@@ -1,15 +1,11 @@
-/* The solver ops over cuSOLVERMg, loaded at run time so that libbunmg loads (and its host backend
- * works) on machines without it. Per mesh: one handle and one 1 x G device grid (made on the
- * first solver call), cached matrix descriptors, and one grow-only workspace per mesh position.
+/* The solver ops over cuSOLVERMg, loaded at run time (loader.c) so that libbunmg loads (and its
+ * host backend works) on machines without it. Per mesh: one handle and one 1 x G device grid (made
+ * on the first solver call), cached matrix descriptors, and one grow-only workspace per position.
  * There is no cusolverMg.h at build time: the prototypes below follow the CUDA 12/13 header. */
-#include <dlfcn.h>
-#include <glob.h>
 #include <limits.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
 
@@ -48,10 +44,7 @@ static struct {
                void *w, int w_type, int type, void **work, int64_t lwork, int *info);
 } mg;
 
-static const struct {
-  const char *name;
-  void *slot; /* &mg.<member>: a function pointer that dlsym's result is copied into */
-} symbols[] = {
+static const bunmg_symbol symbols[] = {
     {"cusolverMgCreate", &mg.create},
     {"cusolverMgDestroy", &mg.destroy},
     {"cusolverMgDeviceSelect", &mg.device_select},
@@ -69,138 +62,12 @@ static const struct {
     {"cusolverMgSyevd", &mg.syevd},
 };
 
-static pthread_mutex_t mg_lock = PTHREAD_MUTEX_INITIALIZER;
-static int mg_loaded; /* under mg_lock; never unloaded once loaded */
+static bunmg_library library = {"cuSOLVERMg", "BUNMG_CUSOLVERMG", "libcusolverMg", symbols,
+                                 sizeof symbols / sizeof *symbols, 0};
 
-typedef struct attempts {
-  char tried[640];
-  size_t len;
-  char last_error[320];
-  char last_path[256];
-} attempts;
+static bunmg_status load_library(void) { return bunmg_library_load(&library); }
 
-/* Libraries cuSOLVERMg links against, tried from its own folder (CUDA toolkit, cu13 wheel) and
- * from the sibling wheels of the cu12 layout, for when that folder is not on the loader path. */
-static const char *const dependencies[] = {
-    "libnvJitLink.so.*", "../../nvjitlink/lib/libnvJitLink.so.*",
-    "libcublasLt.so.*",  "../../cublas/lib/libcublasLt.so.*",
-    "libcublas.so.*",    "../../cublas/lib/libcublas.so.*",
-};
-
-static void preload_dependencies(const char *path) {
-  const char *slash = strrchr(path, '/');
-  for (size_t i = 0; slash && i < sizeof dependencies / sizeof *dependencies; i++) {
-    char pattern[PATH_MAX];
-    glob_t g;
-    snprintf(pattern, sizeof pattern, "%.*s/%s", (int)(slash - path), path, dependencies[i]);
-    if (glob(pattern, 0, NULL, &g) == 0 && g.gl_pathc > 0)
-      (void)dlopen(g.gl_pathv[0], RTLD_NOW | RTLD_GLOBAL); /* found later by soname */
-    globfree(&g);
-  }
-}
-
-static void *try_open(const char *path, attempts *a) {
-  int n = snprintf(a->tried + a->len, sizeof a->tried - a->len, "%s%s", a->len ? ", " : "", path);
-  if (n > 0) a->len = a->len + (size_t)n < sizeof a->tried ? a->len + (size_t)n : sizeof a->tried - 1;
-  snprintf(a->last_path, sizeof a->last_path, "%s", path);
-  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  if (!lib && strchr(path, '/') && access(path, R_OK) == 0) {
-    preload_dependencies(path); /* the file is there: maybe only its dependencies were missing */
-    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
-  }
-  if (!lib) {
-    const char *e = dlerror();
-    snprintf(a->last_error, sizeof a->last_error, "%s", e ? e : "unknown error");
-  }
-  return lib;
-}
-
-/* pip wheels: nvidia-cusolver (CUDA 13) and nvidia-cusolver-cu12, in system, venv or user
- * site-packages (Debian's pip installs into dist-packages, hence "*-packages"). */
-static void *open_from_wheels(attempts *a) {
-  static const char *const wheel_files[] = {"nvidia/cu13/lib/libcusolverMg.so.12",
-                                            "nvidia/cusolver/lib/libcusolverMg.so.11"};
-  const char *venv = getenv("VIRTUAL_ENV"), *home = getenv("HOME");
-  const char *roots[4][2] = {{"/usr/lib", ""}, {"/usr/local/lib", ""}, {venv, "/lib"},
-                             {home, "/.local/lib"}};
-  for (int r = 0; r < 4; r++) {
-    if (!roots[r][0] || !roots[r][0][0]) continue;
-    for (int w = 0; w < 2; w++) {
-      char pattern[PATH_MAX];
-      glob_t g;
-      void *lib = NULL;
-      snprintf(pattern, sizeof pattern, "%s%s/python3*/*-packages/%s", roots[r][0], roots[r][1],
-               wheel_files[w]);
-      if (glob(pattern, 0, NULL, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc && !lib; i++) lib = try_open(g.gl_pathv[i], a);
-      globfree(&g);
-      if (lib) return lib;
-    }
-  }
-  return NULL;
-}
-
-static void *open_library(attempts *a) {
-  static const char *const fixed[] = {"libcusolverMg.so.12", "libcusolverMg.so.11",
-                                      "/usr/local/cuda/lib64/libcusolverMg.so.12",
-                                      "/usr/local/cuda/lib64/libcusolverMg.so.11"};
-  const char *env = getenv("BUNMG_CUSOLVERMG");
-  if (env && *env) return try_open(env, a); /* an explicit choice: no fallback behind it */
-  for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
-    void *lib = try_open(fixed[i], a);
-    if (lib) return lib;
-  }
-  return open_from_wheels(a);
-}
-
-static bunmg_status load_library(void) {
-  pthread_mutex_lock(&mg_lock);
-  bunmg_status status = BUNMG_OK;
-  if (!mg_loaded) {
-    attempts a;
-    memset(&a, 0, sizeof a);
-    void *lib = open_library(&a);
-    const char *env = getenv("BUNMG_CUSOLVERMG");
-    if (!lib && env && *env)
-      status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND, "cannot load cuSOLVERMg from BUNMG_CUSOLVERMG=%s: %s",
-                          env, a.last_error);
-    else if (!lib)
-      status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND,
-                          "cuSOLVERMg not found (install the CUDA toolkit or the nvidia-cusolver pip "
-                          "wheel, or set BUNMG_CUSOLVERMG to the library's path); tried %s; last "
-                          "error: %s",
-                          a.tried, a.last_error);
-    for (size_t i = 0; lib && i < sizeof symbols / sizeof *symbols; i++) {
-      void *sym = dlsym(lib, symbols[i].name);
-      if (!sym) {
-        status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND, "%s has no symbol %s: not a cuSOLVERMg library?",
-                            a.last_path, symbols[i].name);
-        dlclose(lib);
-        break;
-      }
-      memcpy(symbols[i].slot, &sym, sizeof sym); /* POSIX: function pointers are object-sized */
-    }
-    mg_loaded = status == BUNMG_OK;
-  }
-  pthread_mutex_unlock(&mg_lock);
-  return status;
-}
-
-static const char *status_name(int s) {
-  static const char *const names[] = {
-      "CUSOLVER_STATUS_SUCCESS",          "CUSOLVER_STATUS_NOT_INITIALIZED",
-      "CUSOLVER_STATUS_ALLOC_FAILED",     "CUSOLVER_STATUS_INVALID_VALUE",
-      "CUSOLVER_STATUS_ARCH_MISMATCH",    "CUSOLVER_STATUS_MAPPING_ERROR",
-      "CUSOLVER_STATUS_EXECUTION_FAILED", "CUSOLVER_STATUS_INTERNAL_ERROR",
-      "CUSOLVER_STATUS_MATRIX_TYPE_NOT_SUPPORTED", "CUSOLVER_STATUS_NOT_SUPPORTED"};
-  return s >= 0 && s < (int)(sizeof names / sizeof *names) ? names[s] : "unknown cuSOLVER status";
-}
-
-static bunmg_status check(int s, const char *routine) {
-  if (s == 0) return BUNMG_OK;
-  (void)cudaGetLastError(); /* a failed routine may leave a CUDA error behind */
-  return bunmg_fail(BUNMG_SOLVER_ERROR, "%s failed: %s (%d)", routine, status_name(s), s);
-}
+static bunmg_status check(int s, const char *routine) { return bunmg_cusolver_check(s, routine); }
 
 /* The routines return when their results are final; waiting on every device anyway costs little
  * next to them, and an asynchronous fault then surfaces here, named, and not in the next copy. */
@@ -212,15 +79,6 @@ static bunmg_status settle(bunmg_mesh *mesh) {
       status = bunmg_cuda_check(mesh, pos, "cudaDeviceSynchronize", cudaDeviceSynchronize());
   }
   return status;
-}
-
-static int data_type(int32_t dtype) {
-  switch (dtype) {
-    case BUNMG_FLOAT32: return CUDA_R_32F;
-    case BUNMG_FLOAT64: return CUDA_R_64F;
-    case BUNMG_COMPLEX64: return CUDA_C_32F;
-    default: return CUDA_C_64F;
-  }
 }
 
 /* ---- per-mesh state ---- */
@@ -244,20 +102,6 @@ struct bunmg_mg {
   void *stub[BUNMG_MAX_DEVICES];
 };
 
-/* Device memory owned by the backend counts in mesh->held like the user's buffers. */
-static bunmg_status held_alloc(bunmg_mesh *mesh, int32_t pos, size_t bytes, void **out) {
-  bunmg_status status = bunmg_cuda_malloc(mesh, pos, bytes, out);
-  if (status == BUNMG_OK) mesh->held[pos] += bytes;
-  return status;
-}
-
-static void held_free(bunmg_mesh *mesh, int32_t pos, void **ptr, size_t bytes) {
-  if (!*ptr) return;
-  bunmg_cuda_free(mesh, pos, *ptr);
-  mesh->held[pos] -= bytes;
-  *ptr = NULL;
-}
-
 void bunmg_mg_destroy(bunmg_mesh *mesh) {
   bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
   bunmg_mg *s = st ? st->mg : NULL;
@@ -266,8 +110,8 @@ void bunmg_mg_destroy(bunmg_mesh *mesh) {
   if (s->grid) (void)mg.destroy_grid(s->grid);
   if (s->handle) (void)mg.destroy(s->handle);
   for (int32_t pos = 0; pos < mesh->ndev; pos++) {
-    held_free(mesh, pos, &s->work[pos], s->work_bytes[pos]);
-    held_free(mesh, pos, &s->stub[pos], STUB_BYTES);
+    bunmg_held_free(mesh, pos, &s->work[pos], s->work_bytes[pos]);
+    bunmg_held_free(mesh, pos, &s->stub[pos], STUB_BYTES);
   }
   (void)cudaGetLastError();
   free(s);
@@ -297,7 +141,7 @@ static bunmg_status get_state(bunmg_mesh *mesh, bunmg_mg **out) {
     if (status != BUNMG_OK) s->grid = NULL;
   }
   for (int32_t pos = 0; pos < mesh->ndev && status == BUNMG_OK; pos++)
-    status = held_alloc(mesh, pos, STUB_BYTES, &s->stub[pos]);
+    status = bunmg_held_alloc(mesh, pos, STUB_BYTES, &s->stub[pos]);
   if (status != BUNMG_OK) {
     bunmg_mg_destroy(mesh);
     return status;
@@ -325,7 +169,7 @@ static bunmg_status get_desc(bunmg_mg *s, int64_t rows, int64_t cols, int64_t ti
     s->ndesc--;
   }
   void *desc = NULL;
-  bunmg_status status = check(mg.create_desc(&desc, rows, cols, rows, tile, data_type(dtype), s->grid),
+  bunmg_status status = check(mg.create_desc(&desc, rows, cols, rows, tile, bunmg_cuda_data_type(dtype), s->grid),
                               "cusolverMgCreateMatrixDesc");
   if (status != BUNMG_OK) return status;
   s->desc[s->ndesc++] = (mg_desc){rows, cols, tile, dtype, desc};
@@ -342,9 +186,9 @@ static bunmg_status ensure_workspace(bunmg_mesh *mesh, bunmg_mg *s, int64_t lwor
   if (bytes < STUB_BYTES) bytes = STUB_BYTES; /* a valid pointer even when nothing is needed */
   for (int32_t pos = 0; pos < mesh->ndev; pos++) {
     if (s->work_bytes[pos] >= bytes) continue;
-    held_free(mesh, pos, &s->work[pos], s->work_bytes[pos]); /* free first: room for the new one */
+    bunmg_held_free(mesh, pos, &s->work[pos], s->work_bytes[pos]); /* free first: room for the new one */
     s->work_bytes[pos] = 0;
-    bunmg_status status = held_alloc(mesh, pos, bytes, &s->work[pos]);
+    bunmg_status status = bunmg_held_alloc(mesh, pos, bytes, &s->work[pos]);
     if (status != BUNMG_OK) {
       bunmg_error_prefix("cuSOLVERMg workspace (%lld elements per device): ", (long long)lwork);
       return status;
@@ -384,7 +228,7 @@ static bunmg_status begin(bunmg_mesh *mesh, const bunmg_matrix *a, call *c) {
   c->a = (void **)a->shards;
   c->n = (int)a->rows;
   c->dtype = a->dtype;
-  c->type = data_type(a->dtype);
+  c->type = bunmg_cuda_data_type(a->dtype);
   return status;
 }
 
@@ -436,7 +280,7 @@ bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, in
   bunmg_status status = check_order(nrhs, "nrhs");
   if (status == BUNMG_OK) status = begin(mesh, a, &c);
   if (status == BUNMG_OK) status = get_desc(c.s, a->rows, nrhs, nrhs, a->dtype, &desc_b);
-  if (status == BUNMG_OK) status = held_alloc(mesh, 0, b_bytes, &d_b);
+  if (status == BUNMG_OK) status = bunmg_held_alloc(mesh, 0, b_bytes, &d_b);
   if (status == BUNMG_OK)
     status = bunmg_cuda_check(mesh, 0, "cudaMemcpy", cudaMemcpy(d_b, b, b_bytes, cudaMemcpyHostToDevice));
   if (status == BUNMG_OK) {
@@ -457,12 +301,8 @@ bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, in
   if (status == BUNMG_OK)
     status = bunmg_cuda_check(mesh, 0, "cudaMemcpy", cudaMemcpy(b, d_b, b_bytes, cudaMemcpyDeviceToHost));
   if (status == BUNMG_OK) *info = h_info;
-  held_free(mesh, 0, &d_b, b_bytes);
+  bunmg_held_free(mesh, 0, &d_b, b_bytes);
   return status;
-}
-
-static int real_type(int32_t dtype) {
-  return bunmg_dtype_real_size(dtype) == 4 ? CUDA_R_32F : CUDA_R_64F;
 }
 
 bunmg_status bunmg_mg_syevd(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t vectors, void *w,
@@ -474,13 +314,13 @@ bunmg_status bunmg_mg_syevd(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t vec
   bunmg_status status = begin(mesh, a, &c);
   if (status == BUNMG_OK)
     status = check(mg.syevd_size(c.s->handle, jobz, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
-                                 real_type(c.dtype), c.type, &lwork),
+                                 bunmg_cuda_real_type(c.dtype), c.type, &lwork),
                    "cusolverMgSyevd_bufferSize");
   if (status == BUNMG_OK) status = ensure_workspace(mesh, c.s, lwork, c.dtype);
   if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
   if (status == BUNMG_OK)
     status = check(mg.syevd(c.s->handle, jobz, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
-                            real_type(c.dtype), c.type, c.s->work, lwork, &h_info),
+                            bunmg_cuda_real_type(c.dtype), c.type, c.s->work, lwork, &h_info),
                    "cusolverMgSyevd");
   if (status == BUNMG_OK) status = settle(mesh);
   if (status == BUNMG_OK) *info = h_info;
@@ -494,7 +334,7 @@ bunmg_status bunmg_mg_workspace_bytes(bunmg_mesh *mesh, int32_t routine, int64_t
                                       int64_t tile, int64_t nrhs, uint64_t *bytes) {
   bunmg_mg *s = NULL;
   void *desc_a = NULL, *desc_b = NULL, *w = NULL;
-  int type = data_type(dtype);
+  int type = bunmg_cuda_data_type(dtype);
   int64_t first = 0, second = 0;
   if (!bunmg_dtype_size(dtype) || tile < 1)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "workspace query: dtype %d, tile %lld", dtype,
@@ -521,7 +361,7 @@ bunmg_status bunmg_mg_workspace_bytes(bunmg_mesh *mesh, int32_t routine, int64_t
     if (!w) status = bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
     if (status == BUNMG_OK)
       status = check(mg.syevd_size(s->handle, EIG_VECTOR, FILL_LOWER, (int)n, s->stub, IA, JA, desc_a,
-                                   w, real_type(dtype), type, &second),
+                                   w, bunmg_cuda_real_type(dtype), type, &second),
                      "cusolverMgSyevd_bufferSize");
     free(w);
   } else if (status == BUNMG_OK) {

@@ -1,0 +1,323 @@
+/* The dense ops (bunmg_backend_ops.dense_*) over cuSOLVERDn, loaded at run time (loader.c) like
+ * cuSOLVERMg. Per mesh position, made on its first dense call: one handle bound to the position's
+ * lane-0 stream, one params object, a grow-only device workspace (accounted in mesh->held), a
+ * grow-only host workspace, and a small device block for devInfo. Every routine runs on that
+ * stream and waits for it before returning, so the caller sees final results and info.
+ *
+ * There is no cusolverDn.h at build time: the prototypes below follow the CUDA 12/13 header
+ * (the 64-bit cusolverDnX* API; potri exists only in the legacy typed API). */
+#include <limits.h>
+#include <stdlib.h>
+
+#include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
+
+#include "cuda_internal.h"
+
+enum { FILL_LOWER = 0, EIG_NOVECTOR = 0, EIG_VECTOR = 1 }; /* cublasFillMode_t, cusolverEigMode_t */
+
+/* ---- the library ---- */
+
+typedef int (*potri_size_fn)(void *h, int uplo, int n, void *a, int lda, int *lwork);
+typedef int (*potri_fn)(void *h, int uplo, int n, void *a, int lda, void *work, int lwork, int *info);
+
+static struct {
+  int (*create)(void **handle);
+  int (*destroy)(void *handle);
+  int (*set_stream)(void *handle, cudaStream_t stream);
+  int (*create_params)(void **params);
+  int (*destroy_params)(void *params);
+  int (*potrf_size)(void *h, void *params, int uplo, int64_t n, int type_a, const void *a, int64_t lda,
+                    int compute_type, size_t *device_bytes, size_t *host_bytes);
+  int (*potrf)(void *h, void *params, int uplo, int64_t n, int type_a, void *a, int64_t lda, int compute_type,
+               void *device_work, size_t device_bytes, void *host_work, size_t host_bytes, int *info);
+  int (*potrs)(void *h, void *params, int uplo, int64_t n, int64_t nrhs, int type_a, const void *a, int64_t lda,
+               int type_b, void *b, int64_t ldb, int *info);
+  int (*syevd_size)(void *h, void *params, int jobz, int uplo, int64_t n, int type_a, const void *a, int64_t lda,
+                    int type_w, const void *w, int compute_type, size_t *device_bytes, size_t *host_bytes);
+  int (*syevd)(void *h, void *params, int jobz, int uplo, int64_t n, int type_a, void *a, int64_t lda, int type_w,
+               void *w, int compute_type, void *device_work, size_t device_bytes, void *host_work,
+               size_t host_bytes, int *info);
+  potri_size_fn potri_size[4]; /* by bunmg_dtype: S, D, C, Z */
+  potri_fn potri[4];
+} dn;
+
+static const bunmg_symbol symbols[] = {
+    {"cusolverDnCreate", &dn.create},
+    {"cusolverDnDestroy", &dn.destroy},
+    {"cusolverDnSetStream", &dn.set_stream},
+    {"cusolverDnCreateParams", &dn.create_params},
+    {"cusolverDnDestroyParams", &dn.destroy_params},
+    {"cusolverDnXpotrf_bufferSize", &dn.potrf_size},
+    {"cusolverDnXpotrf", &dn.potrf},
+    {"cusolverDnXpotrs", &dn.potrs},
+    {"cusolverDnXsyevd_bufferSize", &dn.syevd_size},
+    {"cusolverDnXsyevd", &dn.syevd},
+    {"cusolverDnSpotri_bufferSize", &dn.potri_size[BUNMG_FLOAT32]},
+    {"cusolverDnDpotri_bufferSize", &dn.potri_size[BUNMG_FLOAT64]},
+    {"cusolverDnCpotri_bufferSize", &dn.potri_size[BUNMG_COMPLEX64]},
+    {"cusolverDnZpotri_bufferSize", &dn.potri_size[BUNMG_COMPLEX128]},
+    {"cusolverDnSpotri", &dn.potri[BUNMG_FLOAT32]},
+    {"cusolverDnDpotri", &dn.potri[BUNMG_FLOAT64]},
+    {"cusolverDnCpotri", &dn.potri[BUNMG_COMPLEX64]},
+    {"cusolverDnZpotri", &dn.potri[BUNMG_COMPLEX128]},
+};
+
+enum { POTRI_SIZE_SYMBOL = 10, POTRI_SYMBOL = 14 }; /* their first entries above, for messages */
+
+static bunmg_library library = {"cuSOLVERDn", "BUNMG_CUSOLVER", "libcusolver", symbols,
+                                 sizeof symbols / sizeof *symbols, 0};
+
+/* ---- per-position state ---- */
+
+enum { SCRATCH_BYTES = 256, ALIGN = 256 };
+
+typedef struct dn_position {
+  void *handle, *params;
+  void *work; /* device workspace: grows, never shrinks */
+  size_t work_bytes;
+  void *host_work;
+  size_t host_bytes;
+  /* devInfo, and a valid device pointer for the size queries' matrix arguments (never read) */
+  void *scratch;
+} dn_position;
+
+struct bunmg_dn {
+  dn_position at[BUNMG_MAX_DEVICES];
+};
+
+void bunmg_dn_destroy(bunmg_mesh *mesh) {
+  bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
+  bunmg_dn *s = st ? st->dn : NULL;
+  if (!s) return;
+  for (int32_t pos = 0; pos < mesh->ndev; pos++) {
+    dn_position *p = &s->at[pos];
+    if (cudaSetDevice(mesh->device_ids[pos]) == cudaSuccess && p->handle) (void)cudaStreamSynchronize(st->lane[pos][0]);
+    if (p->params) (void)dn.destroy_params(p->params);
+    if (p->handle) (void)dn.destroy(p->handle);
+    bunmg_held_free(mesh, pos, &p->work, p->work_bytes);
+    bunmg_held_free(mesh, pos, &p->scratch, SCRATCH_BYTES);
+    free(p->host_work);
+  }
+  (void)cudaGetLastError();
+  free(s);
+  st->dn = NULL;
+}
+
+static cudaStream_t stream_of(const bunmg_mesh *mesh, int32_t pos) {
+  return bunmg_cuda_state_of(mesh)->lane[pos][0];
+}
+
+/* The position's handle (made on first use, with the device current) and the device current. */
+static bunmg_status get_position(bunmg_mesh *mesh, int32_t pos, dn_position **out) {
+  bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
+  bunmg_status status = bunmg_library_load(&library);
+  if (status != BUNMG_OK) return status;
+  if (!st->dn && !(st->dn = calloc(1, sizeof *st->dn)))
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the cuSOLVERDn state");
+  dn_position *p = &st->dn->at[pos];
+  status = bunmg_cuda_use(mesh, pos);
+  if (status != BUNMG_OK || p->handle) {
+    *out = p;
+    return status;
+  }
+  void *handle = NULL;
+  status = bunmg_cusolver_check(dn.create(&handle), "cusolverDnCreate");
+  if (status == BUNMG_OK) p->handle = handle; /* from here bunmg_dn_destroy releases it */
+  if (status == BUNMG_OK) status = bunmg_cusolver_check(dn.set_stream(handle, stream_of(mesh, pos)), "cusolverDnSetStream");
+  if (status == BUNMG_OK) status = bunmg_cusolver_check(dn.create_params(&p->params), "cusolverDnCreateParams");
+  if (status == BUNMG_OK) status = bunmg_held_alloc(mesh, pos, SCRATCH_BYTES, &p->scratch);
+  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, pos);
+  if (status != BUNMG_OK) { /* a position is usable whole or not at all: try again next time */
+    if (p->params) (void)dn.destroy_params(p->params);
+    if (p->handle) (void)dn.destroy(p->handle);
+    p->params = p->handle = NULL;
+    bunmg_held_free(mesh, pos, &p->scratch, SCRATCH_BYTES);
+    (void)cudaGetLastError();
+  }
+  *out = p;
+  return status;
+}
+
+static size_t aligned(size_t bytes) { return (bytes + ALIGN - 1) / ALIGN * ALIGN; }
+
+/* Workspaces of at least these sizes (the device one at least SCRATCH_BYTES, so it is a valid
+ * pointer); leaves the device current. */
+static bunmg_status ensure_workspace(bunmg_mesh *mesh, int32_t pos, dn_position *p, size_t device_bytes,
+                                     size_t host_bytes) {
+  if (device_bytes < SCRATCH_BYTES) device_bytes = SCRATCH_BYTES;
+  if (p->work_bytes < device_bytes) {
+    bunmg_held_free(mesh, pos, &p->work, p->work_bytes); /* free first: room for the new one */
+    p->work_bytes = 0;
+    bunmg_status status = bunmg_held_alloc(mesh, pos, device_bytes, &p->work);
+    if (status != BUNMG_OK) {
+      bunmg_error_prefix("cuSOLVERDn workspace (%zu bytes): ", device_bytes);
+      return status;
+    }
+    p->work_bytes = device_bytes;
+  }
+  if (p->host_bytes < host_bytes) {
+    void *grown = realloc(p->host_work, host_bytes);
+    if (!grown)
+      return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for cuSOLVERDn's host workspace (%zu bytes)",
+                        host_bytes);
+    p->host_work = grown;
+    p->host_bytes = host_bytes;
+  }
+  return bunmg_cuda_use(mesh, pos);
+}
+
+/* Before a routine: its inputs were written by copies on the lanes (bunmg_gather) or on the
+ * device's default stream (DeviceBuffer copies); wait for both. */
+static bunmg_status begin(bunmg_mesh *mesh, int32_t pos, int64_t n, dn_position **p) {
+  if (n < 1) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "N must be >= 1, got %lld", (long long)n);
+  bunmg_status status = bunmg_cuda_sync(mesh);
+  if (status == BUNMG_OK) status = get_position(mesh, pos, p);
+  if (status == BUNMG_OK) status = bunmg_cuda_check(mesh, pos, "cudaDeviceSynchronize", cudaDeviceSynchronize());
+  return status;
+}
+
+/* After a routine: devInfo to the host, and a wait for the stream, so that results are final
+ * and an asynchronous fault surfaces here, named. */
+static bunmg_status finish(bunmg_mesh *mesh, int32_t pos, dn_position *p, int64_t *info) {
+  int h_info = 0;
+  cudaStream_t stream = stream_of(mesh, pos);
+  bunmg_status status = bunmg_cuda_check(mesh, pos, "cudaMemcpyAsync",
+                                         cudaMemcpyAsync(&h_info, p->scratch, sizeof h_info, cudaMemcpyDeviceToHost, stream));
+  bunmg_status waited = bunmg_cuda_check(mesh, pos, "cudaStreamSynchronize", cudaStreamSynchronize(stream));
+  if (status == BUNMG_OK) status = waited;
+  if (status == BUNMG_OK) *info = h_info;
+  return status;
+}
+
+/* ---- the routines (column-major, lda = n, lower triangle) ---- */
+
+static bunmg_status potrf_size(dn_position *p, const void *a, int64_t n, int32_t dtype, size_t *device_bytes,
+                               size_t *host_bytes) {
+  int type = bunmg_cuda_data_type(dtype);
+  return bunmg_cusolver_check(dn.potrf_size(p->handle, p->params, FILL_LOWER, n, type, a, n, type, device_bytes, host_bytes),
+                              "cusolverDnXpotrf_bufferSize");
+}
+
+bunmg_status bunmg_dn_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
+  dn_position *p = NULL;
+  size_t device_bytes = 0, host_bytes = 0;
+  int type = bunmg_cuda_data_type(dtype);
+  bunmg_status status = begin(mesh, dev, n, &p);
+  if (status == BUNMG_OK) status = potrf_size(p, a, n, dtype, &device_bytes, &host_bytes);
+  if (status == BUNMG_OK) status = ensure_workspace(mesh, dev, p, device_bytes, host_bytes);
+  if (status == BUNMG_OK)
+    status = bunmg_cusolver_check(dn.potrf(p->handle, p->params, FILL_LOWER, n, type, a, n, type, p->work, device_bytes,
+                                           p->host_work, host_bytes, p->scratch),
+                                  "cusolverDnXpotrf");
+  return status == BUNMG_OK ? finish(mesh, dev, p, info) : status;
+}
+
+/* B (host, column-major n x nrhs) goes through a device buffer for the call. */
+bunmg_status bunmg_dn_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
+                            int64_t nrhs, int64_t *info) {
+  dn_position *p = NULL;
+  void *d_b = NULL;
+  size_t b_bytes = (size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype);
+  int type = bunmg_cuda_data_type(dtype);
+  bunmg_status status = begin(mesh, dev, n, &p);
+  if (status == BUNMG_OK) status = bunmg_held_alloc(mesh, dev, b_bytes, &d_b);
+  if (status == BUNMG_OK)
+    status = bunmg_cuda_check(mesh, dev, "cudaMemcpyAsync",
+                              cudaMemcpyAsync(d_b, b, b_bytes, cudaMemcpyHostToDevice, stream_of(mesh, dev)));
+  if (status == BUNMG_OK)
+    status = bunmg_cusolver_check(dn.potrs(p->handle, p->params, FILL_LOWER, n, nrhs, type, a, n, type, d_b, n, p->scratch),
+                                  "cusolverDnXpotrs");
+  if (status == BUNMG_OK)
+    status = bunmg_cuda_check(mesh, dev, "cudaMemcpyAsync",
+                              cudaMemcpyAsync(b, d_b, b_bytes, cudaMemcpyDeviceToHost, stream_of(mesh, dev)));
+  if (status == BUNMG_OK) status = finish(mesh, dev, p, info);
+  else if (d_b) (void)cudaStreamSynchronize(stream_of(mesh, dev)); /* nothing may still use d_b */
+  bunmg_held_free(mesh, dev, &d_b, b_bytes);
+  return status;
+}
+
+static bunmg_status potri_order(int64_t n) {
+  if (n > INT_MAX)
+    return bunmg_fail(BUNMG_UNSUPPORTED, "cuSOLVERDn's potri takes N up to %d, got %lld", INT_MAX, (long long)n);
+  return BUNMG_OK;
+}
+
+static bunmg_status potri_size(dn_position *p, void *a, int64_t n, int32_t dtype, size_t *bytes) {
+  int lwork = 0;
+  bunmg_status status = potri_order(n);
+  if (status == BUNMG_OK)
+    status = bunmg_cusolver_check(dn.potri_size[dtype](p->handle, FILL_LOWER, (int)n, a, (int)n, &lwork),
+                                  symbols[POTRI_SIZE_SYMBOL + dtype].name);
+  if (status == BUNMG_OK) *bytes = (size_t)(lwork > 0 ? lwork : 0) * bunmg_dtype_size(dtype);
+  return status;
+}
+
+bunmg_status bunmg_dn_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
+  dn_position *p = NULL;
+  size_t bytes = 0;
+  bunmg_status status = begin(mesh, dev, n, &p);
+  if (status == BUNMG_OK) status = potri_size(p, a, n, dtype, &bytes);
+  if (status == BUNMG_OK) status = ensure_workspace(mesh, dev, p, bytes, 0);
+  if (status == BUNMG_OK)
+    status = bunmg_cusolver_check(dn.potri[dtype](p->handle, FILL_LOWER, (int)n, a, (int)n, p->work,
+                                                  (int)(bytes / bunmg_dtype_size(dtype)), p->scratch),
+                                  symbols[POTRI_SYMBOL + dtype].name);
+  return status == BUNMG_OK ? finish(mesh, dev, p, info) : status;
+}
+
+/* cusolverDnXsyevd's size query is reported to fail beyond about N = 25000: that is
+ * UNSUPPORTED (the caller can take the multi-device path), not a solver failure. */
+static bunmg_status syevd_size(dn_position *p, int jobz, const void *a, int64_t n, int32_t dtype, const void *w,
+                               size_t *device_bytes, size_t *host_bytes) {
+  int type = bunmg_cuda_data_type(dtype);
+  int s = dn.syevd_size(p->handle, p->params, jobz, FILL_LOWER, n, type, a, n, bunmg_cuda_real_type(dtype), w, type,
+                        device_bytes, host_bytes);
+  if (s == 0) return BUNMG_OK;
+  (void)cudaGetLastError();
+  return bunmg_fail(BUNMG_UNSUPPORTED,
+                    "cusolverDnXsyevd_bufferSize failed for N = %lld (%s, %d): the single-device eigensolver cannot "
+                    "take this N; use the multi-device path",
+                    (long long)n, bunmg_cusolver_status_name(s), s);
+}
+
+/* W (n reals) lives on the device after the workspace, in the same grow-only buffer. */
+bunmg_status bunmg_dn_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
+                            void *w, int64_t *info) {
+  dn_position *p = NULL;
+  size_t device_bytes = 0, host_bytes = 0, w_bytes = (size_t)n * bunmg_dtype_real_size(dtype);
+  int type = bunmg_cuda_data_type(dtype), jobz = vectors ? EIG_VECTOR : EIG_NOVECTOR;
+  bunmg_status status = begin(mesh, dev, n, &p);
+  if (status == BUNMG_OK) status = syevd_size(p, jobz, a, n, dtype, p->scratch, &device_bytes, &host_bytes);
+  if (status == BUNMG_OK) status = ensure_workspace(mesh, dev, p, aligned(device_bytes) + w_bytes, host_bytes);
+  char *d_w = status == BUNMG_OK ? (char *)p->work + aligned(device_bytes) : NULL;
+  if (status == BUNMG_OK)
+    status = bunmg_cusolver_check(dn.syevd(p->handle, p->params, jobz, FILL_LOWER, n, type, a, n, bunmg_cuda_real_type(dtype),
+                                           d_w, type, p->work, device_bytes, p->host_work, host_bytes, p->scratch),
+                                  "cusolverDnXsyevd");
+  if (status == BUNMG_OK)
+    status = bunmg_cuda_check(mesh, dev, "cudaMemcpyAsync",
+                              cudaMemcpyAsync(w, d_w, w_bytes, cudaMemcpyDeviceToHost, stream_of(mesh, dev)));
+  return status == BUNMG_OK ? finish(mesh, dev, p, info) : status;
+}
+
+/* Device bytes a routine allocates beyond the matrix, from cuSOLVERDn's own queries (which do
+ * not read their matrix arguments: the scratch block stands in). potri runs after potrf on the
+ * same workspace, so it needs the larger of the two; potrs adds its copy of B. */
+bunmg_status bunmg_dn_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
+                                int64_t nrhs, uint64_t *bytes) {
+  dn_position *p = NULL;
+  size_t first = 0, second = 0, host = 0;
+  bunmg_status status = get_position(mesh, dev, &p);
+  if (status == BUNMG_OK && routine == BUNMG_ROUTINE_SYEVD) {
+    status = syevd_size(p, EIG_VECTOR, p->scratch, n, dtype, p->scratch, &first, &host);
+    if (status == BUNMG_OK) first = aligned(first) + (size_t)n * bunmg_dtype_real_size(dtype);
+  } else if (status == BUNMG_OK) {
+    status = potrf_size(p, p->scratch, n, dtype, &first, &host);
+    if (status == BUNMG_OK && routine == BUNMG_ROUTINE_POTRI) status = potri_size(p, p->scratch, n, dtype, &second);
+    if (status == BUNMG_OK && routine == BUNMG_ROUTINE_POTRS) second = (size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype);
+    if (routine == BUNMG_ROUTINE_POTRI) first = first > second ? first : second;
+    else first += second;
+  }
+  if (status == BUNMG_OK) *bytes = first;
+  return status;
+}

@@ -1,0 +1,37 @@
+// Solve A X = B with one process per device (MPMD). Each process is a rank that owns its device
+// and its row shard of A; rank 0 opens the other ranks' shards (CUDA IPC, or shared memory on
+// the host backend), runs the solver, and every rank gets X.
+//   bunx bunmg launch --devices 0,1 examples/mpmd.ts --n 8192 [--backend host|cuda]
+//   bun examples/mpmd.ts --n 8192 [--backend host|cuda] [--np 2]   (launches itself)
+import { parseArgs } from "node:util";
+import { cudaDeviceCount, joinFromEnv, launch, rankEnvironment } from "bunmg";
+
+const { values: opt } = parseArgs({ options: { n: { type: "string", default: "4096" }, backend: { type: "string" }, np: { type: "string" } } });
+const backend = opt.backend as "host" | "cuda" | undefined;
+const n = Number(opt.n);
+
+if (rankEnvironment() === undefined) {
+  // Started directly: run this script once per device, as `bunmg launch` does.
+  const count = opt.np ? Number(opt.np) : backend === "host" ? 2 : cudaDeviceCount();
+  const { exitCode } = await launch({ script: import.meta.path, args: process.argv.slice(2), devices: Array.from({ length: count }, (_, i) => i), backend });
+  process.exit(exitCode);
+}
+
+using group = joinFromEnv({ backend });
+using A = group.allocShard(n);
+group.fillRandom(A, { kind: "hpd", seed: 1 }); // generated where the shards live
+const a = A.toHost(); // this rank's rows, kept for the residual: potrs overwrites A
+const b = Float64Array.from({ length: n }, (_, i) => Math.sin(i)); // the same on every rank
+const start = performance.now();
+const x = group.potrs(A, b);
+const seconds = (performance.now() - start) / 1e3;
+
+// ||A_r x - b_r|| / (||A_r|| ||x||) over this rank's rows
+const norm2 = (v: Float64Array) => v.reduce((t, e) => t + e * e, 0);
+let r2 = 0;
+for (let i = 0; i < A.rows; i++) {
+  const row = a.subarray(i * n, (i + 1) * n);
+  r2 += (row.reduce((t, v, j) => t + v * x[j], 0) - b[A.start + i]) ** 2;
+}
+const residual = A.rows > 0 ? Math.sqrt(r2 / (norm2(a) * norm2(x))) : 0;
+console.log(`potrs float64 n=${n}, rank ${group.rank} of ${group.size} (${group.backend}), rows ${A.start}..${A.end}: ${seconds.toFixed(3)} s, residual ${residual.toExponential(2)}`);

@@ -1,0 +1,166 @@
+// MPMD mode, the launcher side (`bunmg launch`): one `bun script` process per device, each told
+// its rank, the world size, the job id and its device through the environment (mpmd.ts reads
+// it). Output lines are forwarded with a "[rank r] " prefix. When a rank fails, the others get
+// `graceMs` to fail by themselves (the group's waits do that within its timeout), then they are
+// terminated. When every rank has exited, the job's shared-memory segments are removed.
+import { constants } from "node:os";
+import { invalid } from "./errors.ts";
+import { DEFAULT_GROUP_TIMEOUT_MS, newJobId, sweepSharedMemory } from "./group.ts";
+import { MAX_DEVICES, type Backend } from "./mesh.ts";
+import { RANK_ENV } from "./mpmd.ts";
+import { checkInteger, describe } from "./validate.ts";
+
+export interface LaunchOptions {
+  /** the script every rank runs with `bun` */
+  script: string;
+  args?: readonly string[];
+  /** the device of each rank (host backend: the ids only count the ranks) */
+  devices: readonly number[];
+  /** passed to the ranks as BUNMG_BACKEND */
+  backend?: Backend;
+  /** passed to the ranks as BUNMG_TIMEOUT_MS */
+  timeoutMs?: number;
+  /** how long the other ranks may run after one failed (default: timeout + 5 s) */
+  graceMs?: number;
+  /** default: a random one */
+  job?: string;
+  /** extra environment for every rank */
+  env?: Record<string, string | undefined>;
+  /** receives each output line; default: written to this process's stdout / stderr with a
+   * "[rank r] " prefix */
+  onLine?: (rank: number, stream: "stdout" | "stderr", line: string) => void;
+  /** remove the job's shared-memory segments once every rank has exited (default true) */
+  sweep?: boolean;
+}
+
+export interface RankExit {
+  rank: number;
+  device: number;
+  pid: number;
+  exitCode: number | null;
+  signal: string | null;
+}
+
+export interface LaunchResult {
+  job: string;
+  /** 0 when every rank exited 0; else the exit code of the first rank seen to fail (128 + n
+   * for signal n). Ranks that die together may be seen in either order. */
+  exitCode: number;
+  ranks: RankExit[];
+  /** segments removed by the final sweep */
+  removed: number;
+}
+
+export interface LaunchedJob {
+  job: string;
+  ranks: readonly { rank: number; device: number; pid: number }[];
+  /** sends a signal (default SIGTERM) to one rank, or to every rank still running */
+  kill(rank?: number, signal?: NodeJS.Signals): void;
+  finished: Promise<LaunchResult>;
+}
+
+const KILL_AFTER_TERM_MS = 2000;
+
+async function forwardLines(stream: ReadableStream<Uint8Array>, emit: (line: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  let pending = "";
+  for await (const chunk of stream) {
+    pending += decoder.decode(chunk, { stream: true });
+    const lines = pending.split("\n");
+    pending = lines.pop() ?? "";
+    for (const line of lines) emit(line);
+  }
+  pending += decoder.decode();
+  if (pending !== "") emit(pending);
+}
+
+function writePrefixed(rank: number, stream: "stdout" | "stderr", line: string): void {
+  (stream === "stdout" ? process.stdout : process.stderr).write(`[rank ${rank}] ${line}\n`);
+}
+
+function exitStatus(exit: RankExit): number {
+  if (exit.signal) return 128 + (constants.signals[exit.signal as NodeJS.Signals] ?? 0);
+  return exit.exitCode ?? 1;
+}
+
+/** Removes what the job's ranks left in /dev/shm. Without a loadable libbunmg no rank could
+ * have created anything, so that is not an error here. */
+function sweepJob(job: string): number {
+  try {
+    return sweepSharedMemory({ job, force: true });
+  } catch {
+    return 0;
+  }
+}
+
+/** Starts the ranks; `finished` resolves once all have exited. */
+export function startLaunch(options: LaunchOptions): LaunchedJob {
+  if (typeof options.script !== "string" || options.script === "") throw invalid(`script must be a path, got ${describe(options.script)}`);
+  if (!Array.isArray(options.devices) || options.devices.length < 1 || options.devices.length > MAX_DEVICES) {
+    throw invalid(`devices must list 1..${MAX_DEVICES} device ids, got ${describe(options.devices)}`);
+  }
+  const devices = options.devices.map((d, i) => checkInteger(d, `devices[${i}]`, 0));
+  const timeoutMs = options.timeoutMs === undefined ? undefined : checkInteger(options.timeoutMs, "timeoutMs", 1);
+  const graceMs = checkInteger(options.graceMs ?? (timeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS) + 5000, "graceMs", 0);
+  const job = options.job ?? newJobId();
+  const onLine = options.onLine ?? writePrefixed;
+  const procs = devices.map((device, rank) =>
+    Bun.spawn([process.execPath, options.script, ...(options.args ?? [])], {
+      env: {
+        ...process.env,
+        ...options.env,
+        [RANK_ENV.rank]: String(rank),
+        [RANK_ENV.size]: String(devices.length),
+        [RANK_ENV.job]: job,
+        [RANK_ENV.device]: String(device),
+        ...(options.backend ? { [RANK_ENV.backend]: options.backend } : {}),
+        ...(timeoutMs ? { [RANK_ENV.timeoutMs]: String(timeoutMs) } : {}),
+      },
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    }),
+  );
+  const running = new Set(procs.map((_, rank) => rank));
+  const kill = (rank?: number, signal: NodeJS.Signals = "SIGTERM") => {
+    for (const r of rank === undefined ? [...running] : [rank]) if (running.has(r)) procs[r].kill(signal);
+  };
+  let firstFailure: RankExit | undefined;
+  const timers: ReturnType<typeof setTimeout>[] = [];
+  // The first rank to exit with a failure (by exit time) gives the exit code and starts the grace.
+  const onExit = (rank: number): RankExit => {
+    const proc = procs[rank];
+    running.delete(rank);
+    const exit: RankExit = { rank, device: devices[rank], pid: proc.pid, exitCode: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode) };
+    if (exitStatus(exit) !== 0 && firstFailure === undefined) {
+      firstFailure = exit;
+      timers.push(
+        setTimeout(() => {
+          kill(undefined, "SIGTERM");
+          timers.push(setTimeout(() => kill(undefined, "SIGKILL"), KILL_AFTER_TERM_MS));
+        }, graceMs),
+      );
+    }
+    return exit;
+  };
+  const waitRank = async (rank: number): Promise<RankExit> => {
+    const proc = procs[rank];
+    const [exit] = await Promise.all([
+      proc.exited.then(() => onExit(rank)),
+      forwardLines(proc.stdout, (line) => onLine(rank, "stdout", line)),
+      forwardLines(proc.stderr, (line) => onLine(rank, "stderr", line)),
+    ]);
+    return exit;
+  };
+  const finished = Promise.all(procs.map((_, rank) => waitRank(rank))).then((ranks) => {
+    for (const t of timers) clearTimeout(t);
+    const removed = options.sweep === false ? 0 : sweepJob(job);
+    return { job, exitCode: firstFailure ? exitStatus(firstFailure) || 1 : 0, ranks, removed };
+  });
+  return { job, ranks: procs.map((p, rank) => ({ rank, device: devices[rank], pid: p.pid })), kill, finished };
+}
+
+/** Runs `script` on one process per device and resolves when all have exited. */
+export function launch(options: LaunchOptions): Promise<LaunchResult> {
+  return startLaunch(options).finished;
+}

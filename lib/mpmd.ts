@@ -1,0 +1,62 @@
+// MPMD mode, the rank side: a process started by `bunmg launch` (launch.ts) joins its group in
+// "processes" mode from the environment the launcher set.
+import { invalid } from "./errors.ts";
+import { Group } from "./group.ts";
+import type { Backend } from "./mesh.ts";
+
+/** The environment variables `bunmg launch` sets for each rank. */
+export const RANK_ENV = {
+  rank: "BUNMG_RANK",
+  size: "BUNMG_WORLD_SIZE",
+  job: "BUNMG_JOB",
+  device: "BUNMG_DEVICE",
+  /** only when the launcher was given --backend */
+  backend: "BUNMG_BACKEND",
+  /** only when the launcher was given --timeout-ms */
+  timeoutMs: "BUNMG_TIMEOUT_MS",
+} as const;
+
+export interface RankEnvironment {
+  rank: number;
+  size: number;
+  job: string;
+  device: number;
+  backend?: Backend;
+  timeoutMs?: number;
+}
+
+function integer(env: Record<string, string | undefined>, name: string): number | undefined {
+  const text = env[name];
+  if (text === undefined || text === "") return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw invalid(`${name} must be a non-negative integer, got ${JSON.stringify(text)}`);
+  return value;
+}
+
+/** This process's rank as `bunmg launch` described it, or undefined when it was not launched. */
+export function rankEnvironment(env: Record<string, string | undefined> = process.env): RankEnvironment | undefined {
+  const job = env[RANK_ENV.job];
+  if (job === undefined || job === "") return undefined;
+  const rank = integer(env, RANK_ENV.rank);
+  const size = integer(env, RANK_ENV.size);
+  if (rank === undefined || size === undefined) throw invalid(`${RANK_ENV.job} is set but ${RANK_ENV.rank} or ${RANK_ENV.size} is not`);
+  const backend = env[RANK_ENV.backend] || undefined;
+  if (backend !== undefined && backend !== "host" && backend !== "cuda") throw invalid(`${RANK_ENV.backend} must be host or cuda, got ${JSON.stringify(backend)}`);
+  return { rank, size, job, device: integer(env, RANK_ENV.device) ?? rank, backend, timeoutMs: integer(env, RANK_ENV.timeoutMs) };
+}
+
+/** Joins this process's group (mode "processes"). Options override the launcher's backend and
+ * timeout. INVALID_ARGUMENT when the process was not started by `bunmg launch`. */
+export function joinFromEnv(options: { backend?: Backend; timeoutMs?: number } = {}): Group {
+  const env = rankEnvironment();
+  if (env === undefined) throw invalid(`not started by \`bunmg launch\`: ${RANK_ENV.job} is not set`);
+  return Group.join({
+    mode: "processes",
+    job: env.job,
+    rank: env.rank,
+    size: env.size,
+    device: env.device,
+    backend: options.backend ?? env.backend,
+    timeoutMs: options.timeoutMs ?? env.timeoutMs,
+  });
+}

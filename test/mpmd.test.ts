@@ -1,0 +1,175 @@
+// MPMD mode: one process per rank (startLaunch, as `bunmg launch` does), host backend: shards in
+// shared-memory segments that rank 0 maps. Results must equal single-process mode's bit for bit;
+// a rank that dies or never arrives must fail the others within the group timeout, naming it,
+// and nothing may stay in /dev/shm.
+import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
+import { Group, newJobId, startLaunch, sweepSharedMemory, type DType, type LaunchedJob } from "../lib/index.ts";
+import type { RankResult, RankSpec } from "./fixtures/group-rank.ts";
+import { ALL_OPS, expectSameAsSingleProcess, FIXTURE, segmentsOf, TIMEOUT_MS } from "./group-checks.ts";
+import { expectError } from "./helpers.ts";
+
+interface RankOutput {
+  steps: string[];
+  result?: RankResult;
+  error?: { code: string; device?: number; message: string };
+}
+
+interface JobOptions {
+  sweep?: boolean;
+  graceMs?: number;
+  /** called on each "STEP" line of a rank */
+  onStep?: (rank: number, step: string, job: LaunchedJob) => void;
+}
+
+async function launchJob(spec: RankSpec, size: number, options: JobOptions = {}) {
+  const outputs: RankOutput[] = Array.from({ length: size }, () => ({ steps: [] }));
+  const other: string[] = [];
+  const started = performance.now();
+  const launched: LaunchedJob = startLaunch({
+    script: FIXTURE,
+    devices: Array.from({ length: size }, (_, i) => i),
+    backend: "host",
+    timeoutMs: TIMEOUT_MS,
+    graceMs: options.graceMs ?? 1000,
+    sweep: options.sweep,
+    env: { BUNMG_TEST_SPEC: JSON.stringify(spec) },
+    onLine: (rank, _, line) => {
+      const out = outputs[rank];
+      if (line.startsWith("STEP ")) {
+        out.steps.push(line.slice(5));
+        options.onStep?.(rank, line.slice(5), launched);
+      } else if (line.startsWith("RESULT ")) out.result = JSON.parse(line.slice(7));
+      else if (line.startsWith("ERROR ")) out.error = JSON.parse(line.slice(6));
+      else other.push(`[rank ${rank}] ${line}`);
+    },
+  });
+  const result = await launched.finished;
+  return { ...result, outputs, other, ms: performance.now() - started };
+}
+
+const base = (dtype: DType, n: number, tile: number): RankSpec => ({ n, dtype, tile, seed: 3 + n, ops: ALL_OPS });
+
+/** The ranks other than `dead` failed with `code` naming `dead`, and the job left nothing. */
+function expectFailedBy(job: Awaited<ReturnType<typeof launchJob>>, dead: number, code: string): void {
+  job.outputs.forEach((out, rank) => {
+    if (rank === dead) return;
+    expect({ rank, error: out.error?.code, device: out.error?.device }).toEqual({ rank, error: code, device: dead });
+  });
+  expect(job.exitCode).not.toBe(0);
+  expect(segmentsOf(job.job)).toEqual([]);
+}
+
+describe("MPMD (processes, host backend)", () => {
+  test.each([
+    [2, "float64", 37, 8],
+    [3, "complex64", 26, 4],
+    [4, "complex128", 33, 8],
+  ] as const)("%d process ranks, %s: potrs, potri, syevd, fill equal single-process mode bit for bit", async (size, dtype, n, tile) => {
+    const spec = base(dtype, n, tile);
+    const job = await launchJob(spec, size);
+    expect(job.other).toEqual([]);
+    expect(job.exitCode).toBe(0);
+    expect(job.removed).toBe(0); // the ranks cleaned up after themselves
+    expectSameAsSingleProcess(spec, job.outputs.map((o) => o.result!));
+    expect(segmentsOf(job.job)).toEqual([]);
+  });
+
+  test("a rank killed (SIGKILL) before an operation fails the others with PEER_LOST within the timeout; its shard segment is removed by them", async () => {
+    const spec = { ...base("float64", 30, 4), die: { rank: 1, step: "before:potri", how: "kill" } } as RankSpec;
+    const job = await launchJob(spec, 3, { sweep: false }); // no launcher sweep: the survivors clean up
+    expect(job.ms).toBeLessThan(TIMEOUT_MS);
+    expect(job.ranks[1].signal).toBe("SIGKILL");
+    expectFailedBy(job, 1, "PEER_LOST");
+    expect(job.outputs[0].error?.message).toContain("rank 1 died (its process");
+  });
+
+  test("rank 0 killed: the others fail with PEER_LOST naming rank 0", async () => {
+    const spec = { ...base("complex128", 20, 4), die: { rank: 0, step: "before:syevd", how: "kill" } } as RankSpec;
+    const job = await launchJob(spec, 3, { sweep: false });
+    expect(job.ms).toBeLessThan(TIMEOUT_MS);
+    expectFailedBy(job, 0, "PEER_LOST");
+  });
+
+  test("a rank killed while it waits for rank 0's result", async () => {
+    const spec = { ...base("float64", 30, 4), ops: ["potrs"], delay: { rank: 0, ms: 800 } } as RankSpec;
+    const job = await launchJob(spec, 3, {
+      sweep: false,
+      onStep: (rank, step, launched) => {
+        if (rank === 1 && step === "before:potrs") setTimeout(() => launched.kill(1, "SIGKILL"), 100);
+      },
+    });
+    expect(job.ms).toBeLessThan(TIMEOUT_MS);
+    expectFailedBy(job, 1, "PEER_LOST");
+  });
+
+  test("a rank that never arrives: TIMEOUT naming it; the launcher then terminates it and sweeps", async () => {
+    const spec = { ...base("float64", 20, 4), die: { rank: 2, step: "before:potrs", how: "hang" } } as RankSpec;
+    const job = await launchJob(spec, 3, { graceMs: 200 });
+    expect(job.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+    expect(job.ms).toBeLessThan(TIMEOUT_MS + 4000);
+    expect(job.ranks[2].signal).toBe("SIGTERM");
+    expect(job.outputs[0].error?.message).toContain(`rank 2 did not arrive at potrs within ${TIMEOUT_MS} ms`);
+    expect(job.removed).toBe(1); // the hung rank's shard
+    expectFailedBy(job, 2, "TIMEOUT");
+  });
+
+  test("two concurrent jobs do not interfere", async () => {
+    const a = base("float64", 24, 4);
+    const b = { ...base("float32", 31, 8), seed: 77 };
+    const [ja, jb] = await Promise.all([launchJob(a, 2), launchJob(b, 3)]);
+    expectSameAsSingleProcess(a, ja.outputs.map((o) => o.result!));
+    expectSameAsSingleProcess(b, jb.outputs.map((o) => o.result!));
+  });
+
+  test("segments of dead processes are swept; a live owner's are kept", async () => {
+    const job = newJobId();
+    const holder = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "hold-segment.ts"), job], { stdout: "ignore", stderr: "ignore" });
+    const deadline = Date.now() + 10_000;
+    while (segmentsOf(job).length === 0 && Date.now() < deadline) await Bun.sleep(20);
+    expect(segmentsOf(job)).toEqual([`bunmg-${job}`]);
+    expect(sweepSharedMemory({ job })).toBe(0); // its owner is alive
+    expectError(() => Group.join({ mode: "processes", job, rank: 0, size: 1, backend: "host", timeoutMs: 500 }), "INVALID_ARGUMENT", "its owner is alive");
+    holder.kill("SIGKILL");
+    await holder.exited;
+    expect(segmentsOf(job)).toEqual([`bunmg-${job}`]); // a crash leaves it behind
+    using group = Group.join({ mode: "threads", job: newJobId(), rank: 0, size: 1, backend: "host" }); // any new job sweeps
+    expect(group.size).toBe(1);
+    expect(segmentsOf(job)).toEqual([]);
+  });
+
+  test("bunmg launch: rank prefixes, exit codes, the job's segments removed", () => {
+    const cli = join(import.meta.dir, "..", "scripts", "cli.ts");
+    const run = (spec: RankSpec, job: string) =>
+      Bun.spawnSync([process.execPath, cli, "launch", "--np", "2", "--backend", "host", "--timeout-ms", String(TIMEOUT_MS), "--job", job, FIXTURE], {
+        env: { ...process.env, BUNMG_TEST_SPEC: JSON.stringify(spec) },
+      });
+    const okJob = newJobId();
+    const ok = run({ ...base("float64", 10, 4), ops: ["potrs"] }, okJob);
+    const out = ok.stdout.toString();
+    expect(ok.exitCode).toBe(0);
+    expect(out).toContain("[rank 0] RESULT ");
+    expect(out).toContain("[rank 1] RESULT ");
+    expect(segmentsOf(okJob)).toEqual([]);
+    const badJob = newJobId();
+    const bad = run({ ...base("float64", 10, 4), ops: ["potrs"], die: { rank: 1, step: "before:potrs", how: "kill" } }, badJob);
+    expect([137, 3]).toContain(bad.exitCode!); // the first failure seen: rank 1's SIGKILL or a survivor's PEER_LOST
+    expect(bad.stdout.toString()).toMatch(/\[rank 0\] ERROR \{"code":"PEER_LOST","device":1/);
+    expect(bad.stderr.toString()).toContain("bunmg launch: rank 1 (pid");
+    expect(segmentsOf(badJob)).toEqual([]);
+    const usage = Bun.spawnSync([process.execPath, cli, "launch", "--np", "2"]);
+    expect(usage.exitCode).toBe(1);
+    expect(usage.stderr.toString()).toContain("no script given");
+  });
+
+  test("examples/mpmd.ts launches itself and prints a small residual on every rank", () => {
+    const root = join(import.meta.dir, "..");
+    const proc = Bun.spawnSync([process.execPath, join(root, "examples", "mpmd.ts"), "--n", "67", "--backend", "host", "--np", "3"], { cwd: root });
+    const out = proc.stdout.toString() + proc.stderr.toString();
+    expect({ exitCode: proc.exitCode, out }).toMatchObject({ exitCode: 0 });
+    for (const rank of [0, 1, 2]) {
+      const residual = Number(new RegExp(`\\[rank ${rank}\\] .*residual (\\S+)`).exec(out)?.[1]);
+      expect(residual).toBeLessThan(1e-13);
+    }
+  });
+});
