@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { DeviceBuffer, DTYPES, Mesh } from "../lib/index.ts";
 import { ALL_DTYPES, bitsEqual, expectError, randomArray } from "./helpers.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 describe("DeviceBuffer", () => {
   test("round trips are bit-exact for every dtype, length and position", () => {

@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { DTYPES, DTYPE_NAMES, dtypeInfo, isDType } from "../lib/index.ts";
 import { allocHost, checkArray, checkArrayType, elementCount, inferDType } from "../lib/dtypes.ts";
 import { thrown } from "./helpers.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 describe("dtypes", () => {
   test("table mirrors bunmg_dtype and the storage convention", () => {

@@ -3,6 +3,9 @@ import { join } from "node:path";
 import { BunmgError, Mesh, shardCapacity } from "../lib/index.ts";
 import { thrown } from "./helpers.ts";
 import { check, codeOf, NO_STATUS } from "../lib/errors.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 describe("BunmgError", () => {
   test("carries code, status and detail, and is an Error", () => {

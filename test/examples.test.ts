@@ -1,6 +1,9 @@
 // The README's main job and the other examples run as users run them, on the host backend.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 const root = join(import.meta.dir, "..");
 

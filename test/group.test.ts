@@ -6,6 +6,9 @@ import { Group, Mesh, newJobId, sweepSharedMemory, type GroupMode } from "../lib
 import rank, { type RankSpec } from "./fixtures/group-rank.ts";
 import { ALL_OPS, expectSameAsSingleProcess, segmentsOf } from "./group-checks.ts";
 import { expectError } from "./helpers.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 const join = (mode: GroupMode, extra: Partial<Parameters<typeof Group.join>[0]> = {}) =>
   Group.join({ mode, job: newJobId(), rank: 0, size: 1, backend: "host", timeoutMs: 2000, ...extra });

@@ -2,6 +2,9 @@ import { describe, expect, test } from "bun:test";
 import { cudaDeviceCount, DeviceBuffer, Mesh } from "../lib/index.ts";
 import { HANDLE } from "../lib/internal.ts";
 import { expectError } from "./helpers.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 const gpus = cudaDeviceCount();
 

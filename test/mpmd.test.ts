@@ -8,6 +8,9 @@ import { Group, newJobId, startLaunch, sweepSharedMemory, type DType, type Launc
 import type { RankResult, RankSpec } from "./fixtures/group-rank.ts";
 import { ALL_OPS, expectSameAsSingleProcess, FIXTURE, segmentsOf, TIMEOUT_MS } from "./group-checks.ts";
 import { expectError } from "./helpers.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 interface RankOutput {
   steps: string[];

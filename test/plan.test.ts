@@ -1,6 +1,9 @@
 import { describe, expect, test } from "bun:test";
 import { cyclicPlan, shardCapacity, type CyclicPlan } from "../lib/index.ts";
 import { cyclicRowsOn, expectError, randInt, rng, rowShardRowsOn } from "./helpers.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 /** Runs the plan's moves on a model of the shards (each slot holds a global row id) and checks
  * every move, the staging bound, the final layout and the summary. */

@@ -1,5 +1,7 @@
-// Preloaded by bunfig.toml: bunfig has no test timeout key, so set it here. Solver tests on the
-// host backend and the GPU suite can take a while on a 2-core CI box.
+// Preloaded by bunfig.toml (bunfig has no test timeout key). Bun applies a preload's
+// setDefaultTimeout to the first test file of a run only (oven-sh/bun#43787), so every test file
+// also calls longTimeouts() from helpers.ts; this covers files that don't.
 import { setDefaultTimeout } from "bun:test";
+import { TEST_TIMEOUT_MS } from "./timeout.ts";
 
-setDefaultTimeout(120_000);
+setDefaultTimeout(TEST_TIMEOUT_MS);

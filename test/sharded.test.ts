@@ -13,6 +13,9 @@ import {
   rowShardRowsOn,
 } from "./helpers.ts";
 import { checkRandomFill, expectShards, roundTrip } from "./checks.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 describe("ShardedMatrix", () => {
   test("row shards: s = ceil(rows / G) rows per position, possibly none", () => {

@@ -19,6 +19,9 @@ import { asPointer, native } from "../lib/native.ts";
 import { defaultTileSize } from "../lib/tiles.ts";
 import { ALL_DTYPES, bitsEqual, expectError, failCopyAfter, indexArray, randomHermitian, randomSPD, store } from "./helpers.ts";
 import { caseName, checkCholesky, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, type SolverCase } from "./checks.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 interface Case extends SolverCase {
   G: number;

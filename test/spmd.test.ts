@@ -6,6 +6,9 @@ import { join } from "node:path";
 import { GroupError, newJobId, runSpmd, type DType } from "../lib/index.ts";
 import type { RankResult, RankSpec } from "./fixtures/group-rank.ts";
 import { ALL_OPS, expectSameAsSingleProcess, FIXTURE, segmentsOf, TIMEOUT_MS } from "./group-checks.ts";
+import { longTimeouts } from "./timeout.ts";
+
+longTimeouts();
 
 async function run(spec: RankSpec, size: number, options: { graceMs?: number } = {}) {
   const job = newJobId();

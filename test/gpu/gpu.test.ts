@@ -6,6 +6,9 @@ import { describe, expect, test } from "bun:test";
 import { chooseStrategy, cudaDeviceCount, DeviceBuffer, estimateMemory, Mesh, potrs, ShardedMatrix, syevd, type Strategy } from "../../lib/index.ts";
 import { caseName, checkCholesky, checkRandomFill, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
 import { ALL_DTYPES, bitsEqual, cyclicRowsOn, expectError, failCopyAfter, indexArray, randomArray, rowShardRowsOn } from "../helpers.ts";
+import { longTimeouts } from "../timeout.ts";
+
+longTimeouts();
 
 const gpus = cudaDeviceCount();
 const hasGpu = gpus > 0;

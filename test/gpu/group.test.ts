@@ -5,6 +5,9 @@ import { describe, expect, test } from "bun:test";
 import { cudaDeviceCount, Mesh, runSpmd, startLaunch } from "../../lib/index.ts";
 import type { RankResult, RankSpec } from "../fixtures/group-rank.ts";
 import { expectSameAsSingleProcess, FIXTURE, segmentsOf } from "../group-checks.ts";
+import { longTimeouts } from "../timeout.ts";
+
+longTimeouts();
 
 const gpus = cudaDeviceCount();
 const ids = gpus >= 2 ? [0, 1] : [0, 0];
