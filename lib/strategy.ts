@@ -68,12 +68,31 @@ export function checkRoutine(value: unknown): Routine {
   return value as Routine;
 }
 
+// The workspace query depends only on the mesh and the problem's shape; "auto" asks on every
+// call, so its answers (and refusals) are kept per mesh.
+const workspaceAnswers = new WeakMap<Mesh, Map<string, number | BunmgError>>();
+
 /** Bytes the single-device routine needs on mesh position 0 beyond the N x N matrix, from the
  * backend's own workspace query. Throws UNSUPPORTED where that solver cannot take n. */
 export function denseWorkspace(routine: Routine, n: number, dtype: DType, mesh: Mesh, nrhs = 1): number {
-  const out = new BigUint64Array(1);
-  check(native().bunmg_dense_workspace(mesh[HANDLE](), 0, ROUTINE_CODE[routine], n, dtypeInfo(dtype).code, nrhs, out), "bunmg_dense_workspace");
-  return Number(out[0]);
+  let answers = workspaceAnswers.get(mesh);
+  if (!answers) workspaceAnswers.set(mesh, (answers = new Map()));
+  const key = `${routine} ${n} ${dtype} ${nrhs}`;
+  let answer = answers.get(key);
+  if (answer === undefined) {
+    const out = new BigUint64Array(1);
+    try {
+      check(native().bunmg_dense_workspace(mesh[HANDLE](), 0, ROUTINE_CODE[routine], n, dtypeInfo(dtype).code, nrhs, out), "bunmg_dense_workspace");
+      answer = Number(out[0]);
+    } catch (e) {
+      // Only lasting refusals are kept: a transient failure is asked again next time.
+      if (!(e instanceof BunmgError) || (e.code !== "UNSUPPORTED" && e.code !== "LIBRARY_NOT_FOUND")) throw e;
+      answer = e;
+    }
+    answers.set(key, answer);
+  }
+  if (answer instanceof BunmgError) throw answer;
+  return answer;
 }
 
 function gib(bytes: number): string {
