@@ -97,9 +97,9 @@ export class ShardedMatrix<D extends DType = DType> {
   /** An uninitialized matrix. */
   static alloc<D extends DType = "float64">(mesh: Mesh, shape: MatrixShape<D>): ShardedMatrix<D> {
     checkMesh(mesh);
+    const { rows, cols, maxTile } = checkShape(shape); // first: shape may be no object at all
     const dtype = (shape.dtype ?? "float64") as D;
     dtypeInfo(dtype);
-    const { rows, cols, maxTile } = checkShape(shape);
     const capacity = capacityFor(rows, maxTile, mesh.size);
     const shards: DeviceBuffer<D>[] = [];
     try {
@@ -139,8 +139,8 @@ export class ShardedMatrix<D extends DType = DType> {
   static fromHost(mesh: Mesh, data: Float64Array, shape: MatrixShape<"float64">): ShardedMatrix<"float64">;
   static fromHost<D extends DType>(mesh: Mesh, data: StorageOf<D>, shape: MatrixShape<D> & { dtype: D }): ShardedMatrix<D>;
   static fromHost(mesh: Mesh, data: Float32Array | Float64Array, shape: MatrixShape): ShardedMatrix {
-    const dtype = shape.dtype ?? inferDType(data, "data");
     const { rows, cols } = checkShape(shape);
+    const dtype = shape.dtype ?? inferDType(data, "data");
     checkArray(data, dtype, rows * cols, "rows*cols", "data");
     const m = ShardedMatrix.alloc(mesh, { ...shape, dtype });
     try {
