@@ -79,15 +79,8 @@ export class CholeskyFactor<D extends DType = DType> {
   solve(B: StorageOf<D>): StorageOf<D> {
     this.#usable();
     const { dtype, rows: n } = this.matrix;
-    checkArrayType(B, dtype, "B");
-    const elements = elementCount(B, dtype, "B");
-    if (elements === 0 || elements % n !== 0) {
-      const info = DTYPES[dtype];
-      const per = info.complex ? `2*N = ${2 * n}` : `N = ${n}`;
-      throw invalid(`B: expected a positive multiple of ${per} ${info.real} values (N x nrhs, row-major), got ${B.length}`);
-    }
+    const nrhs = rightHandSides(B, dtype, n);
     const X = B.slice() as StorageOf<D>;
-    const nrhs = elements / n;
     const full = this.#full;
     if (full === undefined) {
       this.matrix[RUN]((mesh, m) => native().bunmg_cholesky_solve(mesh, m, X, nrhs), "bunmg_cholesky_solve");
@@ -132,8 +125,9 @@ export class CholeskyFactor<D extends DType = DType> {
     try {
       this.matrix[RUN]((mesh, m) => native().bunmg_cholesky_inverse(mesh, m), "bunmg_cholesky_inverse");
     } finally {
-      // The library returns A to row layout even when the inversion fails.
-      if (this.matrix.layout !== "cyclic") this.#consumed = "it was consumed by inverse()";
+      // potri overwrote the factor, whatever happened after it (even a failed copy back that
+      // left the matrix block-cyclic): solving with it now would give wrong answers.
+      this.#consumed = "it was consumed by inverse()";
     }
     return this.matrix;
   }
@@ -184,14 +178,25 @@ export function cholesky<D extends DType>(A: ShardedMatrix<D>, options: SolverOp
  * layout (`A.layout` tells). Factor once with cholesky() to solve repeatedly. */
 export function potrs<D extends DType>(A: ShardedMatrix<D>, B: StorageOf<D>, options: SolverOptions = {}): StorageOf<D> {
   checkMatrix(A);
-  checkArrayType(B, A.dtype, "B"); // before factoring, so a wrong B does not cost A
-  const nrhs = Math.max(1, Math.floor(elementCount(B, A.dtype, "B") / A.rows)); // for the memory check
+  const nrhs = rightHandSides(B, A.dtype, A.rows); // before factoring, so a wrong B does not cost A
   const factor = factorize(A, "potrs", "potrs", options, nrhs);
   try {
     return factor.solve(B);
   } finally {
     if (factor.strategy === "single") factor.dispose(); // frees the factor's buffer, not A
   }
+}
+
+/** The number of right-hand sides of B (n x nrhs row-major, or a vector of n), checked. */
+function rightHandSides(B: StorageOf<DType>, dtype: DType, n: number): number {
+  checkArrayType(B, dtype, "B");
+  const elements = elementCount(B, dtype, "B");
+  if (elements === 0 || elements % n !== 0) {
+    const info = DTYPES[dtype];
+    const per = info.complex ? `2*N = ${2 * n}` : `N = ${n}`;
+    throw invalid(`B: expected a positive multiple of ${per} ${info.real} values (N x nrhs, row-major), got ${B.length}`);
+  }
+  return elements / n;
 }
 
 /** Replaces A by its inverse (row layout, the full Hermitian matrix) and returns A. */
