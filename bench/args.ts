@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { cudaDeviceCount, DTYPE_NAMES, type Backend, type DType, type Routine } from "../lib/index.ts";
 
-export const SCENARIOS = ["copy", "redistribute", "solvers", "strategy"] as const;
+export const SCENARIOS = ["copy", "redistribute", "solvers", "strategy", "scaling", "tiles", "capacity"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const ROUTINES: readonly Routine[] = ["potrs", "potri", "syevd"];
 
@@ -22,15 +22,21 @@ export interface BenchArgs {
   /** print the cases and their rough time, run nothing */
   list: boolean;
   verbose: boolean;
+  /** scaling: also run the floor (build/bunmg_floor) at every size */
+  withFloor: boolean;
+  /** scaling: skip a case whose rough time estimate exceeds this many seconds */
+  maxSeconds: number;
   out: string;
 }
 
 export const USAGE = `usage: bun bench [flags]
-  --scenario copy,redistribute,solvers,strategy   scenarios to run (default: all)
+  --scenario copy,redistribute,solvers,strategy,scaling,tiles,capacity
+                                         scenarios to run (default: all)
   --backend cuda|host                    default: cuda when a GPU is visible, else host
   --devices 0,1                          CUDA ids per position, repeats allowed (default: every
                                          GPU; host: 2 devices, or as many as listed)
-  --sizes N,...                          matrix orders (redistribute, solvers)
+  --sizes N,...                          matrix orders (scaling: the sizes instead of doubling from
+                                         1024; capacity: the largest N tried)
   --dtypes float32,...                   element types (redistribute, solvers)
   --tiles T,...                          tile sizes (default: redistribute 256,1024; solvers
                                          the library's defaultTileSize)
@@ -40,6 +46,9 @@ export const USAGE = `usage: bun bench [flags]
                                          for CI)
   --list                                 print the cases and a rough time for each, run nothing
   --verbose                              echo the peer programs' stderr
+  --with-floor                           scaling: also time the floor (bunmg_floor) per size
+  --max-seconds S                        scaling: skip sizes whose rough estimate exceeds S
+                                         (default 600)
   --out DIR                              JSON results folder (default bench/results)`;
 
 function fail(message: string): never {
@@ -83,6 +92,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
         quick: { type: "boolean", default: false },
         list: { type: "boolean", default: false },
         verbose: { type: "boolean", default: false },
+        "with-floor": { type: "boolean", default: false },
+        "max-seconds": { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h", default: false },
       },
@@ -112,6 +123,8 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     quick,
     list: v.list ?? false,
     verbose: v.verbose ?? false,
+    withFloor: v["with-floor"] ?? false,
+    maxSeconds: ints("max-seconds", v["max-seconds"], 1)?.[0] ?? 600,
     out: v.out ?? join(import.meta.dir, "results"),
   };
 }

@@ -1,6 +1,7 @@
 // Results: Markdown tables for stdout, JSON files for bench/results/, number formatting.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { lineChart, type Chart } from "./plot.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -69,5 +70,22 @@ export function writeJson(dir: string, scenario: string, backend: string, when: 
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${scenario}-${backend}-${when}.json`);
   writeFileSync(path, `${JSON.stringify(payload, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
+  return path;
+}
+
+/** Writes `<dir>/<stamp>-summary.md` (every scenario's table and notes, the plots inline) and
+ * one `<stamp>-<chart>.svg` per chart; returns the summary's path. */
+export function writeSummary(dir: string, when: string, heading: string, sections: { title: string; result: ScenarioResult }[], charts: Chart[]): string {
+  mkdirSync(dir, { recursive: true });
+  const parts = [`# bunmg benchmark ${when}`, "", `${heading}. JSON per scenario beside this file; see bench/NOTES.md.`, ""];
+  for (const s of sections) parts.push(markdownSection(s.title, s.result), "");
+  if (charts.length > 0) parts.push("## Plots", "");
+  for (const chart of charts) {
+    const file = `${when}-${chart.name}.svg`;
+    writeFileSync(join(dir, file), lineChart(chart));
+    parts.push(`![${chart.title}](${file})`, "");
+  }
+  const path = join(dir, `${when}-summary.md`);
+  writeFileSync(path, parts.join("\n"));
   return path;
 }

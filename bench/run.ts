@@ -3,15 +3,19 @@
 import { version } from "../lib/index.ts";
 import { parseBenchArgs, USAGE, type ScenarioName } from "./args.ts";
 import { duration, Progress } from "./progress.ts";
-import { markdownSection, stamp, writeJson } from "./report.ts";
+import { reportCharts } from "./plot.ts";
+import { markdownSection, stamp, writeJson, writeSummary, type ScenarioResult } from "./report.ts";
 import type { Scenario } from "./scenario.ts";
+import { capacity } from "./scenarios/capacity.ts";
 import { copy } from "./scenarios/copy.ts";
 import { redistribute } from "./scenarios/redistribute.ts";
+import { scaling } from "./scenarios/scaling.ts";
 import { solvers } from "./scenarios/solvers.ts";
 import { strategy } from "./scenarios/strategy.ts";
+import { tiles } from "./scenarios/tiles.ts";
 import { now } from "./timing.ts";
 
-const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers, strategy };
+const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers, strategy, scaling, tiles, capacity };
 
 function main(): number {
   let args;
@@ -40,6 +44,7 @@ function main(): number {
   const when = stamp();
   const t0 = now();
   let failed = false;
+  const done: { name: string; title: string; result: ScenarioResult }[] = [];
   for (const { name, plan } of plans) {
     const start = now();
     let result;
@@ -53,6 +58,7 @@ function main(): number {
       continue;
     }
     progress.finish();
+    done.push({ name, title: `${name} (${where})`, result });
     console.log(`${markdownSection(`${name} (${where})`, result)}\n`);
     const path = writeJson(args.out, name, args.backend, when, {
       scenario: name,
@@ -70,6 +76,11 @@ function main(): number {
       rows: result.rows,
     });
     console.error(`bench: ${name} done in ${duration(now() - start)}: ${path}`);
+  }
+  if (done.length > 0) {
+    const rows = Object.fromEntries(done.map((d) => [d.name, d.result.rows]));
+    const path = writeSummary(args.out, when, `bunmg ${version()}, ${where}`, done, reportCharts(rows, where));
+    console.error(`bench: summary and plots: ${path}`);
   }
   console.error(`bench: finished in ${duration(now() - t0)}`);
   return failed ? 1 : 0;

@@ -37,7 +37,8 @@ export function flops(routine: Routine, dtype: DType, n: number, nrhs = 1): numb
 const RATE_MG: Record<Routine, number> = { potrs: 7e13, potri: 2.5e13, syevd: 3.2e12 };
 const RATE_DN: Record<Routine, number> = { potrs: 4.5e13, potri: 1.5e13, syevd: 5.5e12 };
 
-function estimate(args: BenchArgs, routine: Routine, dtype: DType, n: number): number {
+/** Rough seconds of one solvers case (bunmg, floor and 1 GPU, warm-up and repeats). */
+export function estimate(args: BenchArgs, routine: Routine, dtype: DType, n: number): number {
   const runs = args.repeats + 1;
   const f = flops(routine, dtype, n);
   const mg = RATE_MG[routine] * Math.min(1, gpuCount(args) / 2);
@@ -164,7 +165,8 @@ function measureBunmg(args: BenchArgs, c: SolverCase, row: Row, log: (m: string)
   row.freeGiB = positions.map((p) => `${fmt.gib(before[p].free)} -> ${fmt.gib(after[p].free)}`).join(" / ");
 }
 
-function measureFloor(args: BenchArgs, c: SolverCase, row: Row, log: (m: string) => void): void {
+/** Runs bunmg_floor --single for the case; fills floorSeconds, singleSeconds (cuSOLVERDn) or floorNote. */
+export function measureFloor(args: BenchArgs, c: Pick<SolverCase, "routine" | "dtype" | "n" | "tile" | "nrhs">, row: Row, log: (m: string) => void): void {
   log("floor (bunmg_floor --single) ...");
   const flags = ["--json", "--routine", c.routine, "--dtype", c.dtype, "--n", c.n, "--tile", c.tile, "--devices", deviceList(args)];
   flags.push("--nrhs", c.nrhs, "--repeats", args.repeats, "--warmup", 1, "--single");

@@ -1,12 +1,12 @@
 // strategy: every routine run three ways on the same matrices, "multi" (cuSOLVERMg), "single"
 // (cuSOLVERDn on position 0) and "auto", over N; auto should be within 2% of the faster of the
 // other two at every N (issue 9). Timed like solvers: the call, A regenerated before each run.
-import { chooseStrategy, potri, potrs, ShardedMatrix, syevd, DTYPES, type DType, type Routine, type Strategy } from "../../lib/index.ts";
+import { chooseStrategy, ShardedMatrix, type DType, type Routine, type Strategy } from "../../lib/index.ts";
 import type { BenchArgs } from "../args.ts";
 import type { CaseInfo } from "../progress.ts";
 import { fmt, type Row } from "../report.ts";
 import { message, openMesh, type Plan, type Scenario } from "../scenario.ts";
-import { timeRepeats } from "../timing.ts";
+import { timeSolve } from "../solve.ts";
 
 interface StrategyCase extends CaseInfo {
   routine: Routine;
@@ -20,12 +20,6 @@ const DEFAULTS: Record<Routine, { dtypes: DType[]; sizes: number[] }> = {
   potri: { dtypes: ["float64"], sizes: [1024, 4096, 16384] },
 };
 const STRATEGIES: readonly Strategy[] = ["multi", "single", "auto"];
-
-function run(routine: Routine, A: ShardedMatrix, B: Float32Array | Float64Array, strategy: Strategy): void {
-  if (routine === "potrs") potrs(A, B, { strategy });
-  else if (routine === "potri") potri(A, { strategy });
-  else syevd(A, { vectors: true, strategy });
-}
 
 export const strategy: Scenario = (args: BenchArgs): Plan => {
   const cases: StrategyCase[] = [];
@@ -46,17 +40,9 @@ export const strategy: Scenario = (args: BenchArgs): Plan => {
           const choice = chooseStrategy(c.routine, c.n, c.dtype, mesh);
           Object.assign(row, { choice: choice.strategy, reason: choice.reason });
           using A = ShardedMatrix.alloc(mesh, { rows: c.n, cols: c.n, dtype: c.dtype });
-          const info = DTYPES[c.dtype];
-          const B = new info.storage(c.n * info.components).fill(1);
           for (const s of STRATEGIES) {
             try {
-              const timed = timeRepeats(() => run(c.routine, A, B, s), {
-                repeats: args.repeats,
-                before: () => {
-                  if (A.layout !== "rows") A.fromCyclic(); // multi potrs leaves the factor cyclic
-                  A.fillRandom({ kind: "hpd", seed: 1 });
-                },
-              });
+              const timed = timeSolve(c.routine, A, { strategy: s }, args.repeats);
               row[s] = timed.median;
               progress.log(`${s}: ${fmt.seconds(timed.median)}`);
             } catch (e) {
