@@ -9,6 +9,7 @@ import { BunmgError, check, disposed, invalid, nativeError } from "./errors.ts";
 import { ENSURE_CAPACITY, HANDLE, RUN, STRUCT } from "./internal.ts";
 import { checkMesh, checkPosition, MAX_DEVICES, type Mesh } from "./mesh.ts";
 import { native } from "./native.ts";
+import { defaultTileSize } from "./tiles.ts";
 import { checkInteger } from "./validate.ts";
 
 export type Layout = "rows" | "cyclic";
@@ -18,13 +19,19 @@ export interface MatrixShape<D extends DType = DType> {
   cols: number;
   /** default: from the data's array type (fromHost), float64 (alloc) */
   dtype?: D;
-  /** shards get room for the cyclic layout of every tile size up to this (default 1024);
-   * a larger tile later costs a reallocation */
+  /** shards get room for the cyclic layout of every tile size up to this (default: the largest
+   * default tile of any routine at this size, see lib/tiles.ts); a larger tile later costs a
+   * reallocation, and each unit of maxTile costs a row of slack per device */
   maxTile?: number;
 }
 
-/** Default `maxTile`: cuSOLVERMg's limit for syevd and the largest tile worth using. */
-export const DEFAULT_MAX_TILE = 1024;
+/** The largest tile any routine uses by default (lib/tiles.ts): `maxTile`'s default for large
+ * matrices; smaller ones get their own largest default tile. */
+export const DEFAULT_MAX_TILE = 2048;
+
+function defaultMaxTile(dtype: DType, rows: number): number {
+  return Math.max(...(["potrs", "potri", "syevd"] as const).map((r) => defaultTileSize(r, dtype, rows)));
+}
 
 export interface RandomOptions {
   /** "hpd": Hermitian positive definite (default); "uniform": components in [-1, 1) */
@@ -333,9 +340,11 @@ export class ShardedMatrix<D extends DType = DType> {
 
 function checkShape(shape: MatrixShape): { rows: number; cols: number; maxTile: number } {
   if (typeof shape !== "object" || shape === null) throw invalid("shape must be an object { rows, cols, dtype? }");
+  const rows = checkInteger(shape.rows, "rows", 1);
   return {
-    rows: checkInteger(shape.rows, "rows", 1),
+    rows,
     cols: checkInteger(shape.cols, "cols", 1),
-    maxTile: checkInteger(shape.maxTile ?? DEFAULT_MAX_TILE, "maxTile", 1),
+    // an unknown dtype is reported by the caller's dtype check
+    maxTile: checkInteger(shape.maxTile ?? defaultMaxTile(shape.dtype ?? "float64", rows), "maxTile", 1),
   };
 }

@@ -2,13 +2,16 @@
 // generated on the devices (ShardedMatrix.random, no host copy), next to the largest N whose
 // matrix alone fits in the devices' free memory. Search: estimateMemory's prediction first, then
 // real attempts (OUT_OF_MEMORY = too big), each on a fresh mesh that is disposed afterwards.
-import { BunmgError, defaultTileSize, estimateMemory, potrs, ShardedMatrix, type Mesh } from "../../lib/index.ts";
+import { BunmgError, estimateMemory, potrs, ShardedMatrix, type Mesh } from "../../lib/index.ts";
 import type { BenchArgs } from "../args.ts";
 import { fmt, type Row } from "../report.ts";
 import { doesNotFit, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { seconds } from "../timing.ts";
 
 const DTYPE = "float64";
+// The shards carry one tile of slack per device: 1024 rows costs half the memory of the default
+// 2048 at these sizes, for about 5% more potrs time (bench/NOTES.md, tiles).
+const TILE = 1024;
 
 /** Free bytes summed over distinct GPUs (repeated ids share one; the host backend is one). */
 export function distinctFree(mesh: Mesh): number {
@@ -30,8 +33,8 @@ interface Attempt {
 function attempt(args: BenchArgs, n: number): Attempt {
   using mesh = openMesh(args);
   try {
-    using A = ShardedMatrix.random(mesh, { rows: n, cols: n, dtype: DTYPE }, { kind: "hpd", seed: 1 });
-    const s = seconds(() => potrs(A, new Float64Array(n).fill(1), { strategy: "multi" }));
+    using A = ShardedMatrix.random(mesh, { rows: n, cols: n, dtype: DTYPE, maxTile: TILE }, { kind: "hpd", seed: 1 });
+    const s = seconds(() => potrs(A, new Float64Array(n).fill(1), { strategy: "multi", tileSize: TILE }));
     return { n, ok: true, seconds: s, held: mesh.devices.map((_, p) => mesh.memory(p).held) };
   } catch (e) {
     if (e instanceof BunmgError && e.code === "OUT_OF_MEMORY") return { n, ok: false, error: e.message.split("\n")[0] };
@@ -42,7 +45,7 @@ function attempt(args: BenchArgs, n: number): Attempt {
 /** The largest multiple of `step` up to `cap` whose estimate fits (0 if none). */
 function predict(args: BenchArgs, step: number, cap: number): number {
   using mesh = openMesh(args);
-  const fits = (n: number) => !doesNotFit(mesh, mesh.devices.map(() => estimateMemory("potrs", n, DTYPE, mesh).total));
+  const fits = (n: number) => !doesNotFit(mesh, mesh.devices.map(() => estimateMemory("potrs", n, DTYPE, mesh, { tileSize: TILE }).total));
   let [lo, hi] = [0, Math.floor(cap / step) + 1]; // in steps: lo fits (or 0), hi does not (or past cap)
   while (hi - lo > 1) {
     const mid = (lo + hi) >> 1;
@@ -114,7 +117,7 @@ export const capacity: Scenario = (args): Plan => {
       const reached = attempts.find((a) => a.ok && a.n === lo);
       const row: Row = {
         dtype: DTYPE,
-        tile: lo > 0 ? defaultTileSize("potrs", DTYPE, lo) : undefined,
+        tile: TILE,
         predicted,
         n: lo,
         seconds: reached?.seconds,
