@@ -7,6 +7,7 @@ import { reportCharts } from "./plot.ts";
 import { markdownSection, stamp, writeJson, writeSummary, type ScenarioResult } from "./report.ts";
 import type { Scenario } from "./scenario.ts";
 import { capacity } from "./scenarios/capacity.ts";
+import { groups } from "./scenarios/groups.ts";
 import { copy } from "./scenarios/copy.ts";
 import { redistribute } from "./scenarios/redistribute.ts";
 import { scaling } from "./scenarios/scaling.ts";
@@ -15,9 +16,9 @@ import { strategy } from "./scenarios/strategy.ts";
 import { tiles } from "./scenarios/tiles.ts";
 import { now } from "./timing.ts";
 
-const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers, strategy, scaling, tiles, capacity };
+const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers, strategy, scaling, tiles, capacity, groups };
 
-function main(): number {
+async function main(): Promise<number> {
   let args;
   try {
     args = parseBenchArgs(process.argv.slice(2));
@@ -49,7 +50,7 @@ function main(): number {
     const start = now();
     let result;
     try {
-      result = plan.run({ args, progress });
+      result = await plan.run({ args, progress });
     } catch (e) {
       // A scenario-level failure (no mesh, no library): say so and go on with the others.
       progress.finish();
@@ -87,4 +88,4 @@ function main(): number {
 }
 
 if (process.argv.includes("--help") || process.argv.includes("-h")) console.log(USAGE);
-else process.exitCode = main();
+else process.exitCode = await main();

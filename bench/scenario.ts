@@ -12,7 +12,7 @@ export interface Context {
 /** A scenario's cases for these flags (listed up front, for progress and --list), and the run. */
 export interface Plan {
   cases: CaseInfo[];
-  run(ctx: Context): ScenarioResult;
+  run(ctx: Context): ScenarioResult | Promise<ScenarioResult>;
 }
 
 export type Scenario = (args: BenchArgs) => Plan;
