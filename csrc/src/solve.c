@@ -93,13 +93,21 @@ static int64_t failed_minor(bunmg_mesh *mesh, const bunmg_matrix *a) {
   return minor;
 }
 
+/* The start of a routine that overwrites A in the cyclic layout: saves A's diagonal (the one part
+ * of A that restore() cannot rebuild from the triangle the solvers leave alone) into *diagonal,
+ * which the caller frees, and moves A into the cyclic layout. */
+static bunmg_status enter_cyclic(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, void **diagonal) {
+  *diagonal = malloc((size_t)a->rows * bunmg_dtype_size(a->dtype));
+  if (!*diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for A's diagonal");
+  bunmg_status st = bunmg_row_diagonal(mesh, a, *diagonal, 0);
+  return st != BUNMG_OK ? st : bunmg_redistribute(mesh, a, BUNMG_LAYOUT_CYCLIC, tile);
+}
+
 static bunmg_status cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
   bunmg_status st = check_tile(tile, INT32_MAX);
   if (st != BUNMG_OK) return st;
-  void *diagonal = malloc((size_t)a->rows * bunmg_dtype_size(a->dtype));
-  if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
-  st = bunmg_row_diagonal(mesh, a, diagonal, 0);
-  if (st == BUNMG_OK) st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_CYCLIC, tile);
+  void *diagonal = NULL;
+  st = enter_cyclic(mesh, a, tile, &diagonal);
   if (st == BUNMG_OK) {
     int64_t info = 0;
     st = mesh->ops->potrf(mesh, a, &info);
@@ -173,10 +181,8 @@ static bunmg_status syevd(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, int32
   if (st == BUNMG_OK) st = bunmg_check_eigen_args(flags, w);
   if (st != BUNMG_OK) return st;
   int vectors = (flags & BUNMG_EIG_VECTORS) != 0;
-  void *diagonal = malloc((size_t)a->rows * bunmg_dtype_size(a->dtype));
-  if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
-  st = bunmg_row_diagonal(mesh, a, diagonal, 0);
-  if (st == BUNMG_OK) st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_CYCLIC, tile);
+  void *diagonal = NULL;
+  st = enter_cyclic(mesh, a, tile, &diagonal);
   if (st == BUNMG_OK) {
     int64_t info = 0;
     st = mesh->ops->syevd(mesh, a, vectors, w, &info);
