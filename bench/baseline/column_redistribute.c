@@ -41,31 +41,9 @@
 
 #include <cuda_runtime_api.h>
 
-#define MAX_DEVICES 32
+#define BENCH_PROGRAM "bunmg_baseline"
+#include "../common/bench_util.h"
 
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bunmg_baseline: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
-
-#define CUDA_CHECK(call)                                                                      \
-  do {                                                                                        \
-    cudaError_t e_ = (call);                                                                  \
-    if (e_ != cudaSuccess)                                                                    \
-      die("%s:%d: %s failed: %s (%s)", __FILE__, __LINE__, #call, cudaGetErrorName(e_),      \
-          cudaGetErrorString(e_));                                                            \
-  } while (0)
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static void *xcalloc(size_t count, size_t size) {
   void *p = calloc(count ? count : 1, size);
@@ -81,31 +59,6 @@ typedef struct {
   int64_t elem; /* dtype bytes */
   int repeats, warmup, samples;
 } options;
-
-static long long parse_int(const char *flag, const char *s, long long lo, long long hi) {
-  char *end = NULL;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-    die("%s: expected an integer in [%lld, %lld], got '%s'", flag, lo, hi, s);
-  return v;
-}
-
-static void parse_devices(options *o, const char *s) {
-  o->ndev = 0;
-  for (const char *p = s; *p;) {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(p, &end, 10);
-    if (errno != 0 || end == p || v < 0 || v > INT_MAX || (*end != ',' && *end != '\0') ||
-        (*end == ',' && end[1] == '\0'))
-      die("--devices: bad list '%s'", s);
-    if (o->ndev == MAX_DEVICES) die("--devices: at most %d logical devices", MAX_DEVICES);
-    o->devs[o->ndev++] = (int)v;
-    p = *end == ',' ? end + 1 : end;
-  }
-  if (o->ndev == 0) die("--devices: empty list");
-}
 
 static void usage(FILE *f) {
   fputs("usage: bunmg_baseline --n N --tile T [--devices 0,1] [--dtype-bytes 4|8|16 | --dtype NAME]\n"
@@ -133,7 +86,7 @@ static void parse_args(int argc, char **argv, options *o) {
     const char *v = argv[++i];
     if (!strcmp(a, "--n")) o->n = parse_int(a, v, 1, INT_MAX);
     else if (!strcmp(a, "--tile")) o->tile = parse_int(a, v, 1, INT_MAX);
-    else if (!strcmp(a, "--devices")) parse_devices(o, v);
+    else if (!strcmp(a, "--devices")) o->ndev = parse_devices(v, o->devs);
     else if (!strcmp(a, "--repeats")) o->repeats = (int)parse_int(a, v, 1, 100000);
     else if (!strcmp(a, "--warmup")) o->warmup = (int)parse_int(a, v, 0, 100000);
     else if (!strcmp(a, "--samples")) o->samples = (int)parse_int(a, v, 0, 100000);
@@ -211,26 +164,12 @@ typedef struct {
   int64_t copies, columns_moved, cycles;
 } state;
 
-static void enable_peer(int a, int b) {
-  if (a == b) return;
-  int can = 0;
-  CUDA_CHECK(cudaDeviceCanAccessPeer(&can, a, b));
-  if (!can) return;
-  CUDA_CHECK(cudaSetDevice(a));
-  cudaError_t e = cudaDeviceEnablePeerAccess(b, 0);
-  if (e == cudaErrorPeerAccessAlreadyEnabled) (void)cudaGetLastError();
-  else CUDA_CHECK(e);
-}
-
 static void state_init(state *st, const options *o, const layout *l) {
   memset(st, 0, sizeof(*st));
   st->o = o;
   st->l = l;
   st->col_bytes = (size_t)o->n * (size_t)o->elem;
-  for (int d = 1; d < o->ndev; d++) {
-    enable_peer(o->devs[0], o->devs[d]);
-    enable_peer(o->devs[d], o->devs[0]);
-  }
+  enable_peer_access(o->devs, o->ndev); /* every copy goes through device 0; on is enough */
   for (int d = 0; d < o->ndev; d++) {
     int64_t lo = d * l->s, hi = lo + l->s < o->n ? lo + l->s : o->n;
     st->rows[d] = hi > lo ? hi - lo : 0;

@@ -40,23 +40,15 @@
 #include <unistd.h>
 
 #include <cuda_runtime_api.h>
+
+#define BENCH_PROGRAM "bunmg_floor"
+#include "../common/bench_util.h"
 #include <cusolverMg.h>
 
-#define MAX_DEVICES 32
 
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                     */
 /* ------------------------------------------------------------------------------------------ */
-
-static void die(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs("bunmg_floor: error: ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-  exit(1);
-}
 
 static const char *solver_status_name(cusolverStatus_t s) {
   switch (s) {
@@ -76,14 +68,6 @@ static const char *solver_status_name(cusolverStatus_t s) {
   }
 }
 
-#define CUDA_CHECK(call)                                                                      \
-  do {                                                                                        \
-    cudaError_t e_ = (call);                                                                  \
-    if (e_ != cudaSuccess)                                                                    \
-      die("%s:%d: %s failed: %s (%s)", __FILE__, __LINE__, #call, cudaGetErrorName(e_),      \
-          cudaGetErrorString(e_));                                                            \
-  } while (0)
-
 #define SOLVER_CHECK(call)                                                                    \
   do {                                                                                        \
     cusolverStatus_t s_ = (call);                                                             \
@@ -91,12 +75,6 @@ static const char *solver_status_name(cusolverStatus_t s) {
       die("%s:%d: %s failed: status %d (%s)", __FILE__, __LINE__, #call, (int)s_,            \
           solver_status_name(s_));                                                            \
   } while (0)
-
-static double now_seconds(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
-}
 
 static double gib(double bytes) { return bytes / (1024.0 * 1024.0 * 1024.0); }
 
@@ -204,37 +182,6 @@ static void usage(FILE *f) {
       f);
 }
 
-static long long parse_int(const char *flag, const char *s, long long lo, long long hi) {
-  char *end = NULL;
-  errno = 0;
-  long long v = strtoll(s, &end, 10);
-  if (errno != 0 || end == s || *end != '\0' || v < lo || v > hi)
-    die("%s: expected an integer in [%lld, %lld], got '%s'", flag, lo, hi, s);
-  return v;
-}
-
-static void parse_devices(options *o, const char *s) {
-  o->ndev = 0;
-  const char *p = s;
-  while (*p) {
-    char *end = NULL;
-    errno = 0;
-    long v = strtol(p, &end, 10);
-    if (errno != 0 || end == p || v < 0 || v > INT_MAX) die("--devices: bad list '%s'", s);
-    if (o->ndev == MAX_DEVICES) die("--devices: at most %d logical devices", MAX_DEVICES);
-    o->devs[o->ndev++] = (int)v;
-    if (*end == ',') {
-      p = end + 1;
-      if (*p == '\0') die("--devices: bad list '%s'", s);
-    } else if (*end == '\0') {
-      p = end;
-    } else {
-      die("--devices: bad list '%s'", s);
-    }
-  }
-  if (o->ndev == 0) die("--devices: empty list");
-}
-
 static void parse_args(int argc, char **argv, options *o) {
   memset(o, 0, sizeof(*o));
   o->routine = (routine_t)-1;
@@ -280,7 +227,7 @@ static void parse_args(int argc, char **argv, options *o) {
     } else if (!strcmp(a, "--tile")) {
       o->tile = parse_int(a, v, 1, INT_MAX);
     } else if (!strcmp(a, "--devices")) {
-      parse_devices(o, v);
+      o->ndev = parse_devices(v, o->devs);
     } else if (!strcmp(a, "--nrhs")) {
       o->nrhs = (int)parse_int(a, v, 1, INT_MAX);
     } else if (!strcmp(a, "--repeats")) {
@@ -539,27 +486,6 @@ static void *device_alloc(int dev, size_t bytes, const char *what) {
     die("cudaMalloc of %.3f GiB for %s on device %d failed: %s", gib((double)bytes), what, dev,
         cudaGetErrorString(e));
   return p;
-}
-
-static void enable_peer_access(const int *devs, int m) {
-  for (int a = 0; a < m; a++) {
-    for (int b = 0; b < m; b++) {
-      if (a == b) continue;
-      int can = 0;
-      CUDA_CHECK(cudaDeviceCanAccessPeer(&can, devs[a], devs[b]));
-      if (!can) {
-        fprintf(stderr, "bunmg_floor: note: device %d cannot access device %d directly\n",
-                devs[a], devs[b]);
-        continue;
-      }
-      CUDA_CHECK(cudaSetDevice(devs[a]));
-      cudaError_t e = cudaDeviceEnablePeerAccess(devs[b], 0);
-      if (e == cudaErrorPeerAccessAlreadyEnabled)
-        (void)cudaGetLastError(); /* clear it: already on is fine */
-      else
-        CUDA_CHECK(e);
-    }
-  }
 }
 
 static int cmp_double(const void *a, const void *b) {
