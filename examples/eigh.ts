@@ -30,7 +30,7 @@ if (vectors) {
   let worst = 0;
   for (let s = 0; s < Math.min(n, 8); s++) {
     const k = Math.floor((s * n) / Math.min(n, 8));
-    const y = matvec(a, n, c, (j) => element(v, k * n + j, c));
+    const y = matvec(a, n, n, c, (j) => element(v, k * n + j, c));
     for (let i = 0; i < n; i++) {
       const [vr, vi] = element(v, k * n + i, c);
       y[2 * i] -= values[k] * vr;

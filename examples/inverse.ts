@@ -28,7 +28,7 @@ const columns = Math.min(n, 16);
 let r2 = 0;
 for (let s = 0; s < columns; s++) {
   const k = Math.floor((s * n) / columns);
-  const y = matvec(a, n, c, (j) => element(inv, j * n + k, c));
+  const y = matvec(a, n, n, c, (j) => element(inv, j * n + k, c));
   y[2 * k] -= 1;
   r2 += squaredNorm(y);
 }

@@ -5,6 +5,7 @@
 //   bun examples/mpmd.ts --n 8192 [--backend host|cuda] [--np 2]   (launches itself)
 import { parseArgs } from "node:util";
 import { cudaDeviceCount, joinFromEnv, launch, rankEnvironment } from "bunmg";
+import { rowsResidual } from "./matvec.ts";
 
 const { values: opt } = parseArgs({ options: { n: { type: "string", default: "4096" }, backend: { type: "string" }, np: { type: "string" } } });
 const backend = opt.backend as "host" | "cuda" | undefined;
@@ -26,12 +27,5 @@ const start = performance.now();
 const x = group.potrs(A, b);
 const seconds = (performance.now() - start) / 1e3;
 
-// ||A_r x - b_r|| / (||A_r|| ||x||) over this rank's rows
-const norm2 = (v: Float64Array) => v.reduce((t, e) => t + e * e, 0);
-let r2 = 0;
-for (let i = 0; i < A.rows; i++) {
-  const row = a.subarray(i * n, (i + 1) * n);
-  r2 += (row.reduce((t, v, j) => t + v * x[j], 0) - b[A.start + i]) ** 2;
-}
-const residual = A.rows > 0 ? Math.sqrt(r2 / (norm2(a) * norm2(x))) : 0;
+const residual = rowsResidual(a, n, A.start, x, b); // ||A_r x - b_r|| / (||A_r|| ||x||), this rank's rows
 console.log(`potrs float64 n=${n}, rank ${group.rank} of ${group.size} (${group.backend}), rows ${A.start}..${A.end}: ${seconds.toFixed(3)} s, residual ${residual.toExponential(2)}`);

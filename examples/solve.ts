@@ -28,7 +28,7 @@ const seconds = (performance.now() - start) / 1e3;
 // ||A X - B|| / (||A|| ||X||), in float64 on the host
 let r2 = 0;
 for (let k = 0; k < nrhs; k++) {
-  const y = matvec(a, n, c, (j) => element(x, j * nrhs + k, c));
+  const y = matvec(a, n, n, c, (j) => element(x, j * nrhs + k, c));
   for (let i = 0; i < n; i++) {
     const [br, bi] = element(b, i * nrhs + k, c);
     r2 += (y[2 * i] - br) ** 2 + (y[2 * i + 1] - bi) ** 2;

@@ -4,6 +4,7 @@
 //   bun examples/spmd.ts --n 8192 [--backend host|cuda] [--devices 0,1]
 import { parseArgs } from "node:util";
 import { runSpmd, type Group } from "bunmg";
+import { rowsResidual } from "./matvec.ts";
 
 interface Outcome {
   rank: number;
@@ -21,18 +22,7 @@ export default function solveOnRank(group: Group, { n }: { n: number }): Outcome
   const start = performance.now();
   const x = group.potrs(A, b);
   const seconds = (performance.now() - start) / 1e3;
-  // ||A_r x - b_r|| / (||A_r|| ||x||) over this rank's rows
-  let r2 = 0, a2 = 0, x2 = 0;
-  for (const v of x) x2 += v * v;
-  for (let i = 0; i < A.rows; i++) {
-    let s = -b[A.start + i];
-    for (let j = 0; j < n; j++) {
-      s += a[i * n + j] * x[j];
-      a2 += a[i * n + j] ** 2;
-    }
-    r2 += s * s;
-  }
-  return { rank: group.rank, rows: [A.start, A.end], seconds, residual: a2 > 0 ? Math.sqrt(r2 / (a2 * x2)) : 0 };
+  return { rank: group.rank, rows: [A.start, A.end], seconds, residual: rowsResidual(a, n, A.start, x, b) };
 }
 
 if (Bun.isMainThread) {
