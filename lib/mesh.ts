@@ -109,6 +109,10 @@ export class Mesh {
   /** Frees every buffer and matrix still allocated on this mesh, then the mesh. Idempotent. */
   dispose(): void {
     if (this.#disposed) return;
+    // A Worker's call holding the mesh (a shared handle): refuse now, so the mesh is not marked
+    // disposed while its native side cannot be freed.
+    const probe = new BigUint64Array(1);
+    check(native().bunmg_mesh_memory(asPointer(this.#handle), 0, probe, probe, probe), "bunmg_mesh_memory");
     this.#disposed = true;
     let first: unknown;
     for (const resource of [...this.#resources]) {

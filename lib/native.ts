@@ -39,7 +39,9 @@ const symbols = {
   bunmg_fill_random: { args: ["ptr", "buffer", "i32", "u64"], returns: "i32" },
   bunmg_to_cyclic: { args: ["ptr", "buffer", "i64"], returns: "i32" }, // bunmg_matrix*
   bunmg_to_rows: { args: ["ptr", "buffer"], returns: "i32" },
-  bunmg_debug_fail_copy_after: { args: ["ptr", "i64"], returns: "i32" },
+  bunmg_debug_inject: { args: ["ptr", "i32", "i64", "ptr"], returns: "i32" },
+  bunmg_check_rhs: { args: ["i32", "ptr", "i64", "i64"], returns: "i32" },
+  bunmg_potri: { args: ["ptr", "ptr", "i64"], returns: "i32" },
 
   // solvers
   bunmg_cholesky: { args: ["ptr", "buffer", "i64"], returns: "i32" },

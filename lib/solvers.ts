@@ -196,12 +196,28 @@ function rightHandSides(B: StorageOf<DType>, dtype: DType, n: number): number {
     const per = info.complex ? `2*N = ${2 * n}` : `N = ${n}`;
     throw invalid(`B: expected a positive multiple of ${per} ${info.real} values (N x nrhs, row-major), got ${B.length}`);
   }
-  return elements / n;
+  const nrhs = elements / n;
+  check(native().bunmg_check_rhs(DTYPES[dtype].code, B, n, nrhs), "bunmg_check_rhs");
+  return nrhs;
 }
 
-/** Replaces A by its inverse (row layout, the full Hermitian matrix) and returns A. */
+/** Replaces A by its inverse (row layout, the full Hermitian matrix) and returns A. On failure
+ * A is unchanged (docs/reliability.md lists the one exception). */
 export function potri<D extends DType>(A: ShardedMatrix<D>, options: SolverOptions = {}): ShardedMatrix<D> {
-  return factorize(A, "potri", "potri", options).inverse();
+  const plan = prepare(A, "potri", "potri", options);
+  run(
+    A,
+    plan,
+    () => {
+      using full = denseFactor(A);
+      A[RUN]((mesh, m) => native().bunmg_dense_cholesky_inverse(mesh, full.device, asPointer(full.pointer), m), "bunmg_dense_cholesky_inverse");
+    },
+    () => {
+      A[ENSURE_CAPACITY](plan.tile);
+      A[RUN]((mesh, m) => native().bunmg_potri(mesh, m, plan.tile), "bunmg_potri");
+    },
+  );
+  return A;
 }
 
 /** Eigenvalues (ascending) and, by default, eigenvectors of A, computed in place: with vectors,
@@ -310,6 +326,19 @@ function run(A: ShardedMatrix, plan: Plan, single: () => void, multi: () => void
   return "multi";
 }
 
+/** The single path's factor: A gathered into a new dense buffer, factored there (A untouched). */
+function denseFactor<D extends DType>(A: ShardedMatrix<D>): DeviceBuffer<D> {
+  const full = DeviceBuffer.alloc(A.mesh, SINGLE_POSITION, A.dtype, A.rows * A.rows);
+  try {
+    A[RUN]((mesh, m) => native().bunmg_gather(mesh, m, full.device, asPointer(full.pointer)), "bunmg_gather");
+    check(native().bunmg_dense_cholesky(A.mesh[HANDLE](), full.device, asPointer(full.pointer), A.rows, DTYPES[A.dtype].code), "bunmg_dense_cholesky");
+    return full;
+  } catch (e) {
+    full.dispose();
+    throw e;
+  }
+}
+
 /** The Cholesky factor of A on the planned path. */
 function factorize<D extends DType>(A: ShardedMatrix<D>, routine: Routine, call: string, options: SolverOptions, nrhs = 1): CholeskyFactor<D> {
   const plan = prepare(A, routine, call, options, nrhs);
@@ -318,15 +347,7 @@ function factorize<D extends DType>(A: ShardedMatrix<D>, routine: Routine, call:
     A,
     plan,
     () => {
-      const full = DeviceBuffer.alloc(A.mesh, SINGLE_POSITION, A.dtype, A.rows * A.rows);
-      try {
-        A[RUN]((mesh, m) => native().bunmg_gather(mesh, m, full.device, asPointer(full.pointer)), "bunmg_gather");
-        check(native().bunmg_dense_cholesky(A.mesh[HANDLE](), full.device, asPointer(full.pointer), A.rows, DTYPES[A.dtype].code), "bunmg_dense_cholesky");
-      } catch (e) {
-        full.dispose();
-        throw e;
-      }
-      factor = new CholeskyFactor(A, undefined, full);
+      factor = new CholeskyFactor(A, undefined, denseFactor(A));
     },
     () => {
       A[ENSURE_CAPACITY](plan.tile);

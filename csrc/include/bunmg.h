@@ -142,10 +142,25 @@ BUNMG_API bunmg_status bunmg_plan_get_moves(const bunmg_plan *plan, bunmg_move *
 BUNMG_API bunmg_status bunmg_to_cyclic(bunmg_mesh *mesh, bunmg_matrix *m, int64_t tile);
 BUNMG_API bunmg_status bunmg_to_rows(bunmg_mesh *mesh, bunmg_matrix *m);
 
-/* Fault injection for tests: the n-th copy issued from now on fails (n < 0: off). */
-BUNMG_API bunmg_status bunmg_debug_fail_copy_after(bunmg_mesh *mesh, int64_t n);
+/* Fault injection for tests: the n-th event of kind `fault` on this mesh from now on fails (n = 0:
+ * the next one; n < 0: off). Each kind counts on its own. */
+typedef enum bunmg_fault {
+  BUNMG_FAULT_COPY = 0,  /* a copy of a redistribution: DEVICE_ERROR */
+  BUNMG_FAULT_ALLOC = 1, /* a device allocation (buffers, shards, staging, solver workspace):
+                            OUT_OF_MEMORY naming the device, as if it were full */
+  BUNMG_FAULT_SOLVER = 2 /* a solver call that ran reports a failure status (as cuSOLVER or LAPACK
+                            can): SOLVER_ERROR */
+} bunmg_fault;
+/* pending (may be NULL) receives the previous setting: events left before it fires, or -1 when
+ * it fired or was off. */
+BUNMG_API bunmg_status bunmg_debug_inject(bunmg_mesh *mesh, int32_t fault, int64_t n, int64_t *pending);
 
-/* ---- solvers; A is square, Hermitian (symmetric when real), and in row layout on entry ---- */
+/* ---- solvers; A is square, Hermitian (symmetric when real), and in row layout on entry ----
+ * The solvers read A's upper triangle (row-major, diagonal included) only. NaN or Inf there, or
+ * in B, is INVALID_ARGUMENT before anything moves: the message names the first such element in
+ * row order, detail index = its row * N + column. */
+/* That check of B alone (host, row-major N x nrhs), for callers that check before factoring. */
+BUNMG_API bunmg_status bunmg_check_rhs(int32_t dtype, const void *b, int64_t n, int64_t nrhs);
 /* Cholesky factor in place. On success A holds the factor in the cyclic layout of `tile`. On
  * failure A is unchanged and back in row layout. */
 BUNMG_API bunmg_status bunmg_cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile);
@@ -155,13 +170,22 @@ BUNMG_API bunmg_status bunmg_cholesky_solve(bunmg_mesh *mesh, const bunmg_matrix
                                   int64_t nrhs);
 /* log det A = 2 sum log L_ii (real for Hermitian A). */
 BUNMG_API bunmg_status bunmg_cholesky_logdet(bunmg_mesh *mesh, const bunmg_matrix *factor, double *out);
-/* Turns the factor into the full Hermitian inverse, back in row layout. */
+/* Turns the factor into the full Hermitian inverse, back in row layout. If the copy back fails
+ * after the inversion ran, the factor stays block-cyclic (m->layout says so) holding potri's
+ * output; to_rows then brings it home. */
 BUNMG_API bunmg_status bunmg_cholesky_inverse(bunmg_mesh *mesh, bunmg_matrix *factor);
+/* A becomes its full Hermitian inverse in row layout (cholesky + inverse in one call). On
+ * failure A is unchanged and in row layout, except once the inversion ran (it works on all of
+ * A): then A's contents are undefined, and if the copy back fails, as bunmg_cholesky_inverse. */
+BUNMG_API bunmg_status bunmg_potri(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile);
 
 #define BUNMG_EIG_VECTORS 1 /* compute eigenvectors into A */
 #define BUNMG_EIG_ROWS 2    /* eigenvector k as row k instead of column k (skips a transpose) */
 /* Eigenvalues ascending into w (N reals of A's real type). A is back in row layout on return:
- * holding the eigenvectors with BUNMG_EIG_VECTORS, else undefined contents. */
+ * holding the eigenvectors with BUNMG_EIG_VECTORS, else A unchanged. On failure A is unchanged,
+ * except: with vectors, once the eigensolver ran (it works in place on all of A), A's contents
+ * are undefined; and if the copy back fails after it ran, A stays block-cyclic (m->layout says
+ * so) holding the eigenvectors (or A), which to_rows brings home. */
 BUNMG_API bunmg_status bunmg_syevd(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, int32_t flags, void *w);
 
 typedef enum bunmg_routine {

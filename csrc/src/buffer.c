@@ -89,10 +89,3 @@ bunmg_status bunmg_copy_bandwidth(bunmg_mesh *mesh, int32_t dst_dev, int32_t src
             bandwidth_checked(mesh, dst_dev, src_dev, bytes, repeats, both_ways, bytes_per_second));
 }
 
-bunmg_status bunmg_debug_fail_copy_after(bunmg_mesh *mesh, int64_t n) {
-  bunmg_status st = bunmg_mesh_enter(mesh, "debug_fail_copy_after");
-  if (st != BUNMG_OK) return st;
-  mesh->fail_copy_after = n < 0 ? -1 : n;
-  bunmg_mesh_leave(mesh);
-  return BUNMG_OK;
-}

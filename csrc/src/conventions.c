@@ -1,6 +1,7 @@
 /* The row-major conventions shared by solve.c (cuSOLVERMg / cyclic layout) and dense.c (one
  * device, one dense buffer): see conventions.h. */
 #include "conventions.h"
+#include "finite.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -48,11 +49,13 @@ bunmg_status bunmg_solve_row_major(int32_t dtype, int64_t n, void *b, int64_t nr
                                    void *context) {
   if (nrhs < 1 || !b)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B needs nrhs >= 1 and data, got nrhs %lld", (long long)nrhs);
+  bunmg_status st = bunmg_check_rhs(dtype, b, n, nrhs);
+  if (st != BUNMG_OK) return st;
   void *column_major = malloc((size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype));
   if (!column_major) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for B");
   transpose_conj(dtype, b, column_major, n, nrhs);
   int64_t info = 0;
-  bunmg_status st = solve(context, column_major, &info);
+  st = solve(context, column_major, &info);
   if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRS, info);
   if (st == BUNMG_OK) transpose_conj(dtype, column_major, b, nrhs, n);
   free(column_major);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "conventions.h"
+#include "finite.h"
 
 static bunmg_status leave(bunmg_mesh *mesh, bunmg_status st, const char *call) {
   if (st != BUNMG_OK) bunmg_error_prefix("%s: ", call);
@@ -78,7 +79,8 @@ bunmg_status bunmg_scatter(bunmg_mesh *mesh, bunmg_matrix *a, int32_t dev, const
 static bunmg_status cholesky(bunmg_mesh *mesh, int32_t dev, void *full, int64_t n, int32_t dtype) {
   int64_t info = 0;
   bunmg_status st = check_full(mesh, dev, full, n, dtype);
-  if (st == BUNMG_OK) st = mesh->ops->dense_potrf(mesh, dev, full, n, dtype, &info);
+  if (st == BUNMG_OK) st = bunmg_check_finite_dense(mesh, dev, full, n, dtype);
+  if (st == BUNMG_OK) st = bunmg_solver_ran(mesh, mesh->ops->dense_potrf(mesh, dev, full, n, dtype, &info), "potrf");
   return st != BUNMG_OK ? st : bunmg_info_status(BUNMG_INFO_POTRF, info);
 }
 
@@ -96,7 +98,8 @@ typedef struct dense_solve {
 
 static bunmg_status run_potrs(void *context, void *b, int64_t *info) {
   dense_solve *c = context;
-  return c->mesh->ops->dense_potrs(c->mesh, c->dev, c->factor, c->n, c->dtype, b, c->nrhs, info);
+  return bunmg_solver_ran(c->mesh, c->mesh->ops->dense_potrs(c->mesh, c->dev, c->factor, c->n, c->dtype, b, c->nrhs, info),
+                          "potrs");
 }
 
 static bunmg_status cholesky_solve(dense_solve *c, void *b) {
@@ -136,7 +139,7 @@ bunmg_status bunmg_dense_cholesky_logdet(bunmg_mesh *mesh, int32_t dev, const vo
 static bunmg_status inverse(bunmg_mesh *mesh, int32_t dev, void *factor, bunmg_matrix *a) {
   int64_t info = 0;
   bunmg_status st = check_pair(mesh, a, dev, factor);
-  if (st == BUNMG_OK) st = mesh->ops->dense_potri(mesh, dev, factor, a->rows, a->dtype, &info);
+  if (st == BUNMG_OK) st = bunmg_solver_ran(mesh, mesh->ops->dense_potri(mesh, dev, factor, a->rows, a->dtype, &info), "potri");
   if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRI, info);
   if (st == BUNMG_OK) st = move_shards(mesh, a, dev, factor, 0);
   if (st == BUNMG_OK) st = bunmg_complete_inverse(mesh, a);
@@ -154,8 +157,11 @@ static bunmg_status syevd(bunmg_mesh *mesh, int32_t dev, void *full, bunmg_matri
   bunmg_status st = check_pair(mesh, a, dev, full);
   if (st == BUNMG_OK) st = bunmg_check_eigen_args(flags, w);
   if (st == BUNMG_OK) st = move_shards(mesh, a, dev, full, 1);
-  if (st == BUNMG_OK) st = mesh->ops->dense_syevd(mesh, dev, full, a->rows, a->dtype, vectors, w, &info);
+  if (st == BUNMG_OK) st = bunmg_check_finite_dense(mesh, dev, full, a->rows, a->dtype);
+  if (st == BUNMG_OK)
+    st = bunmg_solver_ran(mesh, mesh->ops->dense_syevd(mesh, dev, full, a->rows, a->dtype, vectors, w, &info), "syevd");
   if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_SYEVD, info);
+  if (st == BUNMG_OK) st = bunmg_check_eigenvalues(a->dtype, w, a->rows);
   /* Without vectors only `full` was written: a is unchanged. */
   if (st == BUNMG_OK && vectors) st = move_shards(mesh, a, dev, full, 0);
   if (st == BUNMG_OK && vectors) st = bunmg_fix_eigenvectors(mesh, a, flags);

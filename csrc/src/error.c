@@ -47,6 +47,14 @@ void bunmg_error_prefix(const char *fmt, ...) {
   message[plen + mlen] = '\0';
 }
 
+void bunmg_error_suffix(const char *fmt, ...) {
+  size_t mlen = strlen(message);
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(message + mlen, sizeof message - mlen, fmt, ap);
+  va_end(ap);
+}
+
 void bunmg_clear_error(void) {
   message[0] = '\0';
   detail_index = -1;

@@ -21,6 +21,14 @@ static void conj_in_place(const square *q, char *e) {
   else ((double *)e)[1] = -((double *)e)[1];
 }
 
+/* A mirror's conjugate takes 0 - y, which keeps +0 imaginary parts +0 (real data stored as
+ * complex), so a restored A is bit for bit the input. */
+static void mirror_in_place(const square *q, char *e) {
+  if (!q->complex_values) return;
+  if (q->dtype == BUNMG_COMPLEX64) ((float *)e)[1] = 0.0f - ((float *)e)[1];
+  else ((double *)e)[1] = 0.0 - ((double *)e)[1];
+}
+
 void bunmg_fixup_host(const bunmg_matrix *a, int32_t ndev, int32_t mode) {
   square q = {(char *const *)a->shards, a->rows, bunmg_shard_rows(a->rows, ndev), bunmg_dtype_size(a->dtype),
               bunmg_dtype_is_complex(a->dtype), a->dtype};
@@ -32,10 +40,10 @@ void bunmg_fixup_host(const bunmg_matrix *a, int32_t ndev, int32_t mode) {
       char *upper = at(&q, i, j), *lower = at(&q, j, i);
       if (mode & BUNMG_FIX_MIRROR_UPPER_TO_LOWER) {
         memcpy(lower, upper, q.esize);
-        conj_in_place(&q, lower);
+        mirror_in_place(&q, lower);
       } else if (mode & BUNMG_FIX_MIRROR_LOWER_TO_UPPER) {
         memcpy(upper, lower, q.esize);
-        conj_in_place(&q, upper);
+        mirror_in_place(&q, upper);
       } else if (mode & BUNMG_FIX_TRANSPOSE) {
         memcpy(tmp, upper, q.esize);
         memcpy(upper, lower, q.esize);

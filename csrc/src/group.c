@@ -605,9 +605,7 @@ static bunmg_status run_routine(bunmg_mesh *world, bunmg_matrix *a, const call *
       st = bunmg_cholesky(world, a, c->tile);
       if (st == BUNMG_OK) st = bunmg_cholesky_solve(world, a, c->data, c->nrhs);
       return back_to_rows(st, world, a);
-    case OP_POTRI:
-      st = bunmg_cholesky(world, a, c->tile);
-      return st == BUNMG_OK ? bunmg_cholesky_inverse(world, a) : st;
+    case OP_POTRI: return bunmg_potri(world, a, c->tile);
     default: return bunmg_syevd(world, a, c->tile, c->flags, c->data);
   }
 }

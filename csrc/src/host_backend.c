@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "finite.h"
 #include "fixup.h"
 #include "host_solver.h"
 #include "internal.h"
@@ -14,6 +15,8 @@ static bunmg_status host_init(bunmg_mesh *mesh) { return BUNMG_OK; }
 static void host_shutdown(bunmg_mesh *mesh) {}
 
 static bunmg_status host_alloc(bunmg_mesh *mesh, int32_t dev, size_t bytes, void **out) {
+  *out = NULL;
+  if (bunmg_fault_fires(mesh, BUNMG_FAULT_ALLOC)) return bunmg_injected_out_of_memory(mesh, dev, bytes);
   *out = malloc(bytes);
   if (!*out)
     return bunmg_fail_at(BUNMG_OUT_OF_MEMORY, -1, dev, "out of memory on host device %d: needed %zu bytes",
@@ -55,6 +58,13 @@ static bunmg_status host_copy_async(bunmg_mesh *mesh, int32_t lane, int32_t dst_
 }
 
 static bunmg_status host_sync(bunmg_mesh *mesh) { return BUNMG_OK; }
+
+static bunmg_status host_find_nonfinite(bunmg_mesh *mesh, const bunmg_scan *scans, int32_t count, int64_t ld,
+                                        int32_t dtype, int64_t *found) {
+  for (int32_t i = 0; i < count; i++)
+    found[i] = bunmg_first_nonfinite(dtype, scans[i].block, scans[i].rows, ld, scans[i].row0, 1);
+  return BUNMG_OK;
+}
 
 static double now_seconds(void) {
   struct timespec t;
@@ -138,6 +148,7 @@ const bunmg_backend_ops bunmg_host_ops = {
     .copy_async = host_copy_async,
     .sync = host_sync,
     .bandwidth = host_bandwidth,
+    .find_nonfinite = host_find_nonfinite,
     .fill = host_fill,
     .fixup = host_fixup,
     .potrf = bunmg_host_potrf,

@@ -66,6 +66,7 @@ static bunmg_status gather(const char *what, bunmg_mesh *mesh, const bunmg_matri
     return st;
   }
   if ((st = check(what, mesh, a, &bytes)) != BUNMG_OK || bytes == 0) return st;
+  if (bunmg_fault_fires(mesh, BUNMG_FAULT_ALLOC)) return bunmg_injected_out_of_memory(mesh, 0, bytes);
   if (!(*dense = malloc(bytes)))
     return bunmg_fail(BUNMG_OUT_OF_MEMORY,
                       "%s: out of host memory allocating %llu bytes for the %s matrix of N = %lld",

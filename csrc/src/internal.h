@@ -20,6 +20,8 @@ bunmg_status bunmg_fail_at(bunmg_status code, int64_t index, int32_t device, con
 void bunmg_clear_error(void);
 /* Prefix the current message with context ("potrs: ..."), keeping code and detail. */
 void bunmg_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Append to the current message, keeping code and detail. */
+void bunmg_error_suffix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 const char *bunmg_error_message(void);
 
 /* ---- dtypes (dtype.c) ---- */
@@ -38,6 +40,14 @@ enum {
 
 /* ---- backends ---- */
 typedef enum { BUNMG_COPY_H2D = 0, BUNMG_COPY_D2H = 1, BUNMG_COPY_D2D = 2 } bunmg_copy_kind;
+
+/* A block for find_nonfinite: `rows` rows of a row-major matrix on mesh position dev, the first
+ * being global row row0. */
+typedef struct bunmg_scan {
+  int32_t dev;
+  const void *block;
+  int64_t rows, row0;
+} bunmg_scan;
 
 typedef struct bunmg_backend_ops {
   const char *name;
@@ -66,6 +76,10 @@ typedef struct bunmg_backend_ops {
 
   /* Fills a row-layout matrix per bunmg_fill_random (fill.h has the generator). */
   bunmg_status (*fill)(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t kind, uint64_t seed);
+  /* For each block (row length ld): the first NaN or Inf in its part of the upper triangle (row r
+   * read from global column row0 + r on), as local row * ld + column, or -1, into found[i]. */
+  bunmg_status (*find_nonfinite)(bunmg_mesh *mesh, const bunmg_scan *scans, int32_t count, int64_t ld,
+                                 int32_t dtype, int64_t *found);
   /* a is N x N in row layout; mode is a BUNMG_FIX_* combination. */
   bunmg_status (*fixup)(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode);
 
@@ -116,7 +130,7 @@ struct bunmg_mesh {
   int32_t ndev;
   int32_t device_ids[BUNMG_MAX_DEVICES];
   uint64_t held[BUNMG_MAX_DEVICES]; /* bytes from bunmg_alloc and backend workspace */
-  int64_t fail_copy_after;          /* fault injection: < 0 off */
+  int64_t fault_after[3];           /* fault injection per bunmg_fault: < 0 off */
   pthread_mutex_t lock;             /* one operation at a time per mesh */
   void *state;                      /* backend private */
   bunmg_allocation *allocations;
@@ -136,6 +150,13 @@ void bunmg_mesh_disown(bunmg_mesh *mesh, int32_t dev, void *ptr);
 bunmg_status bunmg_mesh_check_range(const bunmg_mesh *mesh, int32_t dev, const void *ptr,
                                     size_t bytes, const char *what);
 bunmg_status bunmg_check_position(const bunmg_mesh *mesh, int32_t dev, const char *what);
+/* Fault injection (bunmg_debug_inject): 1 when this event of kind `fault` is the one to fail. */
+int bunmg_fault_fires(bunmg_mesh *mesh, int32_t fault);
+/* What an injected allocation failure reports: OUT_OF_MEMORY on position dev. */
+bunmg_status bunmg_injected_out_of_memory(const bunmg_mesh *mesh, int32_t dev, size_t bytes);
+/* A solver call that ran returns through here: an injected SOLVER fault turns OK into
+ * SOLVER_ERROR, as a failure status from cuSOLVER or LAPACK would. */
+bunmg_status bunmg_solver_ran(bunmg_mesh *mesh, bunmg_status st, const char *routine);
 /* Locks the mesh for one public call; INVALID_ARGUMENT when it is busy or NULL. */
 bunmg_status bunmg_mesh_enter(bunmg_mesh *mesh, const char *call);
 void bunmg_mesh_leave(bunmg_mesh *mesh);

@@ -38,7 +38,7 @@ bunmg_status bunmg_mesh_create(int32_t backend, int32_t ndev, const int32_t *dev
   mesh->backend = backend;
   mesh->ndev = ndev;
   memcpy(mesh->device_ids, device_ids, sizeof(int32_t) * (size_t)ndev);
-  mesh->fail_copy_after = -1;
+  for (int f = 0; f < 3; f++) mesh->fault_after[f] = -1;
   pthread_mutex_init(&mesh->lock, NULL);
   bunmg_status st = ops->init(mesh);
   if (st != BUNMG_OK) {
@@ -82,6 +82,35 @@ bunmg_status bunmg_check_position(const bunmg_mesh *mesh, int32_t dev, const cha
     return bunmg_fail_at(BUNMG_INVALID_ARGUMENT, -1, dev, "%s: mesh position %d is out of range (mesh has %d)",
                          what, dev, mesh->ndev);
   return BUNMG_OK;
+}
+
+bunmg_status bunmg_debug_inject(bunmg_mesh *mesh, int32_t fault, int64_t n, int64_t *pending) {
+  bunmg_status st = bunmg_mesh_enter(mesh, "debug_inject");
+  if (st != BUNMG_OK) return st;
+  if (fault < BUNMG_FAULT_COPY || fault > BUNMG_FAULT_SOLVER)
+    st = bunmg_fail(BUNMG_INVALID_ARGUMENT, "debug_inject: unknown fault kind %d", fault);
+  else {
+    if (pending) *pending = mesh->fault_after[fault];
+    mesh->fault_after[fault] = n < 0 ? -1 : n;
+  }
+  bunmg_mesh_leave(mesh);
+  return st;
+}
+
+int bunmg_fault_fires(bunmg_mesh *mesh, int32_t fault) {
+  int64_t *left = &mesh->fault_after[fault];
+  return *left >= 0 && (*left)-- == 0; /* fires once, then off */
+}
+
+bunmg_status bunmg_injected_out_of_memory(const bunmg_mesh *mesh, int32_t dev, size_t bytes) {
+  return bunmg_fail_at(BUNMG_OUT_OF_MEMORY, -1, dev,
+                       "out of memory on device %d (mesh position %d): needed %zu bytes (injected: debug_inject)", dev,
+                       dev, bytes);
+}
+
+bunmg_status bunmg_solver_ran(bunmg_mesh *mesh, bunmg_status st, const char *routine) {
+  if (st != BUNMG_OK || !bunmg_fault_fires(mesh, BUNMG_FAULT_SOLVER)) return st;
+  return bunmg_fail(BUNMG_SOLVER_ERROR, "%s returned a failure status (injected: debug_inject)", routine);
 }
 
 bunmg_status bunmg_mesh_memory(bunmg_mesh *mesh, int32_t dev, uint64_t *held, uint64_t *free_bytes,

@@ -17,8 +17,8 @@ typedef struct run {
 
 static bunmg_status issue(run *r, int32_t lane, const bunmg_move *mv) {
   bunmg_mesh *mesh = r->mesh;
-  if (mesh->fail_copy_after >= 0 && mesh->fail_copy_after-- == 0)
-    return bunmg_fail_at(BUNMG_DEVICE_ERROR, -1, mv->src_dev, "injected copy failure (debug_fail_copy_after)");
+  if (bunmg_fault_fires(mesh, BUNMG_FAULT_COPY))
+    return bunmg_fail_at(BUNMG_DEVICE_ERROR, -1, mv->src_dev, "injected copy failure (debug_inject)");
   int32_t lane_dev = lane / r->plan->lanes_per_device;
   char *src = mv->src_dev < 0 ? r->staging[lane] : r->m->shards[mv->src_dev];
   char *dst = mv->dst_dev < 0 ? r->staging[lane] : r->m->shards[mv->dst_dev];
@@ -96,6 +96,8 @@ static const char *layout_name(int32_t layout) { return layout == BUNMG_LAYOUT_C
 static bunmg_status execute(bunmg_mesh *mesh, bunmg_matrix *m, const bunmg_plan *plan, int reverse) {
   run r = {mesh, m, plan, (size_t)m->cols * bunmg_dtype_size(m->dtype), NULL};
   bunmg_status st = alloc_staging(&r);
+  if (st != BUNMG_OK) bunmg_error_suffix(" (redistribution staging); nothing moved: the matrix stays in its %s layout",
+                                         layout_name(m->layout));
   int64_t failed = -1, issued = 0;
   const bunmg_job *prev = NULL;
   for (int64_t k = 0; k < plan->job_count && st == BUNMG_OK; k++) {
@@ -116,7 +118,7 @@ static bunmg_status execute(bunmg_mesh *mesh, bunmg_matrix *m, const bunmg_plan 
     int64_t index;
     int32_t device;
     bunmg_last_error_detail(&index, &device);
-    mesh->fail_copy_after = -1;
+    mesh->fault_after[BUNMG_FAULT_COPY] = -1; /* the rollback's copies are not the ones to fail */
     if (roll_back(&r, reverse, failed, issued) == BUNMG_OK)
       bunmg_fail_at(st, index, device, "redistribution failed at job %lld of %lld (%s); the matrix was restored to its %s layout",
                     (long long)failed, (long long)plan->job_count, cause, layout_name(m->layout));

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "conventions.h"
+#include "finite.h"
 #include "plan.h"
 #include "redistribute.h"
 
@@ -53,15 +54,16 @@ static bunmg_status cyclic_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, voi
 }
 
 /* Brings A back to row layout and rebuilds its upper triangle (what the solvers overwrote) from
- * the untouched strict lower triangle and the saved diagonal. */
+ * the untouched strict lower triangle and the saved diagonal; without a diagonal (A was
+ * overwritten whole) only the layout. */
 static bunmg_status restore(bunmg_mesh *mesh, bunmg_matrix *a, const void *diagonal) {
   bunmg_status st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_ROWS, 0);
-  if (st == BUNMG_OK) st = bunmg_row_diagonal(mesh, a, (void *)diagonal, 1);
-  if (st == BUNMG_OK) st = mesh->ops->fixup(mesh, a, BUNMG_FIX_MIRROR_LOWER_TO_UPPER);
+  if (st == BUNMG_OK && diagonal) st = bunmg_row_diagonal(mesh, a, (void *)diagonal, 1);
+  if (st == BUNMG_OK && diagonal) st = mesh->ops->fixup(mesh, a, BUNMG_FIX_MIRROR_LOWER_TO_UPPER);
   return st;
 }
 
-/* Reports `failure` (already set as the current error) after restoring A; a restore that fails
+/* Reports `failure` (already set as the current error) after restore(); a restore that fails
  * turns it into LAYOUT_LOST. */
 static bunmg_status fail_restored(bunmg_mesh *mesh, bunmg_matrix *a, const void *diagonal, bunmg_status failure) {
   char cause[512];
@@ -73,7 +75,10 @@ static bunmg_status fail_restored(bunmg_mesh *mesh, bunmg_matrix *a, const void 
     bunmg_error_prefix("%s; restoring A failed too: ", cause);
     return BUNMG_LAYOUT_LOST;
   }
-  return bunmg_fail_at(failure, index, device, "%s; A is unchanged and in row layout", cause);
+  return bunmg_fail_at(failure, index, device,
+                       diagonal ? "%s; A is unchanged and in row layout"
+                                : "%s; A is in row layout, its contents overwritten by the solver (undefined)",
+                       cause);
 }
 
 /* cuSOLVERMg reports some non-positive-definite inputs as a failed status rather than info > 0.
@@ -97,10 +102,33 @@ static int64_t failed_minor(bunmg_mesh *mesh, const bunmg_matrix *a) {
  * of A that restore() cannot rebuild from the triangle the solvers leave alone) into *diagonal,
  * which the caller frees, and moves A into the cyclic layout. */
 static bunmg_status enter_cyclic(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, void **diagonal) {
+  bunmg_status st = bunmg_check_finite_matrix(mesh, a);
+  if (st != BUNMG_OK) return st;
   *diagonal = malloc((size_t)a->rows * bunmg_dtype_size(a->dtype));
   if (!*diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for A's diagonal");
-  bunmg_status st = bunmg_row_diagonal(mesh, a, *diagonal, 0);
+  st = bunmg_row_diagonal(mesh, a, *diagonal, 0);
   return st != BUNMG_OK ? st : bunmg_redistribute(mesh, a, BUNMG_LAYOUT_CYCLIC, tile);
+}
+
+/* potrf on A in the cyclic layout. */
+static bunmg_status factor(bunmg_mesh *mesh, bunmg_matrix *a) {
+  int64_t info = 0;
+  bunmg_status st = bunmg_solver_ran(mesh, mesh->ops->potrf(mesh, a, &info), "potrf");
+  if (st == BUNMG_SOLVER_ERROR && (info = failed_minor(mesh, a)) > 0) return bunmg_not_positive_definite(info);
+  return st != BUNMG_OK ? st : bunmg_info_status(BUNMG_INFO_POTRF, info);
+}
+
+/* potri on a factor in the cyclic layout. */
+static bunmg_status invert(bunmg_mesh *mesh, bunmg_matrix *f) {
+  int64_t info = 0;
+  bunmg_status st = bunmg_solver_ran(mesh, mesh->ops->potri(mesh, f, &info), "potri");
+  return st != BUNMG_OK ? st : bunmg_info_status(BUNMG_INFO_POTRI, info);
+}
+
+/* The inverse's way home: row layout, then the full Hermitian matrix from its upper triangle. */
+static bunmg_status complete_inverse(bunmg_mesh *mesh, bunmg_matrix *f) {
+  bunmg_status st = bunmg_redistribute(mesh, f, BUNMG_LAYOUT_ROWS, 0);
+  return st != BUNMG_OK ? st : bunmg_complete_inverse(mesh, f);
 }
 
 static bunmg_status cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
@@ -108,13 +136,7 @@ static bunmg_status cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
   if (st != BUNMG_OK) return st;
   void *diagonal = NULL;
   st = enter_cyclic(mesh, a, tile, &diagonal);
-  if (st == BUNMG_OK) {
-    int64_t info = 0;
-    st = mesh->ops->potrf(mesh, a, &info);
-    if (st == BUNMG_SOLVER_ERROR && (info = failed_minor(mesh, a)) > 0) st = bunmg_not_positive_definite(info);
-    else if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRF, info);
-    if (st != BUNMG_OK) st = fail_restored(mesh, a, diagonal, st);
-  }
+  if (st == BUNMG_OK && (st = factor(mesh, a)) != BUNMG_OK) st = fail_restored(mesh, a, diagonal, st);
   free(diagonal);
   return st;
 }
@@ -132,7 +154,7 @@ typedef struct mg_solve {
 
 static bunmg_status run_potrs(void *context, void *b, int64_t *info) {
   mg_solve *c = context;
-  return c->mesh->ops->potrs(c->mesh, c->factor, b, c->nrhs, info);
+  return bunmg_solver_ran(c->mesh, c->mesh->ops->potrs(c->mesh, c->factor, b, c->nrhs, info), "potrs");
 }
 
 static bunmg_status cholesky_solve(bunmg_mesh *mesh, const bunmg_matrix *f, void *b, int64_t nrhs) {
@@ -161,19 +183,37 @@ bunmg_status bunmg_cholesky_logdet(bunmg_mesh *mesh, const bunmg_matrix *factor,
 }
 
 static bunmg_status inverse(bunmg_mesh *mesh, bunmg_matrix *f) {
-  int64_t info = 0;
-  bunmg_status st = mesh->ops->potri(mesh, f, &info);
-  if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRI, info);
-  /* Row layout in every case, so A is never left block-cyclic after an error. */
-  bunmg_status back = bunmg_redistribute(mesh, f, BUNMG_LAYOUT_ROWS, 0);
-  if (st == BUNMG_OK) st = back;
-  if (st == BUNMG_OK) st = bunmg_complete_inverse(mesh, f);
-  return st;
+  bunmg_status st = invert(mesh, f);
+  /* Row layout in every case, so a failed potri does not leave the matrix block-cyclic. */
+  return st == BUNMG_OK ? complete_inverse(mesh, f) : fail_restored(mesh, f, NULL, st);
 }
 
 bunmg_status bunmg_cholesky_inverse(bunmg_mesh *mesh, bunmg_matrix *factor) {
   bunmg_status st = enter_square(mesh, factor, "cholesky_inverse", BUNMG_LAYOUT_CYCLIC);
   return st != BUNMG_OK ? st : leave(mesh, inverse(mesh, factor), "cholesky_inverse");
+}
+
+/* potrf only writes A's upper triangle, so a failure up to potri can be undone. */
+static bunmg_status potri(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
+  bunmg_status st = check_tile(tile, INT32_MAX);
+  if (st != BUNMG_OK) return st;
+  void *diagonal = NULL;
+  st = enter_cyclic(mesh, a, tile, &diagonal);
+  if (st == BUNMG_OK) {
+    int overwritten = 0;
+    if ((st = factor(mesh, a)) == BUNMG_OK) {
+      st = invert(mesh, a);
+      overwritten = st != BUNMG_OUT_OF_MEMORY; /* cuSOLVERMg's potri writes all of A */
+    }
+    st = st == BUNMG_OK ? complete_inverse(mesh, a) : fail_restored(mesh, a, overwritten ? NULL : diagonal, st);
+  }
+  free(diagonal);
+  return st;
+}
+
+bunmg_status bunmg_potri(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile) {
+  bunmg_status st = enter_square(mesh, a, "potri", BUNMG_LAYOUT_ROWS);
+  return st != BUNMG_OK ? st : leave(mesh, potri(mesh, a, tile), "potri");
 }
 
 static bunmg_status syevd(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, int32_t flags, void *w) {
@@ -185,10 +225,15 @@ static bunmg_status syevd(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, int32
   st = enter_cyclic(mesh, a, tile, &diagonal);
   if (st == BUNMG_OK) {
     int64_t info = 0;
-    st = mesh->ops->syevd(mesh, a, vectors, w, &info);
+    st = bunmg_solver_ran(mesh, mesh->ops->syevd(mesh, a, vectors, w, &info), "syevd");
     if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_SYEVD, info);
-    /* Without vectors the solver leaves the upper triangle alone, so A can be given back whole. */
-    if (st != BUNMG_OK || !vectors) st = st != BUNMG_OK ? fail_restored(mesh, a, diagonal, st) : restore(mesh, a, diagonal);
+    if (st == BUNMG_OK) st = bunmg_check_eigenvalues(a->dtype, w, a->rows);
+    /* Without vectors the solver leaves the upper triangle alone, so A can be given back whole;
+     * with them it works in place on all of A, so a failure once it ran cannot be undone
+     * (OUT_OF_MEMORY comes from its workspace, before it ran). */
+    int overwritten = vectors && st != BUNMG_OUT_OF_MEMORY;
+    if (st != BUNMG_OK) st = fail_restored(mesh, a, overwritten ? NULL : diagonal, st);
+    else if (!vectors) st = restore(mesh, a, diagonal);
     else {
       st = bunmg_redistribute(mesh, a, BUNMG_LAYOUT_ROWS, 0);
       if (st == BUNMG_OK) st = bunmg_fix_eigenvectors(mesh, a, flags);

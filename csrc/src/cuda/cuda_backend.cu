@@ -22,6 +22,7 @@ bunmg_status bunmg_cuda_use(const bunmg_mesh *mesh, int32_t pos) {
 
 bunmg_status bunmg_cuda_malloc(bunmg_mesh *mesh, int32_t pos, size_t bytes, void **out) {
   *out = NULL;
+  if (bunmg_fault_fires(mesh, BUNMG_FAULT_ALLOC)) return bunmg_injected_out_of_memory(mesh, pos, bytes);
   bunmg_status status = bunmg_cuda_use(mesh, pos);
   if (status != BUNMG_OK) return status;
   cudaError_t err = cudaMalloc(out, bytes);
@@ -92,6 +93,7 @@ static void cuda_shutdown(bunmg_mesh *mesh) {
   if (!st) return;
   bunmg_mg_destroy(mesh);
   bunmg_dn_destroy(mesh);
+  bunmg_cuda_scan_destroy(mesh);
   for (int32_t pos = 0; pos < mesh->ndev; pos++) {
     for (int32_t l = 0; l < BUNMG_CUDA_LANES; l++) {
       if (!st->lane[pos][l]) continue;
@@ -232,9 +234,15 @@ static bunmg_status strided_via_device(bunmg_mesh *mesh, int32_t dev, void *host
   bunmg_status status = bunmg_cuda_use(mesh, dev);
   if (status != BUNMG_OK) return status;
   void *packed = NULL;
-  if ((status = bunmg_cuda_malloc(mesh, dev, elem * count, &packed)) != BUNMG_OK) return status;
   cudaStream_t stream = bunmg_cuda_state_of(mesh)->lane[dev][0];
-  if (to_host) {
+  if ((status = bunmg_cuda_malloc(mesh, dev, elem * count, &packed)) != BUNMG_OK) {
+    if (status != BUNMG_OUT_OF_MEMORY) return status;
+    /* No room to pack (a full device, e.g. while restoring A after an out-of-memory): the slow
+     * copy needs no memory, and restoring must not fail for want of it. */
+    status = BUNMG_OK;
+    if (to_host) CUDA_TRY(dev, cudaMemcpy2DAsync, (host, elem, strided, stride, elem, count, cudaMemcpyDeviceToHost, stream));
+    else CUDA_TRY(dev, cudaMemcpy2DAsync, (strided, stride, host, elem, elem, count, cudaMemcpyHostToDevice, stream));
+  } else if (to_host) {
     CUDA_TRY(dev, cudaMemcpy2DAsync, (packed, elem, strided, stride, elem, count, cudaMemcpyDeviceToDevice, stream));
     CUDA_TRY(dev, cudaMemcpyAsync, (host, packed, elem * count, cudaMemcpyDeviceToHost, stream));
   } else {
@@ -365,6 +373,7 @@ static bunmg_backend_ops make_ops(void) {
   ops.copy_async = cuda_copy_async;
   ops.sync = cuda_sync;
   ops.bandwidth = cuda_bandwidth;
+  ops.find_nonfinite = bunmg_cuda_find_nonfinite;
   ops.fill = bunmg_cuda_fill;
   ops.fixup = bunmg_cuda_fixup;
   ops.potrf = bunmg_mg_potrf;

@@ -24,6 +24,7 @@ typedef struct bunmg_cuda_state {
   cudaStream_t lane[BUNMG_MAX_DEVICES][BUNMG_CUDA_LANES]; /* NULL where creation never ran */
   bunmg_mg *mg;                                           /* created on the first solver call */
   bunmg_dn *dn;                                           /* created on the first dense call */
+  unsigned long long *scan_result[BUNMG_MAX_DEVICES];     /* find_nonfinite's answer, per position */
 } bunmg_cuda_state;
 
 static inline bunmg_cuda_state *bunmg_cuda_state_of(const bunmg_mesh *mesh) {
@@ -61,6 +62,10 @@ bunmg_status bunmg_cuda_sync(bunmg_mesh *mesh);
 /* ---- cuda_kernels.cu, cuda_fill.cu ---- */
 bunmg_status bunmg_cuda_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode);
 bunmg_status bunmg_cuda_fill(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t kind, uint64_t seed);
+/* ---- cuda_scan.cu ---- */
+bunmg_status bunmg_cuda_find_nonfinite(bunmg_mesh *mesh, const bunmg_scan *scans, int32_t count, int64_t ld,
+                                       int32_t dtype, int64_t *found);
+void bunmg_cuda_scan_destroy(bunmg_mesh *mesh); /* frees the answer slots */
 
 /* ---- loader.c: the cuSOLVER libraries, loaded at run time ---- */
 typedef struct bunmg_symbol {

@@ -47,8 +47,15 @@ template <int Op> __device__ bool writes(int64_t gi, int64_t gj) {
   if (Op == kMirrorLowerToUpper) return gi < gj;
   return true;
 }
+/* Mirrors negate the imaginary part as 0 - y, which keeps +0 (real data stored as complex) +0,
+ * so a restored A is bit for bit the input; the host fix-ups do the same. */
+template <typename T> __device__ T mirror_of(T v) { return v; }
+template <> __device__ cuFloatComplex mirror_of(cuFloatComplex v) { return make_cuFloatComplex(v.x, 0.0f - v.y); }
+template <> __device__ cuDoubleComplex mirror_of(cuDoubleComplex v) { return make_cuDoubleComplex(v.x, 0.0 - v.y); }
+
 template <typename T, int Op> __device__ T apply(T v) {
-  return Op == kTranspose ? v : conj_of(v);
+  if (Op == kTranspose) return v;
+  return Op == kMirrorUpperToLower || Op == kMirrorLowerToUpper ? mirror_of(v) : conj_of(v);
 }
 
 /* The tile pair's row pointers: rows[0][r] = start of global row I*32 + r, rows[1][r] the same
