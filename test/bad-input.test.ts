@@ -57,7 +57,9 @@ const SYMBOLS = {
   bunmg_plan_get_moves: { args: [P, P, "i64", P], returns: "i32" },
   bunmg_to_cyclic: { args: [P, P, "i64"], returns: "i32" },
   bunmg_to_rows: { args: [P, P], returns: "i32" },
-  bunmg_debug_fail_copy_after: { args: [P, "i64"], returns: "i32" },
+  bunmg_debug_inject: { args: [P, "i32", "i64", P], returns: "i32" },
+  bunmg_check_rhs: { args: ["i32", P, "i64", "i64"], returns: "i32" },
+  bunmg_potri: { args: [P, P, "i64"], returns: "i32" },
   bunmg_cholesky: { args: [P, P, "i64"], returns: "i32" },
   bunmg_cholesky_solve: { args: [P, P, P, "i64"], returns: "i32" },
   bunmg_cholesky_logdet: { args: [P, P, P], returns: "i32" },
@@ -501,7 +503,7 @@ family("descriptors (bunmg_matrix fields)", [
 describe("concurrency", () => {
   const k: Case = {
     id: "C1",
-    what: "a call on a mesh while a Worker's call holds it",
+    what: "a call, or Mesh.dispose(), on a mesh while a Worker's call holds it",
     outcome: err("INVALID_ARGUMENT", "the mesh is busy with another call"),
     after: "unchanged, row layout",
     run: () => {},
@@ -527,6 +529,7 @@ describe("concurrency", () => {
     worker.postMessage({ handle: Number(f.handle), flag });
     let busy: BunmgError | undefined;
     let refusedCyclic: BunmgError | undefined;
+    let refusedDispose: BunmgError | undefined;
     const start = performance.now();
     while (Atomics.load(flag, 0) !== 2 && performance.now() - start < 60_000) {
       if (Atomics.load(flag, 0) !== 1) continue;
@@ -542,6 +545,14 @@ describe("concurrency", () => {
           refusedCyclic = e as BunmgError;
         }
       }
+      if (busy && !refusedDispose) {
+        try {
+          f.mesh.dispose();
+        } catch (e) {
+          refusedDispose = e as BunmgError;
+        }
+        expect(f.mesh.disposed).toBe(false); // refused, or it got through between two calls (fails below)
+      }
     }
     await done;
     worker.terminate();
@@ -551,6 +562,7 @@ describe("concurrency", () => {
     // A toCyclic refused while busy leaves A as it was (it may also have got through between two
     // of the Worker's calls, then it is cyclic and goes back).
     if (refusedCyclic) expect(refusedCyclic.message).toContain("to_cyclic: the mesh is busy with another call");
+    expect(refusedDispose?.message).toContain("the mesh is busy with another call"); // and still usable:
     f.A.fromCyclic();
     f.unchanged();
     expect(f.mesh.memory(0).held).toBe(f.A.shards[0].byteLength); // nothing left behind
@@ -616,7 +628,9 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_to_cyclic", "matrix NULL", err("INVALID_ARGUMENT", "to_cyclic: matrix is NULL"), (f) => c(abi.bunmg_to_cyclic(f.handle, NULL, T))],
   ["bunmg_to_rows", "mesh NULL", err("INVALID_ARGUMENT", "to_rows: mesh is NULL"), (f) => c(abi.bunmg_to_rows(NULL, descriptor(f.A)))],
   ["bunmg_to_rows", "matrix NULL", err("INVALID_ARGUMENT", "to_rows: matrix is NULL"), (f) => c(abi.bunmg_to_rows(f.handle, NULL))],
-  ["bunmg_debug_fail_copy_after", "mesh NULL", err("INVALID_ARGUMENT", "debug_fail_copy_after: mesh is NULL"), () => c(abi.bunmg_debug_fail_copy_after(NULL, 1))],
+  ["bunmg_potri", "mesh NULL", err("INVALID_ARGUMENT", "potri: mesh is NULL"), () => c(abi.bunmg_potri(NULL, NULL, 4))],
+  ["bunmg_check_rhs", "B NULL", err("INVALID_ARGUMENT", "check_rhs: B needs data"), () => c(abi.bunmg_check_rhs(1, NULL, 4, 1))],
+  ["bunmg_debug_inject", "mesh NULL", err("INVALID_ARGUMENT", "debug_inject: mesh is NULL"), () => c(abi.bunmg_debug_inject(NULL, 0, 1, NULL))],
   ["bunmg_cholesky", "mesh NULL", err("INVALID_ARGUMENT", "cholesky: mesh is NULL"), (f) => c(abi.bunmg_cholesky(NULL, descriptor(f.A), T))],
   ["bunmg_cholesky", "matrix NULL", err("INVALID_ARGUMENT", "cholesky: matrix is NULL"), (f) => c(abi.bunmg_cholesky(f.handle, NULL, T))],
   ["bunmg_cholesky_solve", "matrix NULL", err("INVALID_ARGUMENT", "cholesky_solve: matrix is NULL"), (f) => c(abi.bunmg_cholesky_solve(f.handle, NULL, new Float64Array(N), 1))],
@@ -706,8 +720,9 @@ describe("NULL cases cover the C ABI", () => {
 // ---- values: NaN, Inf, not positive definite, not Hermitian ----
 //
 // bunmg reads A's upper triangle (row-major; the lower one of the column-major view the solvers
-// see) and the diagonal, never the strict lower triangle. What it does with non-finite values is
-// LAPACK's (or cuSOLVER's) behaviour; these cases pin it for the host backend with the reference
+// see) and the diagonal, never the strict lower triangle. It refuses NaN and Inf there (and in B)
+// before anything moves; what the solvers do with the rest (not positive definite, not Hermitian)
+// is LAPACK's (or cuSOLVER's) behaviour, pinned here for the host backend with the reference
 // LAPACK (liblapack3), on both paths (multi: redistribution + LAPACK on the cyclic layout;
 // single: gather + LAPACK).
 
@@ -756,20 +771,25 @@ interface ValueCase {
 
 type ValueOutcome =
   | { code: "NOT_POSITIVE_DEFINITE"; index: number; after: "unchanged" | "upper from lower" }
-  | { code: "NO_CONVERGENCE"; after: "unchanged" | "upper from lower" }
-  | { ok: "as upper" | "finite, zero at 2" | "NaN values" };
+  | { code: "INVALID_ARGUMENT"; says: string; after: "unchanged" }
+  | { ok: "as upper" };
 
 const npd = (index: number, after: "unchanged" | "upper from lower" = "unchanged"): ValueOutcome => ({ code: "NOT_POSITIVE_DEFINITE", index, after });
-const noConv = (after: "unchanged" | "upper from lower" = "unchanged"): ValueOutcome => ({ code: "NO_CONVERGENCE", after });
+/** Every routine refuses the input before anything moves, with a message containing `says`. */
+const refusedBy = (says: string): Record<Routine, ValueOutcome> => {
+  const o = { code: "INVALID_ARGUMENT", says, after: "unchanged" } as const;
+  return { potrs: o, potri: o, syevd: o, "syevd-values": o };
+};
 
 const VALUE_CASES: ValueCase[] = [
-  { id: "V1", what: "NaN on the diagonal at (2, 2)", edit: (s) => s(2, 2, Number.NaN), expect: { potrs: npd(3), potri: npd(3), syevd: noConv(), "syevd-values": noConv() } },
-  { id: "V2", what: "NaN at (1, 3) and (3, 1) (Hermitian)", edit: (s) => { s(1, 3, Number.NaN); s(3, 1, Number.NaN); }, expect: { potrs: npd(4), potri: npd(4), syevd: noConv(), "syevd-values": noConv() } },
-  { id: "V3", what: "NaN at (1, 3) only (upper triangle, not Hermitian)", edit: (s) => s(1, 3, Number.NaN), expect: { potrs: npd(4, "upper from lower"), potri: npd(4, "upper from lower"), syevd: noConv("upper from lower"), "syevd-values": noConv("upper from lower") } },
+  { id: "V1", what: "NaN on the diagonal at (2, 2)", edit: (s) => s(2, 2, Number.NaN), expect: refusedBy("A[2][2] is NaN") },
+  { id: "V2", what: "NaN at (1, 3) and (3, 1) (Hermitian)", edit: (s) => { s(1, 3, Number.NaN); s(3, 1, Number.NaN); }, expect: refusedBy("A[1][3] is NaN") },
+  { id: "V3", what: "NaN at (1, 3) only (upper triangle, not Hermitian)", edit: (s) => s(1, 3, Number.NaN), expect: refusedBy("A[1][3] is NaN") },
   { id: "V4", what: "NaN at (3, 1) only (lower triangle: never read)", edit: (s) => s(3, 1, Number.NaN), expect: { potrs: { ok: "as upper" }, potri: { ok: "as upper" }, syevd: { ok: "as upper" }, "syevd-values": { ok: "as upper" } } },
-  { id: "V5", what: "+Inf on the diagonal at (2, 2)", edit: (s) => s(2, 2, Number.POSITIVE_INFINITY), expect: { potrs: { ok: "finite, zero at 2" }, potri: { ok: "finite, zero at 2" }, syevd: { ok: "NaN values" }, "syevd-values": noConv() } },
-  { id: "V6", what: "-Inf on the diagonal at (0, 0)", edit: (s) => s(0, 0, Number.NEGATIVE_INFINITY), expect: { potrs: npd(1), potri: npd(1), syevd: { ok: "NaN values" }, "syevd-values": { ok: "NaN values" } } },
-  { id: "V7", what: "+Inf at (1, 3) and (3, 1) (Hermitian)", edit: (s) => { s(1, 3, Number.POSITIVE_INFINITY); s(3, 1, Number.POSITIVE_INFINITY); }, expect: { potrs: npd(4), potri: npd(4), syevd: noConv(), "syevd-values": noConv() } },
+  { id: "V5", what: "+Inf on the diagonal at (2, 2)", edit: (s) => s(2, 2, Number.POSITIVE_INFINITY), expect: refusedBy("A[2][2] is +Inf") },
+  { id: "V6", what: "-Inf on the diagonal at (0, 0)", edit: (s) => s(0, 0, Number.NEGATIVE_INFINITY), expect: refusedBy("A[0][0] is -Inf") },
+  { id: "V7", what: "+Inf at (1, 3) and (3, 1) (Hermitian)", edit: (s) => { s(1, 3, Number.POSITIVE_INFINITY); s(3, 1, Number.POSITIVE_INFINITY); }, expect: refusedBy("A[1][3] is +Inf") },
+  { id: "V12", what: "NaN at (4, 5) and +Inf at (1, 2): the first in row order is named", edit: (s) => { s(4, 5, Number.NaN); s(1, 2, Number.POSITIVE_INFINITY); }, expect: refusedBy("A[1][2] is +Inf") },
   { id: "V8", what: "not positive definite: -1 on the diagonal at (3, 3)", edit: (s) => s(3, 3, -1), expect: { potrs: npd(4), potri: npd(4), syevd: { ok: "as upper" }, "syevd-values": { ok: "as upper" } } },
   { id: "V9", what: "not Hermitian: (0, 4) set to 0.6, (4, 0) kept", edit: (s) => s(0, 4, 0.6), expect: { potrs: { ok: "as upper" }, potri: { ok: "as upper" }, syevd: { ok: "as upper" }, "syevd-values": { ok: "as upper" } } },
   { id: "V10", what: "not Hermitian and not positive definite in its upper triangle: (0, 1) = 50", edit: (s) => s(0, 1, 50), expect: { potrs: npd(2, "upper from lower"), potri: npd(2, "upper from lower"), syevd: { ok: "as upper" }, "syevd-values": { ok: "as upper" } } },
@@ -793,15 +813,11 @@ function ones(dtype: DType): never {
 }
 
 function describeOutcome(o: ValueOutcome): string {
-  if ("ok" in o) {
-    return o.ok === "as upper"
-      ? "no error: the result of the Hermitian matrix its upper triangle defines"
-      : o.ok === "finite, zero at 2"
-        ? "no error: finite result, zero in row/column 2 (the limit)"
-        : "no error: every eigenvalue NaN";
-  }
-  return o.code === "NOT_POSITIVE_DEFINITE" ? `NOT_POSITIVE_DEFINITE, index ${o.index}` : "NO_CONVERGENCE";
+  if ("ok" in o) return "no error: the result of the Hermitian matrix its upper triangle defines";
+  return o.code === "NOT_POSITIVE_DEFINITE" ? `NOT_POSITIVE_DEFINITE, index ${o.index}` : `INVALID_ARGUMENT (${o.says})`;
 }
+
+const messagePart = (o: Exclude<ValueOutcome, { ok: string }>) => (o.code === "NOT_POSITIVE_DEFINITE" ? `index ${o.index}` : o.says);
 
 function checkValueCase(k: ValueCase, routine: Routine, dtype: DType, strategy: "multi" | "single"): void {
   const c2 = components(dtype);
@@ -811,7 +827,7 @@ function checkValueCase(k: ValueCase, routine: Routine, dtype: DType, strategy: 
   const o = k.expect[routine];
   const where = `${k.id} ${routine} ${dtype} ${strategy}`;
   if ("code" in o) {
-    const e = expectError(() => solveWith(routine, A, strategy), o.code, o.code === "NOT_POSITIVE_DEFINITE" ? "not positive definite" : "did not converge");
+    const e = expectError(() => solveWith(routine, A, strategy), o.code, o.code === "NOT_POSITIVE_DEFINITE" ? "not positive definite" : o.says);
     if (o.code === "NOT_POSITIVE_DEFINITE") expect(e.index, where).toBe(o.index);
     expect(A.layout, where).toBe("rows");
     // the single path works on a copy: A is always unchanged there
@@ -820,19 +836,9 @@ function checkValueCase(k: ValueCase, routine: Routine, dtype: DType, strategy: 
     return;
   }
   const got = solveWith(routine, A, strategy);
-  if (o.ok === "as upper") {
-    using H = ShardedMatrix.fromHost(mesh, mirrored(host, c2, "down") as never, { rows: VN, cols: VN, dtype });
-    const want = solveWith(routine, H, strategy);
-    got.forEach((x, i) => expect(bitsEqual(x, want[i]), `${where}: result ${i} equals the Hermitian completion's`).toBe(true));
-  } else if (o.ok === "finite, zero at 2") {
-    const x = got[0];
-    expect(x.every(Number.isFinite), where).toBe(true);
-    // +0 or -0: X's component 2, or the inverse's row 2
-    if (routine === "potrs") for (let q = 0; q < c2; q++) expect(Math.abs(x[2 * c2 + q]), where).toBe(0);
-    else for (let j = 0; j < VN * c2; j++) expect(Math.abs(x[2 * VN * c2 + j]), where).toBe(0);
-  } else {
-    expect(Array.from(got[0]).every(Number.isNaN), where).toBe(true);
-  }
+  using H = ShardedMatrix.fromHost(mesh, mirrored(host, c2, "down") as never, { rows: VN, cols: VN, dtype });
+  const want = solveWith(routine, H, strategy);
+  got.forEach((x, i) => expect(bitsEqual(x, want[i]), `${where}: result ${i} equals the Hermitian completion's`).toBe(true));
 }
 
 describe("values: NaN, Inf, not positive definite, not Hermitian (host backend, reference LAPACK)", () => {
@@ -842,7 +848,7 @@ describe("values: NaN, Inf, not positive definite, not Hermitian (host backend, 
       allCases.push({
         id: `${k.id}-${routine}`,
         what: `${routine}: ${k.what}`,
-        outcome: "code" in o ? err(o.code, o.code === "NOT_POSITIVE_DEFINITE" ? `index ${o.index}` : "did not converge") : { ok: describeOutcome(o) },
+        outcome: "code" in o ? err(o.code, messagePart(o)) : { ok: describeOutcome(o) },
         after: "code" in o ? (o.after === "unchanged" ? "unchanged, row layout" : "multi: strict upper triangle rebuilt from the lower; single: unchanged") : routine === "potrs" ? "multi: the factor (cyclic); single: unchanged" : routine === "syevd-values" ? "multi: upper triangle rebuilt from the lower; single: unchanged" : "the result, row layout",
         run: () => {},
       });
@@ -853,17 +859,35 @@ describe("values: NaN, Inf, not positive definite, not Hermitian (host backend, 
     }
   }
 
-  test("NaN or Inf in B: no error, X is NaN / non-finite (B is not checked)", () => {
-    for (const bad of [Number.NaN, Number.POSITIVE_INFINITY]) {
-      using f = fixture();
-      const b = new Float64Array(N).fill(1);
-      b[2] = bad;
-      const x = potrs(f.A, b, { tileSize: T, strategy: "multi" });
-      expect(x.some((v) => !Number.isFinite(v))).toBe(true);
-    }
-  });
-  allCases.push({ id: "V11", what: "potrs: NaN or Inf in B", outcome: { ok: "no error: X has NaN (B is not checked)" }, after: "the factor (cyclic)", run: () => {} });
 });
+
+/** potrs with B[2] = bad: refused before A is factored. */
+const badB = (bad: number, strategy: "multi" | "single") =>
+  onFixture((f) => {
+    const b = new Float64Array(N).fill(1);
+    b[2] = bad;
+    potrs(f.A, b, { tileSize: T, strategy });
+  });
+
+/** A complex64 SPD A with NaN in the imaginary part of (1, 3): refused, A unchanged. */
+function imaginaryNaN(): void {
+  using mesh = Mesh.host(G);
+  const host = store("complex64", randomSPD(N, 2, 5));
+  host[(1 * N + 3) * 2 + 1] = Number.NaN;
+  using A = ShardedMatrix.fromHost(mesh, host as never, { rows: N, cols: N, dtype: "complex64" });
+  try {
+    syevd(A, { tileSize: T, strategy: "multi" });
+  } finally {
+    expect(A.layout).toBe("rows");
+    expect(bitsEqual(A.toHost(), host)).toBe(true);
+  }
+}
+
+family("values: NaN or Inf in B, and in imaginary parts", [
+  { id: "V11", what: "potrs (multi): NaN in B", outcome: err("INVALID_ARGUMENT", "B[2][0] is NaN: B must be finite"), after: "unchanged, row layout", run: badB(Number.NaN, "multi") },
+  { id: "V13", what: "potrs (single): -Inf in B", outcome: err("INVALID_ARGUMENT", "B[2][0] is -Inf: B must be finite"), after: "unchanged, row layout", run: badB(Number.NEGATIVE_INFINITY, "single") },
+  { id: "V14", what: "syevd of a complex64 A with NaN in the imaginary part of (1, 3)", outcome: err("INVALID_ARGUMENT", "A[1][3] is NaN in its imaginary part"), after: "unchanged, row layout", run: imaginaryNaN },
+]);
 
 // ---- the table in docs/reliability.md ----
 

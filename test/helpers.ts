@@ -271,11 +271,22 @@ export function expectError(fn: () => unknown, code: BunmgErrorCode, ...parts: s
   return e;
 }
 
-// ---- fault injection (bunmg_debug_fail_copy_after: the n-th redistribution copy fails) ----
+// ---- fault injection (bunmg_debug_inject: the n-th event of a kind fails; n < 0: off) ----
+
+export const FAULTS = { copy: 0, alloc: 1, solver: 2 } as const;
+export type Fault = keyof typeof FAULTS;
+
+/** Arms (n >= 0) or disarms (n < 0) a fault; returns the previous setting: events left before
+ * it fires, or -1 when it fired or was off. */
+export function injectFault(mesh: Mesh, fault: Fault, n: number): number {
+  const pending = new BigInt64Array(1);
+  const status = native().bunmg_debug_inject(mesh[HANDLE](), FAULTS[fault], n, pending);
+  if (status !== 0) throw new Error(`bunmg_debug_inject failed with status ${status}`);
+  return Number(pending[0]);
+}
 
 export function failCopyAfter(mesh: Mesh, n: number): void {
-  const status = native().bunmg_debug_fail_copy_after(mesh[HANDLE](), n);
-  if (status !== 0) throw new Error(`bunmg_debug_fail_copy_after failed with status ${status}`);
+  injectFault(mesh, "copy", n);
 }
 
 // ---- tables generated into docs/ from the tests that check them ----
