@@ -1,9 +1,26 @@
-// Shared by the group tests: the rank fixture, the single-process reference it must match, and
-// what a job leaves in /dev/shm.
+// Shared by the group tests (host and CUDA): the rank fixture, the single-process reference it
+// must match, jobs of it in both modes, the failures it can be made to have at each step of the
+// protocol and what the other ranks must then report, and what a job leaves in /dev/shm.
 import { expect } from "bun:test";
 import { readdirSync } from "node:fs";
 import { join } from "node:path";
-import { DTYPES, Mesh, potri, potrs, ShardedMatrix, syevd, type DType } from "../lib/index.ts";
+import {
+  DTYPES,
+  GroupError,
+  Mesh,
+  newJobId,
+  potri,
+  potrs,
+  runSpmd,
+  ShardedMatrix,
+  startLaunch,
+  sweepSharedMemory,
+  syevd,
+  type Backend,
+  type DType,
+  type LaunchedJob,
+  type LaunchResult,
+} from "../lib/index.ts";
 import { opMatrix, opRhs, type Op, type OpResult, type RankResult, type RankSpec } from "./fixtures/group-rank.ts";
 import { bitsEqual } from "./helpers.ts";
 
@@ -78,17 +95,217 @@ function expectOp(spec: RankSpec, rank: RankResult, got: OpResult, want: Expecte
   }
 }
 
-/** Every rank's results equal single-process mode's (bit for bit by default). */
-export function expectSameAsSingleProcess(spec: RankSpec, results: RankResult[], options: CompareOptions = {}): void {
+/** Every rank's results equal single-process mode's (bit for bit by default). A rank given as
+ * undefined is left out (one that died after its last collective). */
+export function expectSameAsSingleProcess(spec: RankSpec, results: (RankResult | undefined)[], options: CompareOptions = {}): void {
   const size = results.length;
   const s = Math.ceil(spec.n / size);
+  const present = results.filter((r): r is RankResult => r !== undefined);
   results.forEach((r, rank) => {
+    if (r === undefined) return;
     expect(r.rank).toBe(rank);
     expect([r.start, r.end]).toEqual([Math.min(rank * s, spec.n), Math.min((rank + 1) * s, spec.n)]);
     expect(r.results.map((o) => o.op)).toEqual(spec.ops);
   });
   spec.ops.forEach((op, i) => {
     const want = reference(spec, op, size, options);
-    for (const r of results) expectOp(spec, r, r.results[i], want, options.tolerance ?? 0);
+    for (const r of present) expectOp(spec, r, r.results[i], want, options.tolerance ?? 0);
   });
+}
+
+// ---- failures at each step of the protocol ----
+
+/** The ops of the failure tests: one of each collective solver. */
+export const FAULT_OPS: Op[] = ["potrs", "potri", "syevd"];
+
+/** Every step the fixture announces for `ops`, in order: a rank can be made to fail at each. */
+export function protocolSteps(ops: readonly Op[] = FAULT_OPS): string[] {
+  return ["joined", ...ops.flatMap((op) => [`before:${op}`, `after:${op}`])];
+}
+
+/** [rank, step] for each rank of `ranks` at each step of FAULT_OPS. */
+export function failureCases(ranks: readonly number[]): [number, string][] {
+  return ranks.flatMap((rank) => protocolSteps().map((step): [number, string] => [rank, step]));
+}
+
+/** Whether a rank failing at `step` breaks the group: the others notice unless it failed after
+ * its part in the last collective. */
+export function breaksGroup(step: string, ops: readonly Op[]): boolean {
+  return step !== `after:${ops.at(-1)}`;
+}
+
+// ---- MPMD: a process per rank (startLaunch, as `bunmg launch` does) ----
+
+export interface RankOutput {
+  steps: string[];
+  /** when each step's line arrived (performance.now()) */
+  stepAt: Record<string, number>;
+  result?: RankResult;
+  error?: { code: string; device?: number; message: string };
+  errorAt?: number;
+}
+
+export interface JobOptions {
+  backend?: Backend;
+  /** the group timeout (default TIMEOUT_MS) */
+  timeoutMs?: number;
+  /** default 1000 */
+  graceMs?: number;
+  sweep?: boolean;
+  /** called on each "STEP" line of a rank */
+  onStep?: (rank: number, step: string, job: LaunchedJob) => void;
+}
+
+export type JobOutcome = LaunchResult & { outputs: RankOutput[]; other: string[]; ms: number; finishedAt: number; timeoutMs: number };
+
+/** Launches the fixture with `spec` on `devices` (a count: host ranks 0..n-1) and waits for it. */
+export async function launchJob(spec: RankSpec, devices: number | number[], options: JobOptions = {}): Promise<JobOutcome> {
+  const ids = typeof devices === "number" ? Array.from({ length: devices }, (_, i) => i) : devices;
+  const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
+  const outputs: RankOutput[] = ids.map(() => ({ steps: [], stepAt: {} }));
+  const other: string[] = [];
+  const started = performance.now();
+  const launched: LaunchedJob = startLaunch({
+    script: FIXTURE,
+    devices: ids,
+    backend: options.backend ?? "host",
+    timeoutMs,
+    graceMs: options.graceMs ?? 1000,
+    sweep: options.sweep,
+    env: { BUNMG_TEST_SPEC: JSON.stringify(spec) },
+    onLine: (rank, _, line) => {
+      const out = outputs[rank];
+      if (line.startsWith("STEP ")) {
+        const step = line.slice(5);
+        out.steps.push(step);
+        out.stepAt[step] = performance.now();
+        options.onStep?.(rank, step, launched);
+      } else if (line.startsWith("RESULT ")) out.result = JSON.parse(line.slice(7));
+      else if (line.startsWith("ERROR ")) {
+        out.error = JSON.parse(line.slice(6));
+        out.errorAt = performance.now();
+      } else other.push(`[rank ${rank}] ${line}`);
+    },
+  });
+  const result = await launched.finished;
+  const finishedAt = performance.now();
+  return { ...result, outputs, other, ms: finishedAt - started, finishedAt, timeoutMs };
+}
+
+/** The ranks other than `dead` failed with `code` naming `dead`, and the job left nothing. */
+export function expectFailedBy(job: JobOutcome, dead: number, code: string): void {
+  job.outputs.forEach((out, rank) => {
+    if (rank === dead) return;
+    expect({ rank, error: out.error?.code, device: out.error?.device }).toEqual({ rank, error: code, device: dead });
+  });
+  expect(job.exitCode).not.toBe(0);
+  expect(segmentsOf(job.job)).toEqual([]);
+}
+
+/** Rank `dead` SIGKILLed itself at the spec's step. When that broke the group, the others failed
+ * with PEER_LOST naming it, having noticed its death well before the group timeout, and removed
+ * what the job had in /dev/shm (the job runs without the launcher's sweep). Killed after its
+ * last collective, it leaves the others to finish with single-process mode's results; only its
+ * own shard segments (host backend) may stay, for the next group's sweep. */
+export function expectKilled(job: JobOutcome, spec: RankSpec, compare: CompareOptions = {}): void {
+  const { rank: dead, step } = spec.die!;
+  const diedAt = job.outputs[dead].stepAt[step];
+  console.log(`rank ${dead} killed at ${step}: the job ended ${(job.finishedAt - diedAt).toFixed(0)} ms later (${job.ms.toFixed(0)} ms in all)`);
+  expect(job.ranks[dead].signal).toBe("SIGKILL");
+  expect(job.outputs[dead].steps.at(-1)).toBe(step);
+  expect(job.finishedAt - diedAt).toBeLessThan(job.timeoutMs);
+  if (breaksGroup(step, spec.ops)) {
+    expectFailedBy(job, dead, "PEER_LOST");
+    job.outputs.forEach((out, rank) => {
+      if (rank === dead) return;
+      expect(out.error?.message).toContain(`rank ${dead} died (its process`);
+      expect(out.errorAt! - diedAt).toBeLessThan(job.timeoutMs / 2);
+    });
+    return;
+  }
+  expectSameAsSingleProcess(spec, job.outputs.map((o, rank) => (rank === dead ? undefined : o.result)), compare);
+  expect(segmentsOf(job.job).filter((s) => !s.startsWith(`bunmg-${job.job}.r${dead}.`))).toEqual([]);
+  sweepSharedMemory({ job: job.job }); // what the next group does: its owner is gone
+  expect(segmentsOf(job.job)).toEqual([]);
+}
+
+/** Rank `hung` stalled at the spec's step: the others failed with TIMEOUT naming it once the
+ * group timeout had passed (within a second more), and the launcher terminated it after the
+ * grace. */
+export function expectStalled(job: JobOutcome, spec: RankSpec): void {
+  const { rank: hung, step } = spec.die!;
+  const op = step.replace(/^before:/, "");
+  const stalledAt = job.outputs[hung].stepAt[step];
+  expect(job.ranks[hung].signal).toBe("SIGTERM");
+  expectFailedBy(job, hung, "TIMEOUT");
+  job.outputs.forEach((out, rank) => {
+    if (rank === hung) return;
+    expect(out.error?.message).toContain(`rank ${hung} did not arrive at ${op} within ${job.timeoutMs} ms`);
+    expect(out.errorAt! - stalledAt).toBeGreaterThanOrEqual(job.timeoutMs - 500);
+    expect(out.errorAt! - stalledAt).toBeLessThan(job.timeoutMs + 1000);
+  });
+}
+
+// ---- SPMD: a Worker per rank (runSpmd) ----
+
+export interface SpmdOptions {
+  backend?: Backend;
+  graceMs?: number;
+}
+
+/** Runs the fixture on a Worker per device of `devices` (a count: host ranks 0..n-1) with the
+ * group timeout TIMEOUT_MS; checks that the job left nothing in /dev/shm. */
+export async function runSpmdJob(spec: RankSpec, devices: number | number[], options: SpmdOptions = {}) {
+  const job = newJobId();
+  const started = performance.now();
+  try {
+    const results = await runSpmd<RankResult>({ module: FIXTURE, backend: options.backend ?? "host", devices, data: spec, timeoutMs: TIMEOUT_MS, job, graceMs: options.graceMs });
+    return { results, job, ms: performance.now() - started };
+  } finally {
+    expect(segmentsOf(job)).toEqual([]);
+  }
+}
+
+/** Runs a job that must fail; returns its GroupError and how long it took. */
+export async function failingSpmdJob(spec: RankSpec, devices: number | number[], options: SpmdOptions = {}) {
+  const started = performance.now();
+  const error = await runSpmdJob(spec, devices, options).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(GroupError);
+  return { error: error as GroupError, ms: performance.now() - started };
+}
+
+/** Rank `hung` stalled at the spec's step of an SPMD job: the others failed with TIMEOUT naming it
+ * once the group timeout had passed, then it was terminated, all within `slackMs` more (the
+ * Workers' start and the grace). */
+export function expectSpmdStalled({ error, ms }: { error: GroupError; ms: number }, spec: RankSpec, slackMs: number): void {
+  const { rank: hung, step } = spec.die!;
+  expect(ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 100);
+  expect(ms).toBeLessThan(TIMEOUT_MS + slackMs);
+  error.errors.forEach((e, rank) => {
+    expect(e).toMatchObject({ code: "TIMEOUT", device: hung });
+    expect(e?.message).toContain(rank === hung ? "terminated" : `rank ${hung} did not arrive at ${step.replace(/^before:/, "")} within ${TIMEOUT_MS} ms`);
+  });
+}
+
+/** Rank `dead` threw, or its Worker exited, at the spec's step. When that broke the group, every
+ * other rank failed with PEER_LOST naming it, within the group timeout of the job's start;
+ * failed after its last collective, it leaves the others to succeed. */
+export function expectSpmdRankFailed({ error, ms }: { error: GroupError; ms: number }, spec: RankSpec): void {
+  const { rank: dead, step, how } = spec.die!;
+  if (how === "throw") {
+    expect(error.errors[dead]?.message).toContain(`rank ${dead} fails at ${step} on purpose`);
+    expect((error.cause as Error).message).toContain("on purpose"); // the root cause, not a PEER_LOST
+  } else expect(error.errors[dead]).toMatchObject({ code: "PEER_LOST", device: dead });
+  const broken = breaksGroup(step, spec.ops);
+  if (broken) expect(error).toMatchObject({ code: "PEER_LOST", device: dead });
+  error.errors.forEach((e, rank) => {
+    if (rank === dead) return;
+    if (!broken) return expect({ rank, error: e }).toEqual({ rank, error: undefined });
+    expect(e).toMatchObject({ code: "PEER_LOST", device: dead });
+    expect(e?.message).toContain(how === "throw" ? `rank ${dead} left the group` : `rank ${dead} ended (its thread`);
+  });
+  expect(ms).toBeLessThan(TIMEOUT_MS);
 }

@@ -3,33 +3,18 @@
 // skipped, or fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so a broken driver
 // or a CPU-only build cannot pass silently).
 import { describe, expect, test } from "bun:test";
-import { chooseStrategy, cudaDeviceCount, DeviceBuffer, estimateMemory, Mesh, potrs, ShardedMatrix, syevd, type Strategy } from "../../lib/index.ts";
+import { chooseStrategy, DeviceBuffer, estimateMemory, Mesh, potrs, ShardedMatrix, syevd, type Strategy } from "../../lib/index.ts";
 import { caseName, checkCholesky, checkRandomFill, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
 import { ALL_DTYPES, bitsEqual, cyclicRowsOn, expectError, failCopyAfter, indexArray, randomArray, rowShardRowsOn } from "../helpers.ts";
 import { longTimeouts } from "../timeout.ts";
+import { gpus, gpuSuite, pairMeshes } from "./gpus.ts";
 
 longTimeouts();
 
-const gpus = cudaDeviceCount();
-const hasGpu = gpus > 0;
-const required = process.env.BUNMG_GPU_TESTS_REQUIRED === "1";
+const hasGpu = gpuSuite("GPU tests");
+if (hasGpu && gpus < 2) console.warn("GPU tests on Mesh.cuda([0, 1]) skipped: one CUDA device (running on [0, 0])");
 
-if (!hasGpu) {
-  if (required) {
-    test("a CUDA device is required (BUNMG_GPU_TESTS_REQUIRED=1)", () => {
-      throw new Error("BUNMG_GPU_TESTS_REQUIRED=1 but cudaDeviceCount() is 0: no driver, no GPU, or libbunmg built without CUDA");
-    });
-  } else {
-    console.warn("GPU tests skipped: no CUDA device");
-  }
-} else if (gpus < 2) {
-  console.warn("GPU tests on Mesh.cuda([0, 1]) skipped: one CUDA device (running on [0, 0])");
-}
-
-const meshes: [string, number[]][] = [["cuda [0, 0]", [0, 0]]];
-if (gpus >= 2) meshes.push(["cuda [0, 1]", [0, 1]]);
-
-describe.skipIf(!hasGpu).each(meshes)("GPU %s", (_, ids) => {
+describe.skipIf(!hasGpu).each(pairMeshes())("GPU %s", (_, ids) => {
   // One mesh per describe: creating cuSOLVERMg handles is not free.
   let mesh: Mesh;
   const getMesh = () => (mesh ??= Mesh.cuda(ids));

@@ -1,0 +1,26 @@
+// What the GPU test files share: the visible CUDA devices, and what a file does without one. It
+// skips, saying so, or fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so that a
+// broken driver or a CPU-only build cannot pass silently).
+import { test } from "bun:test";
+import { cudaDeviceCount } from "../../lib/index.ts";
+
+export const gpus = cudaDeviceCount();
+
+/** Whether `suite` can run: true with a GPU; else registers the failing test (required) or warns. */
+export function gpuSuite(suite: string): boolean {
+  if (gpus > 0) return true;
+  if (process.env.BUNMG_GPU_TESTS_REQUIRED === "1") {
+    test(`${suite}: a CUDA device is required (BUNMG_GPU_TESTS_REQUIRED=1)`, () => {
+      throw new Error("BUNMG_GPU_TESTS_REQUIRED=1 but cudaDeviceCount() is 0: no driver, no GPU, or libbunmg built without CUDA");
+    });
+  } else {
+    console.warn(`${suite} skipped: no CUDA device`);
+  }
+  return false;
+}
+
+/** The two-position meshes of the GPU suite, as [name, device ids]: [0, 0] (two logical devices
+ * on one GPU) always, [0, 1] with two GPUs. */
+export function pairMeshes(): [string, number[]][] {
+  return (gpus >= 2 ? [[0, 0], [0, 1]] : [[0, 0]]).map((ids) => [`cuda [${ids.join(", ")}]`, ids]);
+}
