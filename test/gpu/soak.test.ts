@@ -9,7 +9,7 @@ import { readdirSync } from "node:fs";
 import { cholesky, estimateMemory, Mesh, potri, potrs, ShardedMatrix, syevd } from "../../lib/index.ts";
 import { denseWorkspace } from "../../lib/strategy.ts";
 import { ALL_DTYPES, randInt, randomArray } from "../helpers.ts";
-import { describeRounds, planSoak, runRounds, SOAK_ROUTINES, tileFor, type SoakResult, type SoakRound } from "../soak.ts";
+import { describeRounds, planSoak, runRounds, runSoak, SOAK_ROUTINES, tileFor, type SoakResult, type SoakRound } from "../soak.ts";
 import { longTimeouts } from "../timeout.ts";
 import { gpus, gpuSuite } from "./gpus.ts";
 
@@ -17,13 +17,15 @@ longTimeouts();
 
 const MiB = 2 ** 20;
 /** A GPU's free memory may differ from its baseline by this much (the driver's page granularity,
- * a kernel loaded on first use that the warm-up did not reach). */
+ * a kernel loaded on first use that the warm-up did not reach). Measured on an H100 ([0] and
+ * [0, 0]): 0.0 MiB; 4.0 MiB with a warm-up of direct calls only, without its small soak. */
 const FREE_TOLERANCE = 8 * MiB;
 /** Held beyond the workspaces: cuSOLVERMg's stubs and cuSOLVERDn's scratch (256 bytes a position). */
 const HELD_SLACK = 64 * 1024;
 /** N of a round, drawn from this list: small and odd N five times each, a few hundred twice, 777,
  * 1000 and 1500 once (1 round in 63 each). The float64 references cost O(N^3) in JS: a round of
- * N = 1500 takes about 25 s on the H100 machine's CPU, one of N <= 300 well under a second. */
+ * N = 1500 takes about 25 s on the H100 machine's CPU, one of N <= 300 well under a second; the
+ * whole soak (seed 1: 11 rounds of N >= 777) about 2.5 minutes there. */
 const SIZES = [
   ...[1, 2, 3, 5, 8, 17, 37, 64, 100, 129].flatMap((n) => [n, n, n, n, n]),
   ...[200, 257, 300, 400, 513].flatMap((n) => [n, n]),
@@ -39,10 +41,12 @@ const segments = () => readdirSync("/dev/shm").filter((f) => f.startsWith("bunmg
 const held = (mesh: Mesh) => Array.from({ length: mesh.size }, (_, d) => mesh.memory(d).held);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
-/** Every routine, dtype and path at a small and a large N, on `ids`: what CUDA and cuSOLVER
- * allocate once per process (library state, kernels loaded on first use) is then in place. */
-function warmUp(ids: number[]): void {
-  using mesh = Mesh.cuda(ids);
+/** What CUDA and cuSOLVER allocate once per process (library state, kernels loaded on first use)
+ * put in place before the baselines: every routine, dtype and path at a small and a large N on
+ * the widest mesh, then 60 rounds of a soak of small N (the error and rollback paths, odd tiles)
+ * on meshes like the soak's. */
+function warmUp(meshIds: number[][]): void {
+  using mesh = Mesh.cuda(meshIds.at(-1)!);
   for (const dtype of ALL_DTYPES)
     for (const strategy of ["multi", "single"] as const)
       for (const n of [5, 300, 1500]) {
@@ -61,6 +65,9 @@ function warmUp(ids: number[]): void {
         syevd(E, { strategy, vectors: false });
         syevd(E, { strategy, rows: true });
       }
+  using stack = new DisposableStack();
+  const meshes = meshIds.map((ids) => stack.use(Mesh.cuda(ids)));
+  runSoak({ meshes, rounds: 60, seed: 2, sizes: SIZES.filter((n) => n <= 100), tile });
 }
 
 /** Per position: the most that the workspaces of the rounds so far may hold, for either path:
@@ -118,7 +125,7 @@ describe.skipIf(!hasGpu)("GPU soak", () => {
     using probe = Mesh.cuda(gpuIds); // measures free memory; lives through the soak
     const free = () => gpuIds.map((_, d) => probe.memory(d).free);
     const warming = performance.now();
-    warmUp(meshIds.at(-1)!);
+    warmUp(meshIds);
     const warmS = (performance.now() - warming) / 1000;
     const baseline = { free: free(), fds: openFds(), segments: segments() };
 
