@@ -179,6 +179,7 @@ export function cholesky<D extends DType>(A: ShardedMatrix<D>, options: SolverOp
 export function potrs<D extends DType>(A: ShardedMatrix<D>, B: StorageOf<D>, options: SolverOptions = {}): StorageOf<D> {
   checkMatrix(A);
   const nrhs = rightHandSides(B, A.dtype, A.rows); // before factoring, so a wrong B does not cost A
+  check(native().bunmg_check_rhs(DTYPES[A.dtype].code, B, A.rows, nrhs), "bunmg_check_rhs"); // the solve checks again, too late for A
   const factor = factorize(A, "potrs", "potrs", options, nrhs);
   try {
     return factor.solve(B);
@@ -196,9 +197,7 @@ function rightHandSides(B: StorageOf<DType>, dtype: DType, n: number): number {
     const per = info.complex ? `2*N = ${2 * n}` : `N = ${n}`;
     throw invalid(`B: expected a positive multiple of ${per} ${info.real} values (N x nrhs, row-major), got ${B.length}`);
   }
-  const nrhs = elements / n;
-  check(native().bunmg_check_rhs(DTYPES[dtype].code, B, n, nrhs), "bunmg_check_rhs");
-  return nrhs;
+  return elements / n;
 }
 
 /** Replaces A by its inverse (row layout, the full Hermitian matrix) and returns A. On failure

@@ -5,7 +5,7 @@
 // mesh caches (the warm level of a successful run; 0 on the host backend).
 import { expect } from "bun:test";
 import { BunmgError, type BunmgErrorCode, Mesh, potri, potrs, ShardedMatrix, syevd, type DType } from "../lib/index.ts";
-import { bitsEqual, components, injectFault, randomHermitian, randomSPD, store, type Fault } from "./helpers.ts";
+import { bitsEqual, components, heldBytes, injectFault, randomHermitian, randomSPD, store, type Fault } from "./helpers.ts";
 
 export type SweptRoutine = "potrs" | "potri" | "syevd" | "syevd-values";
 export type SweptPath = "multi" | "single";
@@ -42,10 +42,6 @@ function runRoutine(routine: SweptRoutine, A: ShardedMatrix, path: SweptPath, T:
   else syevd(A, { ...options, vectors: routine === "syevd" });
 }
 
-function held(mesh: Mesh): number[] {
-  return Array.from({ length: mesh.size }, (_, d) => mesh.memory(d).held);
-}
-
 /** One run with `fault` armed at index `at` (or none): the error, and A's state. */
 function attempt(makeMesh: () => Mesh, s: SweepShape, routine: SweptRoutine, path: SweptPath, fault: Exclude<Fault, "copy">, at: number) {
   using mesh = makeMesh();
@@ -67,7 +63,7 @@ function attempt(makeMesh: () => Mesh, s: SweepShape, routine: SweptRoutine, pat
   const unchanged = layout === "rows" && bitsEqual(A.toHost(), host);
   if (layout === "cyclic") A.fromCyclic(); // a consistent matrix in every post-state
   A.dispose();
-  return { error, fired: at >= 0 && pending < 0, layout, unchanged, leftover: held(mesh) };
+  return { error, fired: at >= 0 && pending < 0, layout, unchanged, leftover: heldBytes(mesh) };
 }
 
 /** Sweeps every index; `makeMesh` gives a fresh mesh per run. */

@@ -30,6 +30,7 @@ import {
   randomSPD,
   rowShardRowsOn,
   store,
+  heldBytes,
 } from "./helpers.ts";
 import { describeCounts, sweepFaults, type SweptRoutine } from "./fault-sweep.ts";
 import { describeRounds, runSoak } from "./soak.ts";
@@ -37,10 +38,6 @@ import { longTimeouts } from "./timeout.ts";
 
 longTimeouts();
 
-/** Bytes the mesh holds, per position. */
-function held(mesh: Mesh): number[] {
-  return Array.from({ length: mesh.size }, (_, d) => mesh.memory(d).held);
-}
 
 /** Rows of the fault table: scenario, faults injected, outcome. */
 const table: string[] = [];
@@ -112,7 +109,7 @@ describe("copy failures at every step of a redistribution", () => {
       using mesh = Mesh.host(s.G);
       const data = indexArray(s.dtype, s.rows * s.cols);
       using A = ShardedMatrix.fromHost(mesh, data as never, { rows: s.rows, cols: s.cols, dtype: s.dtype });
-      const baseline = held(mesh);
+      const baseline = heldBytes(mesh);
       const rowsLayout = rowShardRowsOn(s.rows, s.G);
       const cyclic = cyclicRowsOn(s.rows, s.T, s.G);
       // n < copies: copy n fails and the matrix is rolled back; n = copies: no copy fails, which
@@ -122,7 +119,7 @@ describe("copy failures at every step of a redistribution", () => {
         const failed = e !== undefined;
         expect(failed, `${name}: copy ${n} of ${plan.copies}`).toBe(n < plan.copies);
         if (failed) expectThrown(e, "DEVICE_ERROR", "to_cyclic: redistribution failed at job", "injected copy failure", "the matrix was restored to its row layout");
-        expect(held(mesh)).toEqual(baseline); // staging released
+        expect(heldBytes(mesh)).toEqual(baseline); // staging released
         if (failed) {
           expect(A.layout).toBe("rows");
           expectShards(A, data, rowsLayout);
@@ -135,7 +132,7 @@ describe("copy failures at every step of a redistribution", () => {
           const back = e2 !== undefined;
           expect(back, `${name}: back, copy ${m}`).toBe(m < plan.copies);
           if (back) expectThrown(e2, "DEVICE_ERROR", "to_rows: redistribution failed at job", "injected copy failure", "restored to its cyclic layout");
-          expect(held(mesh)).toEqual(baseline);
+          expect(heldBytes(mesh)).toEqual(baseline);
           if (back) {
             expect([A.layout, A.tileSize]).toEqual(["cyclic", s.T]);
             expectShards(A, data, cyclic);
@@ -158,14 +155,14 @@ function solverFault(s: (typeof SOLVER_SHAPES)[number], n: number, input: "spd" 
   const host = store(s.dtype, input === "spd" ? randomSPD(s.n, c, 5 + s.n) : randomHermitian(s.n, c, 5 + s.n));
   const mesh = Mesh.host(s.G);
   const A = ShardedMatrix.fromHost(mesh, host as never, { rows: s.n, cols: s.n, dtype: s.dtype });
-  const baseline = held(mesh);
+  const baseline = heldBytes(mesh);
   const error = withFault(mesh, n, () => fn(A));
   return {
     error,
     A,
     host,
     unchanged: () => A.layout === "rows" && bitsEqual(A.toHost(), host),
-    heldBack: () => expect(held(mesh)).toEqual(baseline),
+    heldBack: () => expect(heldBytes(mesh)).toEqual(baseline),
     [Symbol.dispose]: () => mesh.dispose(),
   };
 }
@@ -250,7 +247,7 @@ describe("copy failures inside the solvers", () => {
         expectError(() => A.toHost(), "LAYOUT_LOST", "lost its contents in a failed redistribution", "dispose it");
         expectError(() => A.fromCyclic(), "LAYOUT_LOST");
         A.dispose();
-        expect(held(mesh).every((h) => h === 0)).toBe(true);
+        expect(heldBytes(mesh).every((h) => h === 0)).toBe(true);
       }
       table.push(`| cholesky of a non-SPD A ${name}, copy failing while restoring | ${copies} (the way back) | \`LAYOUT_LOST\` (a double fault); A refuses use with \`LAYOUT_LOST\`; dispose frees it |`);
     });
@@ -304,7 +301,7 @@ describe("out of memory", () => {
     const e = expectError(() => DeviceBuffer.alloc(mesh, 1, "complex128", 2 ** 44), "OUT_OF_MEMORY", "out of memory on host device 1: needed 281474976710656 bytes");
     injected++;
     expect(e.device).toBe(1);
-    expect(held(mesh)).toEqual([0, 0]);
+    expect(heldBytes(mesh)).toEqual([0, 0]);
     table.push("| DeviceBuffer.alloc of 2^48 bytes | 1 (allocation) | `OUT_OF_MEMORY`, device = the position; nothing held |");
   });
 
@@ -312,7 +309,7 @@ describe("out of memory", () => {
     using mesh = Mesh.host(2);
     expectError(() => ShardedMatrix.alloc(mesh, { rows: 2 ** 23, cols: 2 ** 23, dtype: "complex128", maxTile: 1 }), "OUT_OF_MEMORY", "out of memory on host device 0");
     injected++;
-    expect(held(mesh)).toEqual([0, 0]);
+    expect(heldBytes(mesh)).toEqual([0, 0]);
     table.push("| ShardedMatrix.alloc of 2^23 x 2^23 complex128 | 1 (allocation) | `OUT_OF_MEMORY`; nothing held |");
   });
 
@@ -320,14 +317,14 @@ describe("out of memory", () => {
     using mesh = Mesh.host(2);
     const data = indexArray("complex128", 64 * 64);
     using A = ShardedMatrix.fromHost(mesh, data, { rows: 64, cols: 64, dtype: "complex128", maxTile: 4 });
-    const baseline = held(mesh);
+    const baseline = heldBytes(mesh);
     expectError(() => A.toCyclic(2 ** 40), "OUT_OF_MEMORY", "out of memory on host device 0");
     injected++;
     expect(A.layout).toBe("rows");
     expect(bitsEqual(A.toHost(), data)).toBe(true);
-    expect(held(mesh)).toEqual(baseline);
+    expect(heldBytes(mesh)).toEqual(baseline);
     A.toCyclic(4); // and it still works
-    expect(held(mesh)).toEqual(baseline);
+    expect(heldBytes(mesh)).toEqual(baseline);
     table.push("| toCyclic(2^40) of a 64 x 64 complex128 A (shards must grow to 2^50 bytes) | 1 (allocation) | `OUT_OF_MEMORY`; A unchanged, row layout; only A held |");
   });
 
@@ -342,9 +339,9 @@ describe("out of memory", () => {
     expect(B.disposed).toBe(true);
     const C = ShardedMatrix.fromHost(mesh, host, { rows: 12, cols: 12 });
     cholesky(C, { strategy: "single" }).dispose(); // the factor's own buffer
-    expect(held(mesh)).toEqual(held(mesh).map((_, d) => C.shards[d].byteLength));
+    expect(heldBytes(mesh)).toEqual(heldBytes(mesh).map((_, d) => C.shards[d].byteLength));
     C.dispose();
-    expect(held(mesh)).toEqual([0, 0, 0]);
+    expect(heldBytes(mesh)).toEqual([0, 0, 0]);
   });
 });
 
@@ -360,7 +357,7 @@ describe("soak", () => {
         seed: 2024,
         sizes: Array.from({ length: 20 }, (_, i) => i + 1),
         afterRound: ({ index, kind }) => {
-          for (const m of meshes) expect(held(m), `solve ${index} (${kind}) left memory behind`).toEqual(new Array(m.size).fill(0));
+          for (const m of meshes) expect(heldBytes(m), `solve ${index} (${kind}) left memory behind`).toEqual(new Array(m.size).fill(0));
         },
       });
       injected += soak.faults;

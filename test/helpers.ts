@@ -271,6 +271,11 @@ export function expectError(fn: () => unknown, code: BunmgErrorCode, ...parts: s
   return e;
 }
 
+/** Bytes the mesh holds, per position. */
+export function heldBytes(mesh: Mesh): number[] {
+  return Array.from({ length: mesh.size }, (_, d) => mesh.memory(d).held);
+}
+
 // ---- fault injection (bunmg_debug_inject: the n-th event of a kind fails; n < 0: off) ----
 
 export const FAULTS = { copy: 0, alloc: 1, solver: 2 } as const;

@@ -130,7 +130,7 @@ struct bunmg_mesh {
   int32_t ndev;
   int32_t device_ids[BUNMG_MAX_DEVICES];
   uint64_t held[BUNMG_MAX_DEVICES]; /* bytes from bunmg_alloc and backend workspace */
-  int64_t fault_after[3];           /* fault injection per bunmg_fault: < 0 off */
+  int64_t fault_after[BUNMG_FAULT_SOLVER + 1]; /* fault injection per bunmg_fault: < 0 off */
   pthread_mutex_t lock;             /* one operation at a time per mesh */
   void *state;                      /* backend private */
   bunmg_allocation *allocations;

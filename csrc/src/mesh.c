@@ -38,7 +38,7 @@ bunmg_status bunmg_mesh_create(int32_t backend, int32_t ndev, const int32_t *dev
   mesh->backend = backend;
   mesh->ndev = ndev;
   memcpy(mesh->device_ids, device_ids, sizeof(int32_t) * (size_t)ndev);
-  for (int f = 0; f < 3; f++) mesh->fault_after[f] = -1;
+  for (int f = BUNMG_FAULT_COPY; f <= BUNMG_FAULT_SOLVER; f++) mesh->fault_after[f] = -1;
   pthread_mutex_init(&mesh->lock, NULL);
   bunmg_status st = ops->init(mesh);
   if (st != BUNMG_OK) {

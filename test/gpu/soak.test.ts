@@ -8,7 +8,7 @@ import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { cholesky, estimateMemory, Mesh, potri, potrs, ShardedMatrix, syevd } from "../../lib/index.ts";
 import { denseWorkspace } from "../../lib/strategy.ts";
-import { ALL_DTYPES, randInt, randomArray } from "../helpers.ts";
+import { ALL_DTYPES, heldBytes, randInt, randomArray } from "../helpers.ts";
 import { describeRounds, planSoak, runRounds, runSoak, SOAK_ROUTINES, tileFor, type SoakResult, type SoakRound } from "../soak.ts";
 import { longTimeouts } from "../timeout.ts";
 import { gpus, gpuSuite } from "./gpus.ts";
@@ -38,7 +38,6 @@ const tile = (r: () => number, n: number) => (n <= 64 ? randInt(r, 1, n + 2) : W
 
 const openFds = () => readdirSync("/proc/self/fd").length;
 const segments = () => readdirSync("/dev/shm").filter((f) => f.startsWith("bunmg-"));
-const held = (mesh: Mesh) => Array.from({ length: mesh.size }, (_, d) => mesh.memory(d).held);
 const mib = (bytes: number) => `${(bytes / MiB).toFixed(1)} MiB`;
 
 /** What CUDA and cuSOLVER allocate once per process (library state, kernels loaded on first use)
@@ -101,7 +100,7 @@ function soakOn(meshIds: number[][]): { soak: SoakResult; peak: { held: number; 
   const soak = runRounds(rounds, (round) => {
     bounds.get(round.mesh)!.add(round);
     for (const m of meshes)
-      held(m).forEach((bytes, d) => {
+      heldBytes(m).forEach((bytes, d) => {
         const bound = bounds.get(m)!.at(d);
         if (bytes / bound > peak.held / (peak.bound || 1)) Object.assign(peak, { held: bytes, bound });
         expect(bytes, `round ${round.index} (${round.kind} N=${round.cs.n}): ${m} position ${d} holds ${bytes} bytes, more than its workspaces need (${bound})`).toBeLessThanOrEqual(bound);
@@ -109,9 +108,9 @@ function soakOn(meshIds: number[][]): { soak: SoakResult; peak: { held: number; 
   });
   // The workspaces are now as large as any of these rounds needs: running rounds again must not
   // make any mesh hold more (a leak of even one small matrix would).
-  const before = meshes.map(held);
+  const before = meshes.map(heldBytes);
   const again = runRounds(rounds.filter((r) => r.cs.n <= 300).slice(0, 40));
-  expect(meshes.map(held)).toEqual(before);
+  expect(meshes.map(heldBytes)).toEqual(before);
   console.log(`GPU soak: ${again.rounds.length} rounds run again (${describeRounds(again.counts)}): held unchanged`);
   return { soak, peak };
 }
