@@ -93,6 +93,23 @@ describe.skipIf(gpus === 0)(`faults on CUDA ${JSON.stringify(ids)}`, () => {
       }
   });
 
+  // An upload from pageable memory may still be landing when cudaMemcpy returns, and the scan runs
+  // on another stream: host copies now wait for their data. A NaN in the very last element of a
+  // large upload is where a scan that ran early would miss it.
+  test("a NaN in the last row of a matrix uploaded just before the call is found, on both paths", () => {
+    using mesh = Mesh.cuda(ids);
+    const n = 4096;
+    const data = new Float32Array(n * n);
+    for (let i = 0; i < n; i++) data[i * n + i] = n;
+    data[n * n - 1] = Number.NaN;
+    for (let round = 0; round < 3; round++)
+      for (const strategy of ["multi", "single"] as const) {
+        using A = ShardedMatrix.fromHost(mesh, data, { rows: n, cols: n, dtype: "float32" });
+        const e = expectError(() => potrs(A, new Float32Array(n).fill(1), { strategy }), "INVALID_ARGUMENT", `A[${n - 1}][${n - 1}] is NaN`);
+        expect(e.index).toBe(n * n - 1);
+      }
+  });
+
   test("free device memory is back at the baseline", () => {
     const after = freeMemory();
     const delta = after.map((f, i) => before[i] - f);

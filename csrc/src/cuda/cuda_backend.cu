@@ -221,8 +221,13 @@ static bunmg_status cuda_copy(bunmg_mesh *mesh, bunmg_copy_kind kind, int32_t ds
   if (bytes == 0) return BUNMG_OK;
   bunmg_status status = bunmg_cuda_use(mesh, pos);
   if (status != BUNMG_OK) return status;
-  return bunmg_cuda_check(mesh, pos, "cudaMemcpy",
-                          cudaMemcpy(dst, src, bytes, cudaMemcpyDefault));
+  /* Not cudaMemcpy: it returns before an upload from pageable memory or a device-to-device copy
+   * has landed, and the lanes (non-blocking streams) that read the data next would not wait. */
+  cudaStream_t lane = bunmg_cuda_state_of(mesh)->lane[pos][0];
+  CUDA_TRY(pos, cudaMemcpyAsync, (dst, src, bytes, cudaMemcpyDefault, lane));
+  CUDA_TRY(pos, cudaStreamSynchronize, (lane));
+done:
+  return status;
 }
 
 /* Strided elements (the diagonal: one element per row, a row apart) moved straight between the

@@ -166,14 +166,11 @@ static bunmg_status ensure_workspace(bunmg_mesh *mesh, int32_t pos, dn_position 
   return bunmg_cuda_use(mesh, pos);
 }
 
-/* Before a routine: its inputs were written by copies on the lanes (bunmg_gather) or on the
- * device's default stream (DeviceBuffer copies); wait for both. */
+/* Before a routine: its inputs may have been written by copies still in flight on the lanes. */
 static bunmg_status begin(bunmg_mesh *mesh, int32_t pos, int64_t n, dn_position **p) {
   if (n < 1) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "N must be >= 1, got %lld", (long long)n);
   bunmg_status status = bunmg_cuda_sync(mesh);
-  if (status == BUNMG_OK) status = get_position(mesh, pos, p);
-  if (status == BUNMG_OK) status = bunmg_cuda_check(mesh, pos, "cudaDeviceSynchronize", cudaDeviceSynchronize());
-  return status;
+  return status != BUNMG_OK ? status : get_position(mesh, pos, p);
 }
 
 /* After a routine: devInfo to the host, and a wait for the stream, so that results are final

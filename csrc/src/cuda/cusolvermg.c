@@ -281,8 +281,7 @@ bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, in
   if (status == BUNMG_OK) status = begin(mesh, a, &c);
   if (status == BUNMG_OK) status = get_desc(c.s, a->rows, nrhs, nrhs, a->dtype, &desc_b);
   if (status == BUNMG_OK) status = bunmg_held_alloc(mesh, 0, b_bytes, &d_b);
-  if (status == BUNMG_OK)
-    status = bunmg_cuda_check(mesh, 0, "cudaMemcpy", cudaMemcpy(d_b, b, b_bytes, cudaMemcpyHostToDevice));
+  if (status == BUNMG_OK) status = mesh->ops->copy(mesh, BUNMG_COPY_H2D, 0, d_b, -1, b, b_bytes);
   if (status == BUNMG_OK) {
     array_b[0] = d_b;
     for (int32_t pos = 1; pos < mesh->ndev; pos++) array_b[pos] = c.s->stub[pos];
@@ -297,9 +296,7 @@ bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, in
                             IA, JA, desc_b, c.type, c.s->work, lwork, &h_info),
                    "cusolverMgPotrs");
   if (status == BUNMG_OK) status = settle(mesh);
-  if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
-  if (status == BUNMG_OK)
-    status = bunmg_cuda_check(mesh, 0, "cudaMemcpy", cudaMemcpy(b, d_b, b_bytes, cudaMemcpyDeviceToHost));
+  if (status == BUNMG_OK) status = mesh->ops->copy(mesh, BUNMG_COPY_D2H, -1, b, 0, d_b, b_bytes);
   if (status == BUNMG_OK) *info = h_info;
   bunmg_held_free(mesh, 0, &d_b, b_bytes);
   return status;
