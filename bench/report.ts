@@ -73,11 +73,12 @@ export function writeJson(dir: string, scenario: string, backend: string, when: 
   return path;
 }
 
-/** Writes `<dir>/<stamp>-summary.md` (every scenario's table and notes, the plots inline) and
- * one `<stamp>-<chart>.svg` per chart; returns the summary's path. */
-export function writeSummary(dir: string, when: string, heading: string, sections: { title: string; result: ScenarioResult }[], charts: Chart[]): string {
+/** Writes `<dir>/<stamp>-summary.md` (the sources it was made from, every scenario's table and
+ * notes, the plots inline) and one `<stamp>-<chart>.svg` per chart; returns the summary's path. */
+export function writeSummary(dir: string, when: string, heading: string, sections: { title: string; result: ScenarioResult }[], charts: Chart[], sources: string[] = []): string {
   mkdirSync(dir, { recursive: true });
   const parts = [`# bunmg benchmark ${when}`, "", `${heading}. JSON per scenario beside this file; see bench/NOTES.md.`, ""];
+  if (sources.length > 0) parts.push(...sources.map((s) => `- ${s}`), "");
   for (const s of sections) parts.push(markdownSection(s.title, s.result), "");
   if (charts.length > 0) parts.push("## Plots", "");
   for (const chart of charts) {

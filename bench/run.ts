@@ -1,22 +1,12 @@
 // `bun bench`: runs the scenarios, prints one Markdown table per scenario on stdout and writes
 // bench/results/<scenario>-<backend>-<date>.json. Progress goes to stderr. See bench/NOTES.md.
 import { version } from "../lib/index.ts";
-import { parseBenchArgs, USAGE, type ScenarioName } from "./args.ts";
+import { parseBenchArgs, USAGE } from "./args.ts";
 import { duration, Progress } from "./progress.ts";
 import { reportCharts } from "./plot.ts";
 import { markdownSection, stamp, writeJson, writeSummary, type ScenarioResult } from "./report.ts";
-import type { Scenario } from "./scenario.ts";
-import { capacity } from "./scenarios/capacity.ts";
-import { groups } from "./scenarios/groups.ts";
-import { copy } from "./scenarios/copy.ts";
-import { redistribute } from "./scenarios/redistribute.ts";
-import { scaling } from "./scenarios/scaling.ts";
-import { solvers } from "./scenarios/solvers.ts";
-import { strategy } from "./scenarios/strategy.ts";
-import { tiles } from "./scenarios/tiles.ts";
+import { REGISTRY } from "./scenarios/index.ts";
 import { now } from "./timing.ts";
-
-const SCENARIOS: Record<ScenarioName, Scenario> = { copy, redistribute, solvers, strategy, scaling, tiles, capacity, groups };
 
 async function main(): Promise<number> {
   let args;
@@ -26,7 +16,7 @@ async function main(): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const plans = args.scenarios.map((name) => ({ name, plan: SCENARIOS[name](args) }));
+  const plans = args.scenarios.map((name) => ({ name, plan: REGISTRY[name].plan(args) }));
   const all = plans.flatMap((p) => p.plan.cases);
   const where = `${args.backend}, devices ${args.devices.join(",")}${args.quick ? ", quick" : ""}`;
   const rough = duration(all.reduce((s, c) => s + c.estimate, 0));

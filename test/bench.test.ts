@@ -1,6 +1,11 @@
 // Checks of the report code that needs no devices: the SVG charts are well-formed XML with the
-// expected ticks and legend, and the capacity search finds the threshold.
-import { describe, expect, test } from "bun:test";
+// expected ticks and legend, the capacity search finds the threshold, and results of several runs
+// merge into one report.
+import { afterAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { mergeResults, readResult, writeMerged } from "../bench/merge.ts";
 import { lineChart, reportCharts } from "../bench/plot.ts";
 import { searchLargest } from "../bench/scenarios/capacity.ts";
 import { longTimeouts } from "./timeout.ts";
@@ -50,4 +55,53 @@ describe("capacity search", () => {
       expect(tried.length).toBeLessThan(12);
       expect(tried.every((n) => n % 1024 === 0 && n > 0 && n <= 65536)).toBe(true);
     });
+});
+
+describe("merge", () => {
+  const dir = mkdtempSync(join(tmpdir(), "bunmg-merge-"));
+  afterAll(() => rmSync(dir, { recursive: true }));
+  const timing = "Timed: median of repeats.";
+  const result = (file: string, scenario: string, date: string, rows: object[], notes: string[], devices = [0, 1]) => {
+    const path = join(dir, file);
+    writeFileSync(path, JSON.stringify({ scenario, backend: "cuda", devices, quick: false, date, bunmg: "0.1.0", argv: ["--scenario", scenario], notes, rows }));
+    return path;
+  };
+  const scaling = (n: number, mesh: number, extra = {}) => ({ routine: "potrs", dtype: "float32", n, flops: n ** 3 / 3, mesh, single: 2 * mesh, ...extra });
+  const early = result("scaling-early.json", "scaling", "2026-12-02T01:05:00Z", [scaling(1024, 1e-3), scaling(2048, 4e-3), { routine: "potri", dtype: "complex128", n: 1024, flops: 4e9, mesh: 5e-3 }], [timing, "potrs float32 n=4096: skipped"]);
+  const late = result("scaling-late.json", "scaling", "2026-12-02T01:18:00Z", [scaling(4096, 0.02, { floorSeconds: 0.019 }), scaling(2048, 3e-3)], [timing]);
+  const tiles = result("tiles.json", "tiles", "2026-12-02T01:10:00Z", [{ routine: "syevd", dtype: "float64", n: 16384, tile: 256, seconds: 7 }], []);
+
+  test("rows of one case keep the latest run's; grouped as first seen, then by N", () => {
+    const merged = mergeResults([late, tiles, early].map(readResult));
+    expect(merged.where).toBe("cuda, devices 0,1");
+    expect(merged.sections.map((s) => s.name)).toEqual(["scaling", "tiles"]);
+    const rows = merged.sections[0].result.rows;
+    expect(rows.map((r) => `${r.routine} ${r.n} ${r.mesh}`)).toEqual(["potrs 1024 0.001", "potrs 2048 0.003", "potrs 4096 0.02", "potri 1024 0.005"]);
+  });
+
+  test("a note every file gave appears once; the others name their file", () => {
+    const notes = mergeResults([early, late].map(readResult)).sections[0].result.notes;
+    expect(notes).toEqual([timing, "potrs float32 n=4096: skipped (scaling-early.json)"]);
+  });
+
+  test("writes one summary with its sources, tables and plots", () => {
+    const out = join(dir, "out");
+    const summary = readFileSync(writeMerged(out, mergeResults([early, late, tiles].map(readResult)), "merged"), "utf8");
+    expect(summary).toContain("merged from 3 result files");
+    expect(summary).toContain("- scaling-early.json, scaling-late.json: `bun bench --scenario scaling`");
+    expect(summary).toContain("| potrs | float32 | 4096 |");
+    expect(readdirSync(out).sort()).toEqual(["merged-scaling-potri-complex128-tflops.svg", "merged-scaling-potri-complex128-time.svg", "merged-scaling-potrs-float32-tflops.svg", "merged-scaling-potrs-float32-time.svg", "merged-summary.md", "merged-tiles-time.svg"]);
+    const time = readFileSync(join(out, "merged-scaling-potrs-float32-time.svg"), "utf8");
+    wellFormed(time);
+    expect(time).toContain("floor (cuSOLVERMg)");
+  });
+
+  test("results of another mesh, files that are not results, and no files are errors", () => {
+    const other = result("other.json", "copy", "2026-12-02T01:00:00Z", [], [], [0, 0]);
+    expect(() => mergeResults([early, other].map(readResult))).toThrow(/other.json is from cuda, devices 0,0 but .*scaling-early.json from cuda, devices 0,1/);
+    writeFileSync(join(dir, "junk.json"), JSON.stringify({ rows: [] }));
+    expect(() => readResult(join(dir, "junk.json"))).toThrow(/junk.json is not a bun bench result/);
+    expect(() => readResult(join(dir, "missing.json"))).toThrow(/missing.json/);
+    expect(() => mergeResults([])).toThrow(/no result files/);
+  });
 });

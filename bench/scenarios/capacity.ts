@@ -4,7 +4,7 @@
 // real attempts (OUT_OF_MEMORY = too big), each on a fresh mesh that is disposed afterwards.
 import { BunmgError, estimateMemory, potrs, ShardedMatrix, type Mesh } from "../../lib/index.ts";
 import type { BenchArgs } from "../args.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { doesNotFit, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { seconds } from "../timing.ts";
 
@@ -137,7 +137,7 @@ export const capacity: Scenario = (args): Plan => {
   };
 };
 
-const COLUMNS = [
+export const COLUMNS: Column[] = [
   { key: "dtype", title: "dtype" },
   { key: "predicted", title: "estimateMemory N" },
   { key: "n", title: "N solved" },

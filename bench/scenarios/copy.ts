@@ -4,7 +4,7 @@
 // at once (Mesh.copyBandwidth: 10 copies of 1 GiB, timed with events).
 import { DeviceBuffer, type Mesh } from "../../lib/index.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { timeRepeats } from "../timing.ts";
 
@@ -66,15 +66,7 @@ export const copy: Scenario = (args): Plan => {
       }
       return {
         rows,
-        columns: [
-          { key: "kind", title: "copy" },
-          { key: "from", title: "from" },
-          { key: "to", title: "to" },
-          { key: "bytes", title: "GiB", format: fmt.gib },
-          { key: "method", title: "timing" },
-          { key: "bandwidth", title: "GB/s", format: fmt.gbps },
-          { key: "note", title: "note" },
-        ],
+        columns: COLUMNS,
         notes: [
           "GB/s = 1e9 bytes per second; both ways counts the bytes moved in both directions.",
           "Host copies use pageable memory (a plain Float64Array), as users' arrays are.",
@@ -90,3 +82,13 @@ function hostCopy(mesh: Mesh, position: number, host: Float64Array, kind: Kind, 
   const body = kind === "host to device" ? () => buffer.copyFromHost(host) : () => buffer.copyToHost(host);
   return timeRepeats(body, { repeats }).median;
 }
+
+export const COLUMNS: Column[] = [
+  { key: "kind", title: "copy" },
+  { key: "from", title: "from" },
+  { key: "to", title: "to" },
+  { key: "bytes", title: "GiB", format: fmt.gib },
+  { key: "method", title: "timing" },
+  { key: "bandwidth", title: "GB/s", format: fmt.gbps },
+  { key: "note", title: "note" },
+];

@@ -6,7 +6,7 @@ import { defaultTileSize, launch, potrs, runSpmd, ShardedMatrix, type Backend } 
 import type { BenchArgs } from "../args.ts";
 import { RESULT_PREFIX, SPEC_ENV, type GroupBenchSpec } from "../group-rank.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { median, seconds, timeRepeats } from "../timing.ts";
 
@@ -83,7 +83,7 @@ const NOTES = [
   "overhead = group time / single-process time - 1 (goal: within 2%).",
 ];
 
-const COLUMNS = [
+export const COLUMNS: Column[] = [
   { key: "n", title: "N" },
   { key: "tile", title: "T" },
   { key: "potrs", title: "potrs", format: fmt.seconds },

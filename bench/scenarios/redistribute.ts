@@ -5,7 +5,7 @@
 import { cyclicPlan, DTYPES, shardCapacity, ShardedMatrix, type DType, type Mesh } from "../../lib/index.ts";
 import { runPeer, type BaselineResult } from "../peers.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { deviceList, doesNotFit, message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { median, seconds } from "../timing.ts";
 
@@ -101,23 +101,7 @@ export const redistribute: Scenario = (args): Plan => {
       );
       return {
         rows,
-        columns: [
-          { key: "n", title: "N" },
-          { key: "tile", title: "T" },
-          { key: "dtype", title: "dtype" },
-          { key: "crossBytes", title: "cross GB", format: fmt.gb },
-          { key: "toSeconds", title: "toCyclic", format: fmt.seconds },
-          { key: "toRate", title: "GB/s", format: fmt.gbps },
-          { key: "toOfPeer", title: "of peer", format: fmt.percent },
-          { key: "fromSeconds", title: "fromCyclic", format: fmt.seconds },
-          { key: "fromRate", title: "GB/s", format: fmt.gbps },
-          { key: "fromOfPeer", title: "of peer", format: fmt.percent },
-          { key: "copies", title: "copies" },
-          { key: "baselineSeconds", title: "baseline", format: fmt.seconds },
-          { key: "speedup", title: "speed-up", format: fmt.ratio },
-          { key: "checked", title: "layout check" },
-          { key: "note", title: "note" },
-        ],
+        columns: COLUMNS,
         notes,
         context: { peerBothWays: peer, reference, lanes },
       };
@@ -150,3 +134,21 @@ function measureBunmg(mesh: Mesh, c: RedistCase, repeats: number, row: Row, stag
 function same(a: Float32Array | Float64Array, b: Float32Array | Float64Array): boolean {
   return a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
 }
+
+export const COLUMNS: Column[] = [
+  { key: "n", title: "N" },
+  { key: "tile", title: "T" },
+  { key: "dtype", title: "dtype" },
+  { key: "crossBytes", title: "cross GB", format: fmt.gb },
+  { key: "toSeconds", title: "toCyclic", format: fmt.seconds },
+  { key: "toRate", title: "GB/s", format: fmt.gbps },
+  { key: "toOfPeer", title: "of peer", format: fmt.percent },
+  { key: "fromSeconds", title: "fromCyclic", format: fmt.seconds },
+  { key: "fromRate", title: "GB/s", format: fmt.gbps },
+  { key: "fromOfPeer", title: "of peer", format: fmt.percent },
+  { key: "copies", title: "copies" },
+  { key: "baselineSeconds", title: "baseline", format: fmt.seconds },
+  { key: "speedup", title: "speed-up", format: fmt.ratio },
+  { key: "checked", title: "layout check" },
+  { key: "note", title: "note" },
+];

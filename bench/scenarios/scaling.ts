@@ -5,7 +5,7 @@
 import { defaultTileSize, estimateMemory, ShardedMatrix, type DType, type Mesh, type Routine, type Strategy } from "../../lib/index.ts";
 import type { BenchArgs } from "../args.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { doesNotFit, message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { openFirst, timeSolve } from "../solve.ts";
 import { estimate, flops, measureFloor } from "./solvers.ts";
@@ -97,7 +97,7 @@ export const scaling: Scenario = (args): Plan => {
   };
 };
 
-const COLUMNS = [
+export const COLUMNS: Column[] = [
   { key: "routine", title: "routine" },
   { key: "dtype", title: "dtype" },
   { key: "n", title: "N" },

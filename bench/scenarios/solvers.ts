@@ -6,7 +6,7 @@ import { defaultTileSize, DTYPES, estimateMemory, potri, potrs, ShardedMatrix, s
 import type { BenchArgs } from "../args.ts";
 import { runPeer, type FloorResult } from "../peers.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { deviceList, doesNotFit, gpuCount, message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { median, seconds, timeRepeats } from "../timing.ts";
 
@@ -90,7 +90,7 @@ export const solvers: Scenario = (args): Plan => {
   };
 };
 
-const COLUMNS = [
+export const COLUMNS: Column[] = [
   { key: "routine", title: "routine" },
   { key: "dtype", title: "dtype" },
   { key: "n", title: "N" },

@@ -4,7 +4,7 @@
 import { chooseStrategy, ShardedMatrix, type DType, type Routine, type Strategy } from "../../lib/index.ts";
 import type { BenchArgs } from "../args.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { timeSolve } from "../solve.ts";
 
@@ -70,7 +70,7 @@ export const strategy: Scenario = (args: BenchArgs): Plan => {
   };
 };
 
-const COLUMNS = [
+export const COLUMNS: Column[] = [
   { key: "routine", title: "routine" },
   { key: "dtype", title: "dtype" },
   { key: "n", title: "N" },

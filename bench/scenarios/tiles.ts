@@ -3,7 +3,7 @@
 // whether the default's time is within 5% of the best.
 import { defaultTileSize, estimateMemory, MAX_TILE, ShardedMatrix, type DType, type Routine } from "../../lib/index.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Row } from "../report.ts";
+import { fmt, type Column, type Row } from "../report.ts";
 import { doesNotFit, gpuCount, message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { timeSolve } from "../solve.ts";
 import { flops } from "./solvers.ts";
@@ -78,7 +78,7 @@ export function verdicts(rows: Row[]): string[] {
   return notes;
 }
 
-const COLUMNS = [
+export const COLUMNS: Column[] = [
   { key: "routine", title: "routine" },
   { key: "dtype", title: "dtype" },
   { key: "n", title: "N" },
