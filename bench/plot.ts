@@ -22,6 +22,8 @@ export interface Chart {
 const COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"];
 const [W, H] = [760, 440];
 const M = { left: 80, right: 210, top: 48, bottom: 60 };
+/** Legend: line sample and gap before the text, and a generous width per character of 12px sans. */
+const [LEGEND_INSET, CHAR_WIDTH] = [62, 7.2];
 
 const esc = (s: string) => s.replaceAll("&", "&amp;").replaceAll("<", "&lt;").replaceAll(">", "&gt;");
 const num = (v: number) => String(Number(v.toPrecision(3)));
@@ -87,9 +89,11 @@ export function lineChart(chart: Chart): string {
     parts.push(`<line x1="${M.left + pw + 16}" y1="${ly0}" x2="${M.left + pw + 40}" y2="${ly0}" stroke="${color}" stroke-width="2"/>`);
     parts.push(`<text x="${M.left + pw + 46}" y="${ly0 + 4}">${esc(s.name)}</text>`);
   });
+  // The plot keeps its size; the picture widens when a legend entry would be cut off.
+  const width = Math.ceil(Math.max(W, M.left + pw + LEGEND_INSET + CHAR_WIDTH * Math.max(0, ...chart.series.map((s) => s.name.length))));
   return `<?xml version="1.0" encoding="UTF-8"?>
-<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">
-<rect width="${W}" height="${H}" fill="white"/>
+<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" viewBox="0 0 ${width} ${H}" font-family="sans-serif" font-size="12">
+<rect width="${width}" height="${H}" fill="white"/>
 <text x="${M.left + pw / 2}" y="26" text-anchor="middle" font-size="15" font-weight="bold">${esc(chart.title)}</text>
 ${parts.join("\n")}
 <text x="${M.left + pw / 2}" y="${H - 16}" text-anchor="middle">${esc(chart.xLabel)}</text>

@@ -44,6 +44,16 @@ describe("plot", () => {
     for (const label of [">1k<", ">4k<", ">128k<", ">0.001<", ">100<", "test &amp; &lt;devices&gt;"]) expect(time).toContain(label);
     expect(lineChart(charts[2])).toContain(">5<"); // under 1.5 decades: 1-2-5 ticks
   });
+
+  test("a long legend entry widens the picture, the plot keeps its size", () => {
+    const width = (svg: string) => Number(/<svg [^>]*width="(\d+)"/.exec(svg)?.[1]);
+    const frame = (svg: string) => /<rect x="80" y="48" width="(\d+)"/.exec(svg)?.[1];
+    const named = (name: string) => lineChart({ ...charts[2], series: [{ name, points: [[128, 1], [256, 2]] }] });
+    const [short, long] = [named("potrs float64"), named("potri complex128 N=16384 and then some")];
+    expect(width(short)).toBe(760);
+    expect(width(long)).toBeGreaterThan(80 + 470 + 46 + 7 * 38);
+    expect(frame(long)).toBe(frame(short));
+  });
 });
 
 describe("capacity search", () => {
