@@ -1,20 +1,24 @@
-// The round-trip, layout and solver checks again, on CUDA meshes: [0, 1] when two GPUs exist
-// and [0, 0] (two logical devices on one GPU) whenever one does. Without a GPU the suite is
-// skipped, or fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so a broken driver
-// or a CPU-only build cannot pass silently).
+// The round-trip, layout and solver checks again, on CUDA meshes: [0, 0] (two logical devices
+// on one GPU) whenever a GPU exists, [0, 1] with two, every GPU with more; and the wide meshes
+// [0, 0, 0] and eight times 0 with smaller solver cases. Without a GPU the suite is skipped, or
+// fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so a broken driver or a CPU-only
+// build cannot pass silently).
 import { describe, expect, test } from "bun:test";
 import { chooseStrategy, DeviceBuffer, estimateMemory, Mesh, potrs, ShardedMatrix, syevd, type Strategy } from "../../lib/index.ts";
 import { caseName, checkCholesky, checkRandomFill, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, expectShards, roundTrip } from "../checks.ts";
 import { ALL_DTYPES, bitsEqual, cyclicRowsOn, expectError, failCopyAfter, indexArray, randomArray, rowShardRowsOn } from "../helpers.ts";
 import { longTimeouts } from "../timeout.ts";
-import { gpus, gpuSuite, pairMeshes } from "./gpus.ts";
+import { gpus, gpuSuite, suiteMeshes, wideMeshes } from "./gpus.ts";
 
 longTimeouts();
 
 const hasGpu = gpuSuite("GPU tests");
 if (hasGpu && gpus < 2) console.warn("GPU tests on Mesh.cuda([0, 1]) skipped: one CUDA device (running on [0, 0])");
 
-describe.skipIf(!hasGpu).each(pairMeshes())("GPU %s", (_, ids) => {
+const meshes = [...suiteMeshes().map(([name, ids]) => [name, ids, false] as const), ...wideMeshes().map(([name, ids]) => [name, ids, true] as const)];
+
+describe.skipIf(!hasGpu).each(meshes)("GPU %s", (_, ids, wide) => {
+  const last = ids.length - 1;
   // One mesh per describe: creating cuSOLVERMg handles is not free.
   let mesh: Mesh;
   const getMesh = () => (mesh ??= Mesh.cuda(ids));
@@ -23,7 +27,7 @@ describe.skipIf(!hasGpu).each(pairMeshes())("GPU %s", (_, ids) => {
     const m = getMesh();
     expect(m.backend).toBe("cuda");
     expect(m.devices).toEqual(ids);
-    const info = m.memory(1);
+    const info = m.memory(last);
     expect(info.total).toBeGreaterThan(0);
     expect(info.free).toBeLessThanOrEqual(info.total);
   });
@@ -36,13 +40,13 @@ describe.skipIf(!hasGpu).each(pairMeshes())("GPU %s", (_, ids) => {
         const data = randomArray(dtype, length, seed++);
         using a = DeviceBuffer.fromHost(m, 0, data, dtype);
         expect(bitsEqual(a.toHost(), data)).toBe(true);
-        using b = DeviceBuffer.alloc(m, 1, dtype, length);
+        using b = DeviceBuffer.alloc(m, last, dtype, length);
         b.copyFrom(a);
         expect(bitsEqual(b.toHost(), data)).toBe(true);
-        const held = m.memory(1).held;
+        const held = m.memory(last).held;
         expect(held).toBeGreaterThanOrEqual(b.byteLength);
       }
-    expectError(() => DeviceBuffer.alloc(m, 2, "float32", 4), "INVALID_ARGUMENT", "out of range");
+    expectError(() => DeviceBuffer.alloc(m, ids.length, "float32", 4), "INVALID_ARGUMENT", "out of range");
   });
 
   test("random matrices equal the host backend's bit for bit", () => {
@@ -77,16 +81,17 @@ describe.skipIf(!hasGpu).each(pairMeshes())("GPU %s", (_, ids) => {
     expectError(() => A.toCyclic(4), "DEVICE_ERROR", "injected copy failure");
     failCopyAfter(m, -1);
     expect(A.layout).toBe("rows");
-    expectShards(A, data, rowShardRowsOn(45, 2));
+    expectShards(A, data, rowShardRowsOn(45, ids.length));
     A.toCyclic(4);
-    expectShards(A, data, cyclicRowsOn(45, 4, 2));
+    expectShards(A, data, cyclicRowsOn(45, 4, ids.length));
   });
 
   // Every routine on each path: "multi" (cuSOLVERMg), "single" (cuSOLVERDn on position 0) and
   // "auto" (the rule; one GPU at these sizes, checked by the checks through chooseStrategy).
   describe.each(ALL_DTYPES)("solvers %s", (dtype) => {
-    // n = 700 with the default tile (256): several full-size tiles, a short last one, uneven shards
-    const sizes = [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 64, T: 16 }, { n: 300, T: 64 }, { n: 700 }];
+    // n = 700 with the default tile (256): several full-size tiles, a short last one, uneven shards;
+    // wide meshes: positions without a tile (n = 1; 37 / 8 = 5 tiles), 19 tiles over 3 and 8
+    const sizes = wide ? [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 300, T: 16 }] : [{ n: 1 }, { n: 3, T: 8 }, { n: 37, T: 8 }, { n: 64, T: 16 }, { n: 300, T: 64 }, { n: 700 }];
     const strategies: Strategy[] = ["multi", "single", "auto"];
     const cases = strategies.flatMap((strategy) => sizes.map((c) => ({ ...c, strategy }))).map((c) => [caseName(c), c] as const);
     test.each(cases)("potrs %s", (_, cs) => checkPotrs(getMesh(), dtype, cs, 5 * cs.n));
@@ -148,20 +153,21 @@ describe.skipIf(!hasGpu).each(pairMeshes())("GPU %s", (_, ids) => {
 
   test("out of device memory names the device and leaves nothing allocated", () => {
     const m = getMesh();
-    const held = m.memory(1).held;
-    const e = expectError(() => DeviceBuffer.alloc(m, 1, "float64", 2 ** 40), "OUT_OF_MEMORY", "device", "free");
-    expect(e.device).toBe(1);
-    expect(m.memory(1).held).toBe(held);
+    const held = m.memory(last).held;
+    const e = expectError(() => DeviceBuffer.alloc(m, last, "float64", 2 ** 40), "OUT_OF_MEMORY", "device", "free");
+    expect(e.device).toBe(last);
+    expect(m.memory(last).held).toBe(held);
     expectError(() => ShardedMatrix.alloc(m, { rows: 2 ** 19, cols: 2 ** 19, dtype: "complex128" }), "OUT_OF_MEMORY");
-    expect(m.memory(1).held).toBe(held);
+    expect(m.memory(last).held).toBe(held);
   });
 
   test("estimateMemory asks cuSOLVERMg for its workspace", () => {
     for (const routine of ["potrs", "potri", "syevd"] as const) {
       const e = estimateMemory(routine, 4096, "float64", getMesh());
-      expect(e.matrix).toBeGreaterThanOrEqual((4096 * 4096 * 8) / 2);
+      const whole = 4096 * 4096 * 8;
+      expect(e.matrix).toBeGreaterThanOrEqual(whole / ids.length);
       expect(e.workspace).toBeGreaterThan(0);
-      expect(e.workspace).toBeLessThan(e.matrix * 4);
+      expect(e.workspace).toBeLessThan(2 * whole);
       expect(e.total).toBe(e.matrix + e.staging + e.workspace);
     }
   });

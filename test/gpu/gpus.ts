@@ -19,8 +19,22 @@ export function gpuSuite(suite: string): boolean {
   return false;
 }
 
+const named = (ids: number[]): [string, number[]] => [`cuda [${ids.join(", ")}]`, ids];
+
 /** The two-position meshes of the GPU suite, as [name, device ids]: [0, 0] (two logical devices
  * on one GPU) always, [0, 1] with two GPUs. */
 export function pairMeshes(): [string, number[]][] {
-  return (gpus >= 2 ? [[0, 0], [0, 1]] : [[0, 0]]).map((ids) => [`cuda [${ids.join(", ")}]`, ids]);
+  return (gpus >= 2 ? [[0, 0], [0, 1]] : [[0, 0]]).map(named);
+}
+
+/** The meshes of the full GPU suite: the pairs, and every GPU when there are more than two. */
+export function suiteMeshes(): [string, number[]][] {
+  const every = Array.from({ length: gpus }, (_, i) => i);
+  return gpus > 2 ? [...pairMeshes(), named(every)] : pairMeshes();
+}
+
+/** Wider meshes of repeated ids, so that the paths of an odd number of positions and of eight
+ * (positions that hold no tile, a 4- or 8-GPU machine's width) run on any GPU machine. */
+export function wideMeshes(): [string, number[]][] {
+  return [[0, 0, 0], Array(8).fill(0)].map(named);
 }
