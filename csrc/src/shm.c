@@ -70,7 +70,9 @@ int bunmg_process_alive(int32_t pid, uint64_t start) {
   if (kill(pid, 0) != 0 && errno == ESRCH) return 0;
   char state;
   uint64_t actual;
-  if (!read_stat(pid, &state, &actual)) return 1; /* exists, but /proc says nothing: assume alive */
+  /* /proc says nothing: reaped since kill() (a zombie's parent collected it), or /proc is
+   * unreadable; only the first is dead, and kill() tells which. */
+  if (!read_stat(pid, &state, &actual)) return !(kill(pid, 0) != 0 && errno == ESRCH);
   if (state == 'Z' || state == 'X') return 0;     /* exited, not yet reaped by its parent */
   return start == 0 || actual == start;
 }
