@@ -7,7 +7,7 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { SCENARIOS, type ScenarioName } from "./args.ts";
 import { reportCharts } from "./plot.ts";
-import { stamp, writeSummary, type Row, type ScenarioResult } from "./report.ts";
+import { runLabel, stamp, writeSummary, type Row, type ScenarioResult } from "./report.ts";
 import { REGISTRY } from "./scenarios/index.ts";
 
 export interface ResultFile {
@@ -41,7 +41,7 @@ export function readResult(path: string): ResultFile {
   return { argv: [], notes: [], quick: false, bunmg: "?", ...data, path };
 }
 
-const machine = (f: ResultFile) => `${f.backend}, devices ${f.devices.join(",")}${f.quick ? ", quick" : ""}`;
+const machine = (f: ResultFile) => runLabel(f.backend, f.devices, f.quick);
 
 /** The fields that name a case; every other field is a measurement. */
 const CASE_FIELDS = ["kind", "from", "to", "routine", "dtype", "n", "tile"] as const;

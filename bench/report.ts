@@ -59,6 +59,9 @@ export function markdownSection(title: string, result: ScenarioResult): string {
   return parts.join("\n");
 }
 
+/** "cuda, devices 0,1": where a run's figures come from, in titles and headings. */
+export const runLabel = (backend: string, devices: readonly number[], quick: boolean) => `${backend}, devices ${devices.join(",")}${quick ? ", quick" : ""}`;
+
 /** A timestamp for file names: 2025-01-31-142501 (local time). */
 export function stamp(date = new Date()): string {
   const p = (n: number) => String(n).padStart(2, "0");

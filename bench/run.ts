@@ -4,7 +4,7 @@ import { version } from "../lib/index.ts";
 import { parseBenchArgs, USAGE } from "./args.ts";
 import { duration, Progress } from "./progress.ts";
 import { reportCharts } from "./plot.ts";
-import { markdownSection, stamp, writeJson, writeSummary, type ScenarioResult } from "./report.ts";
+import { markdownSection, runLabel, stamp, writeJson, writeSummary, type ScenarioResult } from "./report.ts";
 import { REGISTRY } from "./scenarios/index.ts";
 import { now } from "./timing.ts";
 
@@ -18,7 +18,7 @@ async function main(): Promise<number> {
   }
   const plans = args.scenarios.map((name) => ({ name, plan: REGISTRY[name].plan(args) }));
   const all = plans.flatMap((p) => p.plan.cases);
-  const where = `${args.backend}, devices ${args.devices.join(",")}${args.quick ? ", quick" : ""}`;
+  const where = runLabel(args.backend, args.devices, args.quick);
   const rough = duration(all.reduce((s, c) => s + c.estimate, 0));
   if (args.list) {
     for (const { name, plan } of plans) {

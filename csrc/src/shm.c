@@ -67,11 +67,10 @@ uint64_t bunmg_process_start(int32_t pid) {
 
 int bunmg_process_alive(int32_t pid, uint64_t start) {
   if (pid <= 0) return 0;
-  if (kill(pid, 0) != 0 && errno == ESRCH) return 0;
   char state;
   uint64_t actual;
-  /* /proc says nothing: reaped since kill() (a zombie's parent collected it), or /proc is
-   * unreadable; only the first is dead, and kill() tells which. */
+  /* /proc first, kill() only when it says nothing: asked the other way round, a zombie reaped
+   * between the two looked alive. */
   if (!read_stat(pid, &state, &actual)) return !(kill(pid, 0) != 0 && errno == ESRCH);
   if (state == 'Z' || state == 'X') return 0;     /* exited, not yet reaped by its parent */
   return start == 0 || actual == start;
