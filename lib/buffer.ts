@@ -1,10 +1,10 @@
 // DeviceBuffer: typed memory on one mesh position. Lengths and offsets are in elements (a
 // complex element is one (re, im) pair); the device pointer is a plain JS number.
 import { checkArrayType, dtypeInfo, elementCount, inferDType, DTYPES, type DType, type HostArray, type StorageOf } from "./dtypes.ts";
-import { check, disposed, invalid } from "./errors.ts";
+import { disposed, invalid } from "./errors.ts";
 import { HANDLE, RELEASE, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
 import { checkMesh, checkPosition, type Mesh } from "./mesh.ts";
-import { asPointer, native, readPointer } from "./native.ts";
+import { asPointer, check, native, readPointer } from "./native.ts";
 import { checkInteger, describe } from "./validate.ts";
 
 export interface CopyRange {

@@ -1,5 +1,6 @@
 // Element types. Complex values are interleaved (re, im) in a real typed array, so an array of
 // n complex64 elements is a Float32Array of 2n values.
+import { DTYPE } from "./abi.ts";
 import { invalid } from "./errors.ts";
 import { describe } from "./validate.ts";
 
@@ -33,10 +34,10 @@ const EPS32 = 2 ** -23;
 const EPS64 = Number.EPSILON;
 
 export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
-  float32: { name: "float32", code: 0, bytes: 4, components: 1, complex: false, real: "float32", storage: Float32Array, epsilon: EPS32 },
-  float64: { name: "float64", code: 1, bytes: 8, components: 1, complex: false, real: "float64", storage: Float64Array, epsilon: EPS64 },
-  complex64: { name: "complex64", code: 2, bytes: 8, components: 2, complex: true, real: "float32", storage: Float32Array, epsilon: EPS32 },
-  complex128: { name: "complex128", code: 3, bytes: 16, components: 2, complex: true, real: "float64", storage: Float64Array, epsilon: EPS64 },
+  float32: { name: "float32", code: DTYPE.float32, bytes: 4, components: 1, complex: false, real: "float32", storage: Float32Array, epsilon: EPS32 },
+  float64: { name: "float64", code: DTYPE.float64, bytes: 8, components: 1, complex: false, real: "float64", storage: Float64Array, epsilon: EPS64 },
+  complex64: { name: "complex64", code: DTYPE.complex64, bytes: 8, components: 2, complex: true, real: "float32", storage: Float32Array, epsilon: EPS32 },
+  complex128: { name: "complex128", code: DTYPE.complex128, bytes: 16, components: 2, complex: true, real: "float64", storage: Float64Array, epsilon: EPS64 },
 };
 
 export const DTYPE_NAMES: readonly DType[] = ["float32", "float64", "complex64", "complex128"];

@@ -1,25 +1,7 @@
 // BunmgError: every failure of bunmg, native or TS-side, is one of these with a stable `code`.
-import { lastErrorDetail, lastErrorMessage } from "./native.ts";
+import { STATUS_NAMES, type StatusName } from "./abi.ts";
 
-/** Codes mirroring csrc/include/bunmg.h `bunmg_status` (index = status value). */
-const STATUS_CODES = [
-  "OK",
-  "INVALID_ARGUMENT",
-  "OUT_OF_MEMORY",
-  "LIBRARY_NOT_FOUND",
-  "NO_DEVICE",
-  "DEVICE_ERROR",
-  "SOLVER_ERROR",
-  "NOT_POSITIVE_DEFINITE",
-  "NO_CONVERGENCE",
-  "SINGULAR",
-  "LAYOUT_LOST",
-  "UNSUPPORTED",
-  "TIMEOUT",
-  "PEER_LOST",
-] as const;
-
-export type NativeErrorCode = Exclude<(typeof STATUS_CODES)[number], "OK">;
+export type NativeErrorCode = Exclude<StatusName, "OK">;
 /** DISPOSED: a handle was used after dispose(). UNKNOWN: a status this build does not know
  * (a library newer than its TypeScript layer). */
 export type BunmgErrorCode = NativeErrorCode | "DISPOSED" | "UNKNOWN";
@@ -36,6 +18,7 @@ export interface BunmgErrorDetail {
   cause?: unknown;
 }
 
+/** The one error type of bunmg: `code` says what went wrong, `index` and `device` where. */
 export class BunmgError extends Error {
   readonly code: BunmgErrorCode;
   /** the bunmg_status value, or NO_STATUS (-1) for TS-side errors such as DISPOSED */
@@ -54,32 +37,14 @@ export class BunmgError extends Error {
 }
 
 function statusOf(code: BunmgErrorCode): number {
-  const i = (STATUS_CODES as readonly string[]).indexOf(code);
+  const i = (STATUS_NAMES as readonly string[]).indexOf(code);
   return i > 0 ? i : NO_STATUS;
 }
 
 /** The error code for a bunmg_status value. */
 export function codeOf(status: number): BunmgErrorCode {
-  const code = STATUS_CODES[status];
+  const code = STATUS_NAMES[status];
   return code === undefined || code === "OK" ? "UNKNOWN" : code;
-}
-
-/** Throws the calling thread's last native error when `status` is not BUNMG_OK. `what` names
- * the call, used when the library left no message. */
-export function check(status: number, what: string): void {
-  if (status === 0) return;
-  throw nativeError(status, what);
-}
-
-/** Builds (without throwing) the BunmgError for a failed native call. */
-export function nativeError(status: number, what: string): BunmgError {
-  const message = lastErrorMessage() || `${what} failed with status ${status}`;
-  const { index, device } = lastErrorDetail();
-  return new BunmgError(codeOf(status), message, {
-    status,
-    ...(index >= 0 ? { index } : {}),
-    ...(device >= 0 ? { device } : {}),
-  });
 }
 
 export function invalid(message: string): BunmgError {

@@ -5,11 +5,12 @@
 // call the same routines in the same order, with the same n, dtype and options.
 import type { Pointer } from "bun:ffi";
 import { allocHost, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
-import { check, disposed, invalid } from "./errors.ts";
+import { EIG, GROUP_MODE, LAYOUT, MATRIX, MAX_DEVICES } from "./abi.ts";
+import { disposed, invalid } from "./errors.ts";
 import { HANDLE, RELEASE, STRUCT, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
-import { cudaDeviceCount, MAX_DEVICES, Mesh, type Backend } from "./mesh.ts";
-import { asPointer, native, readPointer } from "./native.ts";
-import { MATRIX_STRUCT_BYTES, shardCapacity, type RandomOptions } from "./sharded.ts";
+import { cudaDeviceCount, Mesh, type Backend } from "./mesh.ts";
+import { asPointer, check, native, readPointer } from "./native.ts";
+import { shardCapacity, type RandomOptions } from "./sharded.ts";
 import type { SyevdOptions, TileOptions } from "./solvers.ts";
 import { defaultTileSize, MAX_TILE, type Routine } from "./tiles.ts";
 import { checkInteger, describe } from "./validate.ts";
@@ -56,9 +57,6 @@ export interface ShardOptions<D extends DType> {
   tileSize?: number;
 }
 
-const MODE_CODE: Record<GroupMode, number> = { threads: 0, processes: 1 };
-const EIG_VECTORS = 1;
-const EIG_ROWS = 2;
 const JOB_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 
 /** A fresh random job id: 16 hex digits. */
@@ -88,15 +86,16 @@ export function sweepSharedMemory(options: { job?: string; force?: boolean } = {
   return removed[0];
 }
 
-// struct bunmg_matrix (bunmg.h; sharded.ts has the same layout): this rank's view of the matrix.
+// struct bunmg_matrix: this rank's view of the matrix (tile 0, row layout).
 function matrixView(n: number, capacity: number, dtypeCode: number, address: number): Uint8Array {
-  const bytes = new Uint8Array(MATRIX_STRUCT_BYTES);
+  const bytes = new Uint8Array(MATRIX.bytes);
   const v = new DataView(bytes.buffer);
-  v.setBigInt64(0, BigInt(n), true); // rows
-  v.setBigInt64(8, BigInt(n), true); // cols
-  v.setBigInt64(16, BigInt(capacity), true);
-  v.setInt32(32, dtypeCode, true); // tile (24) and layout (36) stay 0: row layout
-  v.setBigUint64(40, BigInt(address), true); // shards[0]
+  v.setBigInt64(MATRIX.offset.rows, BigInt(n), true);
+  v.setBigInt64(MATRIX.offset.cols, BigInt(n), true);
+  v.setBigInt64(MATRIX.offset.capacity, BigInt(capacity), true);
+  v.setInt32(MATRIX.offset.dtype, dtypeCode, true);
+  v.setInt32(MATRIX.offset.layout, LAYOUT.rows, true);
+  v.setBigUint64(MATRIX.offset.shards, BigInt(address), true); // shards[0]
   return bytes;
 }
 
@@ -128,7 +127,7 @@ export class Group implements MeshResource {
    * rank missing) / PEER_LOST. */
   static join(options: GroupOptions): Group {
     if (typeof options !== "object" || options === null) throw invalid("group options must be an object");
-    if (!Object.hasOwn(MODE_CODE, options.mode)) throw invalid(`mode must be "threads" or "processes", got ${describe(options.mode)}`);
+    if (!Object.hasOwn(GROUP_MODE, options.mode)) throw invalid(`mode must be "threads" or "processes", got ${describe(options.mode)}`);
     const job = checkJob(options.job);
     const size = checkInteger(options.size, "size", 1, MAX_DEVICES);
     const rank = checkInteger(options.rank, "rank", 0, size - 1);
@@ -138,7 +137,7 @@ export class Group implements MeshResource {
     const mesh = backend === "cuda" ? Mesh.cuda([checkInteger(options.device ?? rank, "device", 0)]) : Mesh.host(1);
     const out = new BigUint64Array(1);
     try {
-      check(native().bunmg_group_join(MODE_CODE[options.mode], cString(job), rank, size, mesh[HANDLE](), timeoutMs, out), "bunmg_group_join");
+      check(native().bunmg_group_join(GROUP_MODE[options.mode], cString(job), rank, size, mesh[HANDLE](), timeoutMs, out), "bunmg_group_join");
     } catch (e) {
       mesh.dispose();
       throw e;
@@ -212,7 +211,7 @@ export class Group implements MeshResource {
     if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
     if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
     const values = allocHost(DTYPES[A.dtype].real, A.n) as StorageOf<RealOf<D>>;
-    const flags = (vectors ? EIG_VECTORS : 0) | (rows ? EIG_ROWS : 0);
+    const flags = (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
     check(native().bunmg_group_syevd(this[HANDLE](), A[STRUCT](), tile, flags, values), "bunmg_group_syevd");
     return vectors ? { values, vectors: A } : { values };
   }

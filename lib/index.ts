@@ -12,7 +12,8 @@ export {
   type RealOf,
   type StorageOf,
 } from "./dtypes.ts";
-export { cudaDeviceCount, Mesh, MAX_DEVICES, type Backend, type MemoryInfo } from "./mesh.ts";
+export { MAX_DEVICES } from "./abi.ts";
+export { cudaDeviceCount, Mesh, type Backend, type MemoryInfo } from "./mesh.ts";
 export { DeviceBuffer, type CopyRange } from "./buffer.ts";
 export { DEFAULT_MAX_TILE, ShardedMatrix, shardCapacity, type Layout, type MatrixShape, type RandomOptions } from "./sharded.ts";
 export { cyclicPlan, type CyclicPlan, type PlanMove } from "./plan.ts";

@@ -6,7 +6,8 @@
 import { constants } from "node:os";
 import { invalid } from "./errors.ts";
 import { DEFAULT_GROUP_TIMEOUT_MS, newJobId, sweepSharedMemory } from "./group.ts";
-import { MAX_DEVICES, type Backend } from "./mesh.ts";
+import { MAX_DEVICES } from "./abi.ts";
+import type { Backend } from "./mesh.ts";
 import { RANK_ENV } from "./mpmd.ts";
 import { checkInteger, describe } from "./validate.ts";
 

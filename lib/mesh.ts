@@ -1,17 +1,14 @@
 // Mesh: an ordered list of logical devices on one backend. Positions (0..size-1) name devices
 // everywhere else in the API; the same GPU may appear at several positions.
 import type { Pointer } from "bun:ffi";
-import { BunmgError, check, disposed, invalid } from "./errors.ts";
+import { BACKEND, MAX_DEVICES } from "./abi.ts";
+import { BunmgError, disposed, invalid } from "./errors.ts";
 import { HANDLE, RELEASE, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
-import { asPointer, native, readPointer } from "./native.ts";
+import { asPointer, check, native, readPointer } from "./native.ts";
 import { checkInteger, describe } from "./validate.ts";
 
 export type Backend = "host" | "cuda";
 
-/** BUNMG_MAX_DEVICES: logical devices per mesh. */
-export const MAX_DEVICES = 32;
-
-const BACKEND_CODE: Record<Backend, number> = { host: 0, cuda: 1 };
 
 export interface MemoryInfo {
   /** bytes bunmg holds on the device (buffers and workspace) */
@@ -40,7 +37,7 @@ export class Mesh {
   private constructor(backend: Backend, devices: readonly number[]) {
     const ids = Int32Array.from(devices);
     const out = new BigUint64Array(1);
-    check(native().bunmg_mesh_create(BACKEND_CODE[backend], ids.length, ids, out), "bunmg_mesh_create");
+    check(native().bunmg_mesh_create(BACKEND[backend], ids.length, ids, out), "bunmg_mesh_create");
     this.backend = backend;
     this.devices = Object.freeze([...devices]);
     this.#handle = readPointer(out);

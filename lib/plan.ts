@@ -1,8 +1,7 @@
 // cyclicPlan: the redistribution plan libbunmg would run to move a row-sharded matrix into the
 // cyclic layout, as plain data (for tests, benchmarks and curiosity; nothing is executed).
-import { check } from "./errors.ts";
-import { MAX_DEVICES } from "./mesh.ts";
-import { asPointer, native, readPointer } from "./native.ts";
+import { MAX_DEVICES, MOVE, PLAN_SUMMARY_FIELDS } from "./abi.ts";
+import { asPointer, check, native, readPointer } from "./native.ts";
 import { checkInteger } from "./validate.ts";
 
 export interface PlanMove {
@@ -48,20 +47,6 @@ export interface CyclicPlan {
   moves: PlanMove[];
 }
 
-const SUMMARY_FIELDS = [
-  "pieces",
-  "cycles",
-  "chains",
-  "fixed",
-  "copies",
-  "rowsCross",
-  "rowsLocal",
-  "stagingRows",
-  "capacity",
-  "largestPiece",
-  "shifts",
-] as const;
-const MOVE_BYTES = 40; // struct bunmg_move: int64 cycle; int32 src_dev, dst_dev; int64 src_row, dst_row, rows
 
 /** The plan for `rows` rows, tiles of `tileSize`, over `devices` positions with `lanes` copy
  * queues per device (default 1). */
@@ -76,29 +61,29 @@ export function cyclicPlan(rows: number, tileSize: number, devices: number, lane
   const plan = asPointer(readPointer(out));
   let result: CyclicPlan;
   try {
-    const summary = new BigInt64Array(SUMMARY_FIELDS.length);
+    const summary = new BigInt64Array(PLAN_SUMMARY_FIELDS.length);
     check(lib.bunmg_plan_get_summary(plan, summary), "bunmg_plan_get_summary");
     const count = new BigInt64Array(1);
     // A first call with room for none gives the count (the buffer only needs to be non-null).
-    check(lib.bunmg_plan_get_moves(plan, new Uint8Array(MOVE_BYTES), 0, count), "bunmg_plan_get_moves");
+    check(lib.bunmg_plan_get_moves(plan, new Uint8Array(MOVE.bytes), 0, count), "bunmg_plan_get_moves");
     const n = Number(count[0]);
-    const bytes = new Uint8Array(Math.max(1, n) * MOVE_BYTES);
+    const bytes = new Uint8Array(Math.max(1, n) * MOVE.bytes);
     check(lib.bunmg_plan_get_moves(plan, bytes, n, count), "bunmg_plan_get_moves");
     const v = new DataView(bytes.buffer);
     const moves: PlanMove[] = [];
     for (let i = 0; i < n; i++) {
-      const o = i * MOVE_BYTES;
+      const o = i * MOVE.bytes;
       moves.push({
-        cycle: Number(v.getBigInt64(o, true)),
-        srcDevice: v.getInt32(o + 8, true),
-        dstDevice: v.getInt32(o + 12, true),
-        srcRow: Number(v.getBigInt64(o + 16, true)),
-        dstRow: Number(v.getBigInt64(o + 24, true)),
-        rows: Number(v.getBigInt64(o + 32, true)),
+        cycle: Number(v.getBigInt64(o + MOVE.offset.cycle, true)),
+        srcDevice: v.getInt32(o + MOVE.offset.srcDev, true),
+        dstDevice: v.getInt32(o + MOVE.offset.dstDev, true),
+        srcRow: Number(v.getBigInt64(o + MOVE.offset.srcRow, true)),
+        dstRow: Number(v.getBigInt64(o + MOVE.offset.dstRow, true)),
+        rows: Number(v.getBigInt64(o + MOVE.offset.rows, true)),
       });
     }
-    const fields = Object.fromEntries(SUMMARY_FIELDS.map((k, i) => [k, Number(summary[i])])) as Record<
-      (typeof SUMMARY_FIELDS)[number],
+    const fields = Object.fromEntries(PLAN_SUMMARY_FIELDS.map((k, i) => [k, Number(summary[i])])) as Record<
+      (typeof PLAN_SUMMARY_FIELDS)[number],
       number
     >;
     result = { rows, tileSize, devices, lanes, ...fields, moves };

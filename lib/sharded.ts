@@ -4,11 +4,12 @@
 // position k % G at local tile slot floor(k / G)), so each shard has room for `capacity` rows.
 import type { Pointer } from "bun:ffi";
 import { DeviceBuffer } from "./buffer.ts";
+import { LAYOUT, MATRIX, MAX_DEVICES, STATUS } from "./abi.ts";
 import { checkArray, dtypeInfo, inferDType, allocHost, DTYPES, type DType, type StorageOf } from "./dtypes.ts";
-import { BunmgError, check, disposed, invalid, nativeError } from "./errors.ts";
+import { BunmgError, disposed, invalid } from "./errors.ts";
 import { ENSURE_CAPACITY, HANDLE, RUN, STRUCT } from "./internal.ts";
-import { checkMesh, checkPosition, MAX_DEVICES, type Mesh } from "./mesh.ts";
-import { native } from "./native.ts";
+import { checkMesh, checkPosition, type Mesh } from "./mesh.ts";
+import { check, native, nativeError } from "./native.ts";
 import { defaultTileSize } from "./tiles.ts";
 import { checkInteger } from "./validate.ts";
 
@@ -40,20 +41,6 @@ export interface RandomOptions {
   seed?: number;
 }
 
-// struct bunmg_matrix (bunmg.h): int64 rows, cols, capacity, tile; int32 dtype, layout;
-// void *shards[BUNMG_MAX_DEVICES]. 4*8 + 2*4 + 32*8 = 296 bytes, no padding on LP64.
-const OFF_ROWS = 0;
-const OFF_COLS = 8;
-const OFF_CAPACITY = 16;
-const OFF_TILE = 24;
-const OFF_DTYPE = 32;
-const OFF_LAYOUT = 36;
-const OFF_SHARDS = 40;
-export const MATRIX_STRUCT_BYTES = OFF_SHARDS + 8 * MAX_DEVICES;
-
-const LAYOUT_ROWS = 0;
-const LAYOUT_CYCLIC = 1;
-const STATUS_LAYOUT_LOST = 10;
 
 /** Rows a shard needs for the cyclic layout of `tile` (and for row layout): bunmg_shard_capacity. */
 export function shardCapacity(rows: number, tile: number, devices: number): number {
@@ -80,7 +67,7 @@ export class ShardedMatrix<D extends DType = DType> {
   readonly dtype: D;
   #shards: DeviceBuffer<D>[];
   // The bunmg_matrix the library reads and updates: the source of truth for layout and tile.
-  readonly #struct = new Uint8Array(MATRIX_STRUCT_BYTES);
+  readonly #struct = new Uint8Array(MATRIX.bytes);
   readonly #view = new DataView(this.#struct.buffer);
   #disposedReason: string | undefined;
   #lost: string | undefined;
@@ -92,12 +79,12 @@ export class ShardedMatrix<D extends DType = DType> {
     this.dtype = dtype;
     this.#shards = shards;
     const v = this.#view;
-    v.setBigInt64(OFF_ROWS, BigInt(rows), true);
-    v.setBigInt64(OFF_COLS, BigInt(cols), true);
-    v.setBigInt64(OFF_CAPACITY, BigInt(capacity), true);
-    v.setBigInt64(OFF_TILE, 0n, true);
-    v.setInt32(OFF_DTYPE, DTYPES[dtype].code, true);
-    v.setInt32(OFF_LAYOUT, LAYOUT_ROWS, true);
+    v.setBigInt64(MATRIX.offset.rows, BigInt(rows), true);
+    v.setBigInt64(MATRIX.offset.cols, BigInt(cols), true);
+    v.setBigInt64(MATRIX.offset.capacity, BigInt(capacity), true);
+    v.setBigInt64(MATRIX.offset.tile, 0n, true);
+    v.setInt32(MATRIX.offset.dtype, DTYPES[dtype].code, true);
+    v.setInt32(MATRIX.offset.layout, LAYOUT.rows, true);
     this.#writeShardPointers();
   }
 
@@ -170,16 +157,16 @@ export class ShardedMatrix<D extends DType = DType> {
 
   /** Rows each shard buffer can hold. */
   get capacity(): number {
-    return Number(this.#view.getBigInt64(OFF_CAPACITY, true));
+    return Number(this.#view.getBigInt64(MATRIX.offset.capacity, true));
   }
 
   get layout(): Layout {
-    return this.#view.getInt32(OFF_LAYOUT, true) === LAYOUT_CYCLIC ? "cyclic" : "rows";
+    return this.#view.getInt32(MATRIX.offset.layout, true) === LAYOUT.cyclic ? "cyclic" : "rows";
   }
 
   /** Rows per tile in the cyclic layout; undefined in row layout. */
   get tileSize(): number | undefined {
-    return this.layout === "cyclic" ? Number(this.#view.getBigInt64(OFF_TILE, true)) : undefined;
+    return this.layout === "cyclic" ? Number(this.#view.getBigInt64(MATRIX.offset.tile, true)) : undefined;
   }
 
   /** The shard buffers, one per mesh position, each `capacity * cols` elements. */
@@ -280,7 +267,7 @@ export class ShardedMatrix<D extends DType = DType> {
     const status = call(this.mesh[HANDLE](), this.#struct);
     if (status === 0) return;
     const error = nativeError(status, what);
-    if (status === STATUS_LAYOUT_LOST) this.#lost = error.message;
+    if (status === STATUS.LAYOUT_LOST) this.#lost = error.message;
     throw error;
   }
 
@@ -310,13 +297,13 @@ export class ShardedMatrix<D extends DType = DType> {
       this.#writeShardPointers();
       old.dispose();
     }
-    this.#view.setBigInt64(OFF_CAPACITY, BigInt(need), true);
+    this.#view.setBigInt64(MATRIX.offset.capacity, BigInt(need), true);
   }
 
   #writeShardPointers(): void {
     for (let d = 0; d < MAX_DEVICES; d++) {
       const address = d < this.#shards.length ? this.#shards[d].pointer : 0;
-      this.#view.setBigUint64(OFF_SHARDS + 8 * d, BigInt(address), true);
+      this.#view.setBigUint64(MATRIX.offset.shards + 8 * d, BigInt(address), true);
     }
   }
 

@@ -3,14 +3,15 @@
 // layout and runs cuSOLVERMg over every device; "single" gathers A into one dense buffer on mesh
 // position 0 and runs cuSOLVERDn there (LAPACK on the host backend). A is overwritten as
 // documented per function.
+import { EIG, ROUTINE } from "./abi.ts";
 import { DeviceBuffer } from "./buffer.ts";
 import { allocHost, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
-import { BunmgError, check, disposed, invalid } from "./errors.ts";
+import { BunmgError, disposed, invalid } from "./errors.ts";
 import { ENSURE_CAPACITY, HANDLE, RUN } from "./internal.ts";
 import { checkMesh, type Mesh } from "./mesh.ts";
-import { asPointer, native } from "./native.ts";
+import { asPointer, check, native } from "./native.ts";
 import { ShardedMatrix } from "./sharded.ts";
-import { checkRoutine, chooseStrategy, debugLog, ROUTINE_CODE, type Strategy, type StrategyChoice } from "./strategy.ts";
+import { checkRoutine, chooseStrategy, debugLog, type Strategy, type StrategyChoice } from "./strategy.ts";
 import { defaultTileSize, MAX_TILE, type Routine } from "./tiles.ts";
 import { checkInteger, describe } from "./validate.ts";
 
@@ -44,8 +45,6 @@ export interface SyevdResult<D extends DType> {
   strategy: "single" | "multi";
 }
 
-const EIG_VECTORS = 1; // BUNMG_EIG_VECTORS
-const EIG_ROWS = 2; // BUNMG_EIG_ROWS
 const SINGLE_POSITION = 0; // the mesh position the single-device path runs on
 
 /** A Cholesky factor. With strategy "multi" it is held in place by the matrix it was computed
@@ -228,7 +227,7 @@ export function syevd<D extends DType>(A: ShardedMatrix<D>, options: SyevdOption
   if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
   if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
   const plan = prepare(A, "syevd", "syevd", options);
-  const flags = (vectors ? EIG_VECTORS : 0) | (rows ? EIG_ROWS : 0);
+  const flags = (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
   const values = allocHost(DTYPES[A.dtype].real, A.rows) as StorageOf<RealOf<D>>;
   const strategy = run(
     A,
@@ -271,7 +270,7 @@ export function estimateMemory(routine: Routine, n: number, dtype: DType, mesh: 
   const tile = checkTile(options.tileSize ?? defaultTileSize(routine, dtype, n), routine);
   const nrhs = checkInteger(options.nrhs ?? 1, "nrhs", 1);
   const out = new BigUint64Array(3);
-  check(native().bunmg_estimate_memory(mesh[HANDLE](), ROUTINE_CODE[routine], n, info.code, tile, nrhs, out), "bunmg_estimate_memory");
+  check(native().bunmg_estimate_memory(mesh[HANDLE](), ROUTINE[routine], n, info.code, tile, nrhs, out), "bunmg_estimate_memory");
   const [matrix, staging, workspace] = Array.from(out, Number);
   return { matrix, staging, workspace, total: matrix + staging + workspace };
 }

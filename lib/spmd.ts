@@ -13,7 +13,8 @@ import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BunmgError, invalid, type BunmgErrorCode } from "./errors.ts";
 import { DEFAULT_GROUP_TIMEOUT_MS, newJobId, sweepSharedMemory, type Group } from "./group.ts";
-import { cudaDeviceCount, MAX_DEVICES, type Backend } from "./mesh.ts";
+import { MAX_DEVICES } from "./abi.ts";
+import { cudaDeviceCount, type Backend } from "./mesh.ts";
 import { native } from "./native.ts";
 import { checkInteger, describe } from "./validate.ts";
 

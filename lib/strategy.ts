@@ -19,11 +19,12 @@
 //    position 0's free memory.
 //  - The host backend is unaffected: auto keeps the multi-device path there (both paths run
 //    LAPACK in the same memory); "single" can still be asked for, and is tested, on it.
+import { ROUTINE } from "./abi.ts";
 import { dtypeInfo, type DType } from "./dtypes.ts";
-import { BunmgError, check, invalid } from "./errors.ts";
+import { BunmgError, invalid } from "./errors.ts";
 import { HANDLE } from "./internal.ts";
 import { checkMesh, type Mesh } from "./mesh.ts";
-import { native } from "./native.ts";
+import { check, native } from "./native.ts";
 import type { Routine } from "./tiles.ts";
 import { checkInteger, describe } from "./validate.ts";
 
@@ -43,8 +44,6 @@ export interface StrategyOptions {
   nrhs?: number;
 }
 
-/** bunmg_routine codes. */
-export const ROUTINE_CODE: Readonly<Record<Routine, number>> = { potrs: 0, potri: 1, syevd: 2 };
 
 /** Cholesky-based routines (potrs, potri) take one GPU below this N (see the rule above). */
 export const SINGLE_CHOLESKY_MAX_N = 16384;
@@ -62,7 +61,7 @@ export function checkStrategy(value: unknown): Strategy {
 }
 
 export function checkRoutine(value: unknown): Routine {
-  if (typeof value !== "string" || !Object.hasOwn(ROUTINE_CODE, value)) {
+  if (typeof value !== "string" || !Object.hasOwn(ROUTINE, value)) {
     throw invalid(`unknown routine ${describe(value)}: expected potrs, potri or syevd`);
   }
   return value as Routine;
@@ -82,7 +81,7 @@ export function denseWorkspace(routine: Routine, n: number, dtype: DType, mesh: 
   if (answer === undefined) {
     const out = new BigUint64Array(1);
     try {
-      check(native().bunmg_dense_workspace(mesh[HANDLE](), 0, ROUTINE_CODE[routine], n, dtypeInfo(dtype).code, nrhs, out), "bunmg_dense_workspace");
+      check(native().bunmg_dense_workspace(mesh[HANDLE](), 0, ROUTINE[routine], n, dtypeInfo(dtype).code, nrhs, out), "bunmg_dense_workspace");
       answer = Number(out[0]);
     } catch (e) {
       // Only lasting refusals are kept: a transient failure is asked again next time.

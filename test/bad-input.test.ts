@@ -24,9 +24,9 @@ import {
   type HostArray,
   type SolverOptions,
 } from "../lib/index.ts";
-import { nativeError } from "../lib/errors.ts";
+import { ABI_VERSION, MATRIX, symbols } from "../lib/abi.ts";
 import { HANDLE, STRUCT } from "../lib/internal.ts";
-import { libraryPath } from "../lib/native.ts";
+import { libraryPath, nativeError } from "../lib/native.ts";
 import { bitsEqual, components, expectDocSection, expectError, randomArray, randomSPD, store } from "./helpers.ts";
 import { longTimeouts } from "./timeout.ts";
 
@@ -34,56 +34,12 @@ longTimeouts();
 
 // ---- the C ABI with every pointer a raw `ptr`, so that NULL (null) can be passed anywhere ----
 
-const P = "ptr" as const;
-const SYMBOLS = {
-  bunmg_version: { args: [], returns: "cstring" },
-  bunmg_last_error: { args: [], returns: "cstring" },
-  bunmg_last_error_detail: { args: [P, P], returns: "void" },
-  bunmg_cuda_device_count: { args: [P], returns: "i32" },
-  bunmg_mesh_create: { args: ["i32", "i32", P, P], returns: "i32" },
-  bunmg_mesh_destroy: { args: [P], returns: "i32" },
-  bunmg_mesh_memory: { args: [P, "i32", P, P, P], returns: "i32" },
-  bunmg_alloc: { args: [P, "i32", "u64", P], returns: "i32" },
-  bunmg_free: { args: [P, "i32", P], returns: "i32" },
-  bunmg_copy_to_device: { args: [P, "i32", P, P, "u64"], returns: "i32" },
-  bunmg_copy_to_host: { args: [P, "i32", P, P, "u64"], returns: "i32" },
-  bunmg_copy_peer: { args: [P, "i32", P, "i32", P, "u64"], returns: "i32" },
-  bunmg_copy_bandwidth: { args: [P, "i32", "i32", "u64", "i32", "i32", P], returns: "i32" },
-  bunmg_fill_random: { args: [P, P, "i32", "u64"], returns: "i32" },
-  bunmg_shard_capacity: { args: ["i64", "i64", "i32", P], returns: "i32" },
-  bunmg_plan_create: { args: ["i64", "i64", "i32", "i32", P], returns: "i32" },
-  bunmg_plan_destroy: { args: [P], returns: "i32" },
-  bunmg_plan_get_summary: { args: [P, P], returns: "i32" },
-  bunmg_plan_get_moves: { args: [P, P, "i64", P], returns: "i32" },
-  bunmg_to_cyclic: { args: [P, P, "i64"], returns: "i32" },
-  bunmg_to_rows: { args: [P, P], returns: "i32" },
-  bunmg_debug_inject: { args: [P, "i32", "i64", P], returns: "i32" },
-  bunmg_check_rhs: { args: ["i32", P, "i64", "i64"], returns: "i32" },
-  bunmg_potri: { args: [P, P, "i64"], returns: "i32" },
-  bunmg_cholesky: { args: [P, P, "i64"], returns: "i32" },
-  bunmg_cholesky_solve: { args: [P, P, P, "i64"], returns: "i32" },
-  bunmg_cholesky_logdet: { args: [P, P, P], returns: "i32" },
-  bunmg_cholesky_inverse: { args: [P, P], returns: "i32" },
-  bunmg_syevd: { args: [P, P, "i64", "i32", P], returns: "i32" },
-  bunmg_estimate_memory: { args: [P, "i32", "i64", "i32", "i64", "i64", P], returns: "i32" },
-  bunmg_gather: { args: [P, P, "i32", P], returns: "i32" },
-  bunmg_scatter: { args: [P, P, "i32", P], returns: "i32" },
-  bunmg_dense_cholesky: { args: [P, "i32", P, "i64", "i32"], returns: "i32" },
-  bunmg_dense_cholesky_solve: { args: [P, "i32", P, "i64", "i32", P, "i64"], returns: "i32" },
-  bunmg_dense_cholesky_logdet: { args: [P, "i32", P, "i64", "i32", P], returns: "i32" },
-  bunmg_dense_cholesky_inverse: { args: [P, "i32", P, P], returns: "i32" },
-  bunmg_dense_syevd: { args: [P, "i32", P, P, "i32", P], returns: "i32" },
-  bunmg_dense_workspace: { args: [P, "i32", "i32", "i64", "i32", "i64", P], returns: "i32" },
-  bunmg_group_join: { args: ["i32", P, "i32", "i32", P, "i64", P], returns: "i32" },
-  bunmg_group_leave: { args: [P], returns: "i32" },
-  bunmg_group_alloc: { args: [P, "u64", P], returns: "i32" },
-  bunmg_group_free: { args: [P, P], returns: "i32" },
-  bunmg_group_fill_random: { args: [P, P, "i32", "u64"], returns: "i32" },
-  bunmg_group_potrs: { args: [P, P, "i64", P, "i64"], returns: "i32" },
-  bunmg_group_potri: { args: [P, P, "i64"], returns: "i32" },
-  bunmg_group_syevd: { args: [P, P, "i64", "i32", P], returns: "i32" },
-  bunmg_shm_sweep: { args: [P, "i32", P], returns: "i32" },
-} as const;
+// Derived from the loader's table (lib/abi.ts): every `buffer` argument becomes `ptr`.
+type Raw<T> = { [K in keyof T]: T[K] extends { args: readonly unknown[]; returns: infer R } ? { args: RawArgs<T[K]["args"]>; returns: R } : never };
+type RawArgs<A extends readonly unknown[]> = { [I in keyof A]: A[I] extends "buffer" ? "ptr" : A[I] };
+const SYMBOLS = Object.fromEntries(
+  Object.entries(symbols).map(([name, { args, returns }]) => [name, { args: args.map((t) => (t === "buffer" ? "ptr" : t)), returns }]),
+) as unknown as Raw<typeof symbols>;
 const abi = dlopen(libraryPath(), SYMBOLS).symbols;
 
 const NULL = null;
@@ -96,7 +52,7 @@ function c(status: number, what = "the call"): void {
 }
 
 // struct bunmg_matrix field offsets (bunmg.h; lib/sharded.ts holds the same layout)
-const OFF = { rows: 0, cols: 8, capacity: 16, tile: 24, dtype: 32, layout: 36, shards: 40 } as const;
+const OFF = MATRIX.offset;
 
 /** A copy of a matrix's bunmg_matrix with some fields changed. */
 function descriptor(A: ShardedMatrix, change: Partial<Record<"rows" | "cols" | "capacity" | "tile", number | bigint>> & { dtype?: number; layout?: number; shards?: Record<number, number | bigint> } = {}): Uint8Array {
@@ -590,6 +546,7 @@ function withGroup(f: ReturnType<typeof fixture>, fn: (group: Pointer, local: Ui
 }
 
 const NULL_CASES: NullCase[] = [
+  ["bunmg_abi_version", "no arguments", { ok: "BUNMG_ABI_VERSION, which lib/abi.ts checks at load" }, () => expect(abi.bunmg_abi_version()).toBe(ABI_VERSION)],
   ["bunmg_version", "no arguments", { ok: "a version string" }, () => expect(abi.bunmg_version()).toMatch(/^\d+\.\d+/)],
   ["bunmg_last_error", "no arguments", { ok: "a string (empty after a success)" }, () => expect(typeof abi.bunmg_last_error()).toBe("string")],
   ["bunmg_last_error_detail", "both outputs NULL", { ok: "nothing written" }, () => abi.bunmg_last_error_detail(NULL, NULL)],

@@ -2,7 +2,8 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { BunmgError, Mesh, shardCapacity } from "../lib/index.ts";
 import { thrown } from "./helpers.ts";
-import { check, codeOf, NO_STATUS } from "../lib/errors.ts";
+import { codeOf, NO_STATUS } from "../lib/errors.ts";
+import { check } from "../lib/native.ts";
 import { longTimeouts } from "./timeout.ts";
 
 longTimeouts();

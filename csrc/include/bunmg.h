@@ -20,7 +20,16 @@ extern "C" {
 
 #define BUNMG_API __attribute__((visibility("default")))
 
+/* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
+ * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
+ * wrong fields. */
+#define BUNMG_ABI_VERSION 2
+
 #define BUNMG_MAX_DEVICES 32
+/* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
+ * keeps the layout arithmetic (rows + tile, capacity * ndev, capacity * cols * element) far from
+ * int64 and size_t overflow. */
+#define BUNMG_MAX_EXTENT ((int64_t)1 << 40)
 
 typedef enum bunmg_status {
   BUNMG_OK = 0,
@@ -65,6 +74,7 @@ typedef struct bunmg_matrix {
 typedef struct bunmg_mesh bunmg_mesh;
 
 /* ---- errors and versions ---- */
+BUNMG_API int32_t bunmg_abi_version(void); /* BUNMG_ABI_VERSION of the build */
 BUNMG_API const char *bunmg_version(void);
 BUNMG_API const char *bunmg_last_error(void);
 /* index: leading minor / pivot / info; device: mesh position or rank; -1 where not applicable. */

@@ -4,7 +4,7 @@
  * failure becomes a bunmg_status. */
 #include <stdlib.h>
 
-#include "cuda_internal.h"
+#include "cuda/cuda_internal.h"
 
 /* ---- shared helpers (cuda_internal.h) ---- */
 

@@ -1,6 +1,6 @@
 /* bunmg_fill_random on the GPUs: each mesh position writes its own shard, no peer traffic. */
-#include "cuda_internal.h"
-#include "fill.h"
+#include "cuda/cuda_internal.h"
+#include "core/fill.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 
 #include <cuda_runtime_api.h>
 
-#include "internal.h"
+#include "core/internal.h"
 
 #ifdef __cplusplus
 extern "C" {

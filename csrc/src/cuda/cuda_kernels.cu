@@ -8,7 +8,7 @@
  * distinct GPUs; each GPU runs its share on its lane-0 stream. */
 #include <cuComplex.h>
 
-#include "cuda_internal.h"
+#include "cuda/cuda_internal.h"
 
 namespace {
 

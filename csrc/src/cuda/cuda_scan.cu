@@ -1,6 +1,6 @@
 /* find_nonfinite on the GPUs: each block is scanned where it lives, every position at once, and
  * the smallest offending element index is kept with an atomicMin. */
-#include "cuda_internal.h"
+#include "cuda/cuda_internal.h"
 
 namespace {
 

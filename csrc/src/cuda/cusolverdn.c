@@ -11,7 +11,7 @@
 
 #include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
 
-#include "cuda_internal.h"
+#include "cuda/cuda_internal.h"
 
 enum { FILL_LOWER = 0, EIG_NOVECTOR = 0, EIG_VECTOR = 1 }; /* cublasFillMode_t, cusolverEigMode_t */
 

@@ -9,7 +9,7 @@
 
 #include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
 
-#include "cuda_internal.h"
+#include "cuda/cuda_internal.h"
 
 /* cublasFillMode_t, cusolverEigMode_t, cusolverMgGridMapping_t */
 enum { FILL_LOWER = 0, EIG_NOVECTOR = 0, EIG_VECTOR = 1, GRID_COL_MAJOR = 0 };

@@ -3,8 +3,8 @@
  * allocations (cudaMalloc), so the shard travels as the allocation's handle plus an offset. */
 #include <string.h>
 
-#include "../group_ipc.h"
-#include "cuda_internal.h"
+#include "group/ipc.h"
+#include "cuda/cuda_internal.h"
 
 _Static_assert(sizeof(cudaIpcMemHandle_t) == BUNMG_IPC_HANDLE_BYTES, "cudaIpcMemHandle_t is 64 bytes");
 

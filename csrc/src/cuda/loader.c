@@ -12,7 +12,7 @@
 
 #include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
 
-#include "cuda_internal.h"
+#include "cuda/cuda_internal.h"
 
 static pthread_mutex_t load_lock = PTHREAD_MUTEX_INITIALIZER;
 

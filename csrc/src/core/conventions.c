@@ -1,0 +1,123 @@
+/* The row-major conventions shared by solve.c (cuSOLVERMg / cyclic layout) and dense.c (one
+ * device, one dense buffer): see conventions.h. */
+#include "core/conventions.h"
+#include "core/finite.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+bunmg_status bunmg_not_positive_definite(int64_t minor) {
+  return bunmg_fail_at(BUNMG_NOT_POSITIVE_DEFINITE, minor, -1,
+                       "A is not positive definite: its leading minor of order %lld is not", (long long)minor);
+}
+
+bunmg_status bunmg_info_status(bunmg_info_kind kind, int64_t info) {
+  static const char *const names[] = {"potrf", "potrs", "potri", "syevd"};
+  if (info == 0) return BUNMG_OK;
+  if (info < 0)
+    return bunmg_fail_at(BUNMG_SOLVER_ERROR, info, -1, "%s rejected parameter %lld", names[kind], (long long)-info);
+  switch (kind) {
+    case BUNMG_INFO_POTRF: return bunmg_not_positive_definite(info);
+    case BUNMG_INFO_POTRI:
+      return bunmg_fail_at(BUNMG_SINGULAR, info, -1, "the factor has a zero pivot at %lld", (long long)info);
+    case BUNMG_INFO_SYEVD:
+      return bunmg_fail_at(BUNMG_NO_CONVERGENCE, info, -1, "the eigensolver did not converge (info %lld)",
+                           (long long)info);
+    default:
+      return bunmg_fail_at(BUNMG_SOLVER_ERROR, info, -1, "%s returned info %lld", names[kind], (long long)info);
+  }
+}
+
+/* dst (cols x rows, row-major) = src^T (rows x cols, row-major), conjugated for complex. Maps a
+ * row-major right-hand side onto the column-major view of conj(A) and back. */
+static void transpose_conj(int32_t dtype, const void *src, void *dst, int64_t rows, int64_t cols) {
+  size_t esize = bunmg_dtype_size(dtype);
+  for (int64_t r = 0; r < rows; r++)
+    for (int64_t c = 0; c < cols; c++)
+      memcpy((char *)dst + ((size_t)c * (size_t)rows + (size_t)r) * esize,
+             (const char *)src + ((size_t)r * (size_t)cols + (size_t)c) * esize, esize);
+  if (!bunmg_dtype_is_complex(dtype)) return;
+  size_t count = (size_t)rows * (size_t)cols;
+  if (dtype == BUNMG_COMPLEX64)
+    for (size_t i = 0; i < count; i++) ((float *)dst)[2 * i + 1] = -((float *)dst)[2 * i + 1];
+  else
+    for (size_t i = 0; i < count; i++) ((double *)dst)[2 * i + 1] = -((double *)dst)[2 * i + 1];
+}
+
+bunmg_status bunmg_solve_row_major(int32_t dtype, int64_t n, void *b, int64_t nrhs, bunmg_column_solve solve,
+                                   void *context) {
+  if (nrhs < 1 || !b)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B needs nrhs >= 1 and data, got nrhs %lld", (long long)nrhs);
+  bunmg_status st = bunmg_check_rhs(dtype, b, n, nrhs);
+  if (st != BUNMG_OK) return st;
+  void *column_major = malloc((size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype));
+  if (!column_major) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for B");
+  transpose_conj(dtype, b, column_major, n, nrhs);
+  int64_t info = 0;
+  st = solve(context, column_major, &info);
+  if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRS, info);
+  if (st == BUNMG_OK) transpose_conj(dtype, column_major, b, nrhs, n);
+  free(column_major);
+  return st;
+}
+
+double bunmg_logdet_of_diagonal(int32_t dtype, const void *diagonal, int64_t n) {
+  size_t step = bunmg_dtype_size(dtype) / bunmg_dtype_real_size(dtype);
+  double sum = 0;
+  for (int64_t i = 0; i < n; i++) {
+    size_t k = (size_t)i * step; /* real part of L_ii */
+    double l = bunmg_dtype_real_size(dtype) == 4 ? ((const float *)diagonal)[k] : ((const double *)diagonal)[k];
+    sum += 2.0 * log(l);
+  }
+  return sum;
+}
+
+/* Element (i, i) sits on shard i / s at local row i % s, column i. */
+bunmg_status bunmg_row_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, void *host, int store) {
+  size_t esize = bunmg_dtype_size(a->dtype), n = (size_t)a->rows;
+  int64_t s = bunmg_shard_rows(a->rows, mesh->ndev);
+  for (int32_t d = 0; d < mesh->ndev; d++) {
+    int64_t first = d * s, count = a->rows - first < s ? a->rows - first : s;
+    if (count <= 0) break;
+    char *dev_ptr = (char *)a->shards[d] + (size_t)first * esize;
+    char *host_ptr = (char *)host + (size_t)first * esize;
+    bunmg_status st = store ? mesh->ops->scatter_strided(mesh, d, dev_ptr, host_ptr, esize, (n + 1) * esize, (size_t)count)
+                            : mesh->ops->gather_strided(mesh, d, host_ptr, dev_ptr, esize, (n + 1) * esize, (size_t)count);
+    if (st != BUNMG_OK) return st;
+  }
+  return BUNMG_OK;
+}
+
+/* A Hermitian matrix has a real diagonal; a complex potri leaves rounding-level imaginary parts
+ * there. */
+static bunmg_status real_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a) {
+  size_t real = bunmg_dtype_real_size(a->dtype);
+  char *diagonal = malloc((size_t)a->rows * 2 * real);
+  if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
+  bunmg_status st = bunmg_row_diagonal(mesh, a, diagonal, 0);
+  for (int64_t i = 0; i < a->rows && st == BUNMG_OK; i++) memset(diagonal + (2 * (size_t)i + 1) * real, 0, real);
+  if (st == BUNMG_OK) st = bunmg_row_diagonal(mesh, a, diagonal, 1);
+  free(diagonal);
+  return st;
+}
+
+bunmg_status bunmg_complete_inverse(bunmg_mesh *mesh, const bunmg_matrix *a) {
+  bunmg_status st = mesh->ops->fixup(mesh, a, BUNMG_FIX_MIRROR_UPPER_TO_LOWER);
+  if (st == BUNMG_OK && bunmg_dtype_is_complex(a->dtype)) st = real_diagonal(mesh, a);
+  return st;
+}
+
+bunmg_status bunmg_check_eigen_args(int32_t flags, const void *w) {
+  if (!w) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "eigenvalue output is NULL");
+  if (flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown flags %d", flags);
+  return BUNMG_OK;
+}
+
+/* V comes back column-major, i.e. V^T row-major, and for Hermitian A they are the conjugates of
+ * conj(A)'s eigenvectors: transpose to columns (unless rows are wanted) and/or conjugate. */
+bunmg_status bunmg_fix_eigenvectors(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t flags) {
+  int32_t mode = (flags & BUNMG_EIG_ROWS) ? 0 : BUNMG_FIX_TRANSPOSE;
+  if (bunmg_dtype_is_complex(a->dtype)) mode |= BUNMG_FIX_CONJ;
+  return mode ? mesh->ops->fixup(mesh, a, mode) : BUNMG_OK;
+}

@@ -1,0 +1,164 @@
+/* The host backend: each logical device is host memory, copies are memcpy, solvers are LAPACK.
+ * It runs every layer above the memory layer on a machine with no GPU. */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/finite.h"
+#include "host/fixup.h"
+#include "host/solver.h"
+#include "core/internal.h"
+#include "host/lapack.h"
+
+static bunmg_status host_init(bunmg_mesh *mesh) { return BUNMG_OK; }
+static void host_shutdown(bunmg_mesh *mesh) {}
+
+static bunmg_status host_alloc(bunmg_mesh *mesh, int32_t dev, size_t bytes, void **out) {
+  *out = NULL;
+  if (bunmg_fault_fires(mesh, BUNMG_FAULT_ALLOC)) return bunmg_injected_out_of_memory(mesh, dev, bytes);
+  *out = malloc(bytes);
+  if (!*out)
+    return bunmg_fail_at(BUNMG_OUT_OF_MEMORY, -1, dev, "out of memory on host device %d: needed %zu bytes",
+                         dev, bytes);
+  return BUNMG_OK;
+}
+
+static void host_release(bunmg_mesh *mesh, int32_t dev, void *ptr) { free(ptr); }
+
+static bunmg_status host_memory_info(bunmg_mesh *mesh, int32_t dev, uint64_t *free_b, uint64_t *total) {
+  long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
+  *total = (uint64_t)pages * (uint64_t)size;
+  *free_b = (uint64_t)avail * (uint64_t)size;
+  return BUNMG_OK;
+}
+
+static bunmg_status host_copy(bunmg_mesh *mesh, bunmg_copy_kind kind, int32_t dst_dev, void *dst,
+                              int32_t src_dev, const void *src, size_t bytes) {
+  memmove(dst, src, bytes);
+  return BUNMG_OK;
+}
+
+static bunmg_status host_gather(bunmg_mesh *mesh, int32_t dev, void *host_dst, const void *src, size_t elem,
+                                size_t stride, size_t count) {
+  for (size_t i = 0; i < count; i++) memcpy((char *)host_dst + i * elem, (const char *)src + i * stride, elem);
+  return BUNMG_OK;
+}
+
+static bunmg_status host_scatter(bunmg_mesh *mesh, int32_t dev, void *dst, const void *host_src, size_t elem,
+                                 size_t stride, size_t count) {
+  for (size_t i = 0; i < count; i++) memcpy((char *)dst + i * stride, (const char *)host_src + i * elem, elem);
+  return BUNMG_OK;
+}
+
+static bunmg_status host_copy_async(bunmg_mesh *mesh, int32_t lane, int32_t dst_dev, void *dst,
+                                    int32_t src_dev, const void *src, size_t bytes) {
+  memcpy(dst, src, bytes);
+  return BUNMG_OK;
+}
+
+static bunmg_status host_sync(bunmg_mesh *mesh) { return BUNMG_OK; }
+
+static bunmg_status host_find_nonfinite(bunmg_mesh *mesh, const bunmg_scan *scans, int32_t count, int64_t ld,
+                                        int32_t dtype, int64_t *found) {
+  for (int32_t i = 0; i < count; i++)
+    found[i] = bunmg_first_nonfinite(dtype, scans[i].block, scans[i].rows, ld, scans[i].row0, 1);
+  return BUNMG_OK;
+}
+
+static double now_seconds(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+static bunmg_status host_bandwidth(bunmg_mesh *mesh, int32_t dst_dev, int32_t src_dev, size_t bytes,
+                                   int32_t repeats, int32_t both_ways, double *out) {
+  char *a = malloc(bytes), *b = malloc(bytes);
+  if (!a || !b) {
+    free(a);
+    free(b);
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "copy_bandwidth: out of host memory for 2 x %zu bytes", bytes);
+  }
+  memset(a, 1, bytes);
+  memset(b, 2, bytes);
+  memcpy(b, a, bytes); /* warm-up: fault the pages in */
+  double start = now_seconds();
+  for (int32_t r = 0; r < repeats; r++) {
+    memcpy(b, a, bytes);
+    if (both_ways) memcpy(a, b, bytes);
+  }
+  double elapsed = now_seconds() - start;
+  free(a);
+  free(b);
+  *out = (double)bytes * repeats * (both_ways ? 2 : 1) / (elapsed > 0 ? elapsed : 1e-9);
+  return BUNMG_OK;
+}
+
+static bunmg_status host_fill(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t kind, uint64_t seed) {
+  bunmg_fill_host(m, mesh->ndev, kind, seed);
+  return BUNMG_OK;
+}
+
+static bunmg_status host_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode) {
+  bunmg_fixup_host(a, mesh->ndev, mode);
+  return BUNMG_OK;
+}
+
+/* ---- the single-device solvers: LAPACK on the dense column-major matrix (lda = N) ---- */
+
+static bunmg_status host_dense_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
+  return bunmg_lapack_potrf(dtype, 'L', n, a, n, info);
+}
+
+static bunmg_status host_dense_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
+                                     int64_t nrhs, int64_t *info) {
+  return bunmg_lapack_potrs(dtype, 'L', n, nrhs, a, n, b, n, info);
+}
+
+static bunmg_status host_dense_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
+  return bunmg_lapack_potri(dtype, 'L', n, a, n, info);
+}
+
+static bunmg_status host_dense_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
+                                     void *w, int64_t *info) {
+  return bunmg_lapack_syevd(dtype, vectors ? 'V' : 'N', 'L', n, a, n, w, info);
+}
+
+/* potrs: the column-major copy of B; syevd: LAPACK's workspace with eigenvectors; potri: none. */
+static bunmg_status host_dense_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
+                                         int64_t nrhs, uint64_t *bytes) {
+  *bytes = 0;
+  if (routine == BUNMG_ROUTINE_SYEVD) return bunmg_lapack_syevd_workspace(dtype, 'V', n, bytes);
+  if (routine == BUNMG_ROUTINE_POTRS) *bytes = (uint64_t)n * (uint64_t)nrhs * bunmg_dtype_size(dtype);
+  return BUNMG_OK;
+}
+
+const bunmg_backend_ops bunmg_host_ops = {
+    .name = "host",
+    .init = host_init,
+    .shutdown = host_shutdown,
+    .lanes_per_device = 1,
+    .alloc = host_alloc,
+    .release = host_release,
+    .memory_info = host_memory_info,
+    .copy = host_copy,
+    .gather_strided = host_gather,
+    .scatter_strided = host_scatter,
+    .copy_async = host_copy_async,
+    .sync = host_sync,
+    .bandwidth = host_bandwidth,
+    .find_nonfinite = host_find_nonfinite,
+    .fill = host_fill,
+    .fixup = host_fixup,
+    .potrf = bunmg_host_potrf,
+    .potrs = bunmg_host_potrs,
+    .potri = bunmg_host_potri,
+    .syevd = bunmg_host_syevd,
+    .workspace_bytes = bunmg_host_workspace_bytes,
+    .dense_potrf = host_dense_potrf,
+    .dense_potrs = host_dense_potrs,
+    .dense_potri = host_dense_potri,
+    .dense_syevd = host_dense_syevd,
+    .dense_workspace = host_dense_workspace,
+};

@@ -1,0 +1,179 @@
+// The ABI of libbunmg (csrc/include/bunmg.h) as data: its version, enums, flags, limits, struct
+// layouts and the symbol table. Declared once here; every other module reads them from here, and
+// csrc/src/core/abi.c pins the same numbers with _Static_asserts.
+//
+// Symbol conventions: status returns are i32 (bunmg_status); every output goes through a
+// typed-array out parameter passed as `buffer` (the engine pins it for the call, unlike ptr());
+// handles and device pointers are `ptr` (JS numbers).
+
+/** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
+export const ABI_VERSION = 2;
+
+/** bunmg_status, indexed by value. */
+export const STATUS_NAMES = [
+  "OK",
+  "INVALID_ARGUMENT",
+  "OUT_OF_MEMORY",
+  "LIBRARY_NOT_FOUND",
+  "NO_DEVICE",
+  "DEVICE_ERROR",
+  "SOLVER_ERROR",
+  "NOT_POSITIVE_DEFINITE",
+  "NO_CONVERGENCE",
+  "SINGULAR",
+  "LAYOUT_LOST",
+  "UNSUPPORTED",
+  "TIMEOUT",
+  "PEER_LOST",
+] as const;
+export type StatusName = (typeof STATUS_NAMES)[number];
+
+/** bunmg_status values by name. */
+export const STATUS = Object.fromEntries(STATUS_NAMES.map((name, value) => [name, value])) as Readonly<Record<StatusName, number>>;
+
+/** Limits of bunmg.h. */
+export const MAX_DEVICES = 32; // BUNMG_MAX_DEVICES
+export const MAX_EXTENT = 2 ** 40; // BUNMG_MAX_EXTENT: rows, columns and tiles
+export const JOB_MAX = 64; // characters of a job id
+
+export const DTYPE = { float32: 0, float64: 1, complex64: 2, complex128: 3 } as const;
+export const BACKEND = { host: 0, cuda: 1 } as const;
+export const LAYOUT = { rows: 0, cyclic: 1 } as const;
+export const FILL = { hpd: 0, uniform: 1 } as const;
+export const FAULT = { copy: 0, alloc: 1, solver: 2 } as const;
+export const ROUTINE = { potrs: 0, potri: 1, syevd: 2 } as const;
+export const GROUP_MODE = { threads: 0, processes: 1 } as const;
+/** bunmg_syevd flags. */
+export const EIG = { vectors: 1, rows: 2 } as const;
+
+type FieldType = "i32" | "i64" | "u64" | "ptr";
+const FIELD_BYTES: Record<FieldType, number> = { i32: 4, i64: 8, u64: 8, ptr: 8 };
+
+/** A C struct on LP64: each field at its natural alignment, in order. `count` > 1 for arrays. */
+export interface StructLayout<K extends string> {
+  readonly bytes: number;
+  readonly offset: Readonly<Record<K, number>>;
+}
+
+function layout<K extends string>(fields: readonly (readonly [K, FieldType, number?])[]): StructLayout<K> {
+  const offset = {} as Record<K, number>;
+  let at = 0;
+  let align = 1;
+  for (const [name, type, count = 1] of fields) {
+    const size = FIELD_BYTES[type];
+    at = Math.ceil(at / size) * size;
+    offset[name] = at;
+    at += size * count;
+    align = Math.max(align, size);
+  }
+  return { bytes: Math.ceil(at / align) * align, offset };
+}
+
+/** struct bunmg_matrix. */
+export const MATRIX = layout([
+  ["rows", "i64"],
+  ["cols", "i64"],
+  ["capacity", "i64"],
+  ["tile", "i64"],
+  ["dtype", "i32"],
+  ["layout", "i32"],
+  ["shards", "ptr", MAX_DEVICES],
+] as const);
+
+/** struct bunmg_move. */
+export const MOVE = layout([
+  ["cycle", "i64"],
+  ["srcDev", "i32"],
+  ["dstDev", "i32"],
+  ["srcRow", "i64"],
+  ["dstRow", "i64"],
+  ["rows", "i64"],
+] as const);
+
+/** struct bunmg_plan_summary: int64 fields, in this order. */
+export const PLAN_SUMMARY_FIELDS = [
+  "pieces",
+  "cycles",
+  "chains",
+  "fixed",
+  "copies",
+  "rowsCross",
+  "rowsLocal",
+  "stagingRows",
+  "capacity",
+  "largestPiece",
+  "shifts",
+] as const;
+
+export const symbols = {
+  // errors and versions
+  bunmg_abi_version: { args: [], returns: "i32" },
+  bunmg_version: { args: [], returns: "cstring" },
+  bunmg_last_error: { args: [], returns: "cstring" },
+  bunmg_last_error_detail: { args: ["buffer", "buffer"], returns: "void" }, // int64*, int32*
+
+  // meshes
+  bunmg_cuda_device_count: { args: ["buffer"], returns: "i32" }, // int32*
+  bunmg_mesh_create: { args: ["i32", "i32", "buffer", "buffer"], returns: "i32" }, // ids, mesh**
+  bunmg_mesh_destroy: { args: ["ptr"], returns: "i32" },
+  bunmg_mesh_memory: { args: ["ptr", "i32", "buffer", "buffer", "buffer"], returns: "i32" }, // u64*x3
+
+  // device buffers
+  bunmg_alloc: { args: ["ptr", "i32", "u64", "buffer"], returns: "i32" }, // void**
+  bunmg_free: { args: ["ptr", "i32", "ptr"], returns: "i32" },
+  bunmg_copy_to_device: { args: ["ptr", "i32", "ptr", "buffer", "u64"], returns: "i32" },
+  bunmg_copy_to_host: { args: ["ptr", "i32", "buffer", "ptr", "u64"], returns: "i32" },
+  bunmg_copy_peer: { args: ["ptr", "i32", "ptr", "i32", "ptr", "u64"], returns: "i32" },
+  bunmg_copy_bandwidth: {
+    args: ["ptr", "i32", "i32", "u64", "i32", "i32", "buffer"], // double*
+    returns: "i32",
+  },
+
+  // redistribution
+  bunmg_shard_capacity: { args: ["i64", "i64", "i32", "buffer"], returns: "i32" }, // int64*
+  bunmg_plan_create: { args: ["i64", "i64", "i32", "i32", "buffer"], returns: "i32" }, // plan**
+  bunmg_plan_destroy: { args: ["ptr"], returns: "i32" },
+  bunmg_plan_get_summary: { args: ["ptr", "buffer"], returns: "i32" },
+  bunmg_plan_get_moves: { args: ["ptr", "buffer", "i64", "buffer"], returns: "i32" },
+  bunmg_fill_random: { args: ["ptr", "buffer", "i32", "u64"], returns: "i32" },
+  bunmg_to_cyclic: { args: ["ptr", "buffer", "i64"], returns: "i32" }, // bunmg_matrix*
+  bunmg_to_rows: { args: ["ptr", "buffer"], returns: "i32" },
+  bunmg_debug_inject: { args: ["ptr", "i32", "i64", "ptr"], returns: "i32" },
+  bunmg_check_rhs: { args: ["i32", "ptr", "i64", "i64"], returns: "i32" },
+  bunmg_potri: { args: ["ptr", "ptr", "i64"], returns: "i32" },
+
+  // solvers
+  bunmg_cholesky: { args: ["ptr", "buffer", "i64"], returns: "i32" },
+  bunmg_cholesky_solve: { args: ["ptr", "buffer", "buffer", "i64"], returns: "i32" },
+  bunmg_cholesky_logdet: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // double*
+  bunmg_cholesky_inverse: { args: ["ptr", "buffer"], returns: "i32" },
+  bunmg_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" },
+  bunmg_estimate_memory: {
+    args: ["ptr", "i32", "i64", "i32", "i64", "i64", "buffer"], // uint64_t out[3]
+    returns: "i32",
+  },
+
+  // groups (SPMD / MPMD); job ids are NUL-terminated byte buffers
+  bunmg_group_join: { args: ["i32", "buffer", "i32", "i32", "ptr", "i64", "buffer"], returns: "i32" }, // mode, job, rank, size, local mesh, timeout, group**
+  bunmg_group_leave: { args: ["ptr"], returns: "i32" },
+  bunmg_group_alloc: { args: ["ptr", "u64", "buffer"], returns: "i32" }, // void**
+  bunmg_group_free: { args: ["ptr", "ptr"], returns: "i32" },
+  bunmg_group_fill_random: { args: ["ptr", "buffer", "i32", "u64"], returns: "i32" },
+  bunmg_group_potrs: { args: ["ptr", "buffer", "i64", "buffer", "i64"], returns: "i32" }, // local, tile, b, nrhs
+  bunmg_group_potri: { args: ["ptr", "buffer", "i64"], returns: "i32" },
+  bunmg_group_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" }, // local, tile, flags, w
+  bunmg_shm_sweep: { args: ["buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), force, int32*
+
+  // the single-device path: `full` is a device pointer on mesh position `dev`
+  bunmg_gather: { args: ["ptr", "buffer", "i32", "ptr"], returns: "i32" }, // mesh, matrix, dev, full
+  bunmg_scatter: { args: ["ptr", "buffer", "i32", "ptr"], returns: "i32" },
+  bunmg_dense_cholesky: { args: ["ptr", "i32", "ptr", "i64", "i32"], returns: "i32" }, // dev, full, n, dtype
+  bunmg_dense_cholesky_solve: { args: ["ptr", "i32", "ptr", "i64", "i32", "buffer", "i64"], returns: "i32" }, // ..., b, nrhs
+  bunmg_dense_cholesky_logdet: { args: ["ptr", "i32", "ptr", "i64", "i32", "buffer"], returns: "i32" }, // double*
+  bunmg_dense_cholesky_inverse: { args: ["ptr", "i32", "ptr", "buffer"], returns: "i32" }, // dev, factor, matrix
+  bunmg_dense_syevd: { args: ["ptr", "i32", "ptr", "buffer", "i32", "buffer"], returns: "i32" }, // dev, full, matrix, flags, w
+  bunmg_dense_workspace: {
+    args: ["ptr", "i32", "i32", "i64", "i32", "i64", "buffer"], // dev, routine, n, dtype, nrhs, uint64_t*
+    returns: "i32",
+  },
+} as const;
