@@ -5,8 +5,9 @@
  *  - a failure has a message;
  *  - a redistribution of a truthfully described matrix keeps its rows (checked against the
  *    harness's model of where each row is), or, when it fails, leaves it as it was;
- *  - cholesky leaves A cyclic on success and in row layout on failure; a failed cholesky or
- *    syevd of a Hermitian A gives A back bit for bit; syevd and the inverse end in row layout;
+ *  - cholesky on the multi path leaves A cyclic on success, on the single path A unchanged, and
+ *    in row layout on failure; a failed cholesky or syevd of a Hermitian A gives A back bit for
+ *    bit; syevd and the inverse end in row layout; a factor refuses a matrix that changed;
  *  - ranges outside the mesh's allocations are refused (ASan catches any that are not). */
 #include <math.h>
 #include <stdint.h>
@@ -28,6 +29,7 @@ typedef struct slot {
   bunmg_matrix truth; /* the real shape, shards and layout */
   int lying;          /* m differs from truth in a field the harness changed */
   content_kind content;
+  bunmg_factor *factor; /* the last cholesky's, until the slot is renewed */
 } slot;
 
 typedef struct harness {
@@ -49,7 +51,7 @@ static int trace; /* FUZZ_TRACE=1: print every call and its status (to read a cr
 
 static void expect_status(bunmg_status st, const char *call) {
   if (trace) fprintf(stderr, "  %s -> %d %s\n", call, (int)st, st ? bunmg_last_error() : "");
-  FUZZ_CHECK(st >= BUNMG_OK && st <= BUNMG_PEER_LOST, "%s: status %d is not a bunmg_status", call, (int)st);
+  FUZZ_CHECK(st >= BUNMG_OK && st <= BUNMG_DISPOSED, "%s: status %d is not a bunmg_status", call, (int)st);
   if (st != BUNMG_OK) FUZZ_CHECK(bunmg_last_error()[0] != '\0', "%s: status %d without a message", call, (int)st);
   /* Only a double fault loses a layout: an injected copy failure while undoing another failure. */
   FUZZ_CHECK(st != BUNMG_LAYOUT_LOST || current->armed, "%s: LAYOUT_LOST without an injected fault: %s", call,
@@ -129,7 +131,13 @@ static void expect_snapshot(harness *h, const bunmg_matrix *t, const char *befor
 
 /* ---- operations ---- */
 
+static void drop_factor(slot *sl) {
+  FUZZ_CHECK(bunmg_factor_destroy(sl->factor) == BUNMG_OK, "factor_destroy failed: %s", bunmg_last_error());
+  sl->factor = NULL;
+}
+
 static void release_slot(harness *h, slot *sl) {
+  drop_factor(sl);
   if (!sl->live) return;
   for (int32_t d = 0; d < h->ndev; d++)
     FUZZ_CHECK(bunmg_free(h->mesh, d, sl->truth.shards[d]) == BUNMG_OK, "free of a shard failed: %s", bunmg_last_error());
@@ -148,7 +156,7 @@ static void op_new(harness *h, slot *sl) {
     FUZZ_CHECK(bunmg_shard_capacity(rows, t, h->ndev, &c) == BUNMG_OK, "shard_capacity failed");
     if (c > cap) cap = c;
   }
-  bunmg_matrix m = {rows, cols, cap, 0, dtype, BUNMG_LAYOUT_ROWS, {0}};
+  bunmg_matrix m = {rows, cols, cap, 0, dtype, BUNMG_LAYOUT_ROWS, 0, {0}};
   for (int32_t d = 0; d < h->ndev; d++) {
     bunmg_status st = bunmg_alloc(h->mesh, d, (uint64_t)cap * (uint64_t)cols * esize(dtype), &m.shards[d]);
     FUZZ_CHECK(st == BUNMG_OK, "alloc of a shard failed: %s", bunmg_last_error());
@@ -170,14 +178,15 @@ static void op_new(harness *h, slot *sl) {
 /* Changes one field of the descriptor the library sees. */
 static void op_lie(harness *h, slot *sl) {
   bunmg_matrix *m = &sl->m;
-  switch (take(&h->in, 1) % 8) {
+  switch (take(&h->in, 1) % 9) {
     case 0: m->rows = take_wild(&h->in, MAX_N + 8); break;
     case 1: m->cols = take_wild(&h->in, MAX_N + 8); break;
     case 2: m->capacity = take_wild(&h->in, 2 * MAX_N); break;
     case 3: m->tile = take_wild(&h->in, MAX_N); break;
     case 4: m->dtype = take_wild32(&h->in, -1, 4); break;
     case 5: m->layout = take_wild32(&h->in, -1, 2); break;
-    case 6: {
+    case 6: m->generation += take_in(&h->in, 1, 3); break; /* a stale descriptor: its factor must refuse it */
+    case 7: {
       int32_t d = (int32_t)(take(&h->in, 1) % BUNMG_MAX_DEVICES);
       int how = (int)(take(&h->in, 1) % 4);
       m->shards[d] = how == 0 ? NULL
@@ -188,7 +197,9 @@ static void op_lie(harness *h, slot *sl) {
     }
     default: *m = sl->truth; break; /* back to the truth */
   }
-  sl->lying = memcmp(m, &sl->truth, sizeof *m) != 0;
+  bunmg_matrix truth = sl->truth;
+  truth.generation = m->generation; /* the library's counter, not a lie */
+  sl->lying = memcmp(m, &truth, sizeof *m) != 0;
 }
 
 /* After a call on a lying descriptor that the library did not refuse (a lie it cannot see, such
@@ -246,25 +257,42 @@ static void op_redistribute(harness *h, slot *sl, int to_cyclic) {
   if (sl->content == CONTENT_IDS) expect_row_ids(h, &sl->truth, to_cyclic ? "to_cyclic" : "to_rows");
 }
 
+/* Options with a fuzzed tile and path (now and then a wild one). */
+static bunmg_options fuzz_options(harness *h, const slot *sl) {
+  bunmg_options o = {fuzz_tile(h, sl), (int32_t)(take(&h->in, 1) % 3), 1, 0, 0};
+  if (take(&h->in, 1) % 16 == 0) o.path = take_wild32(&h->in, -1, 4);
+  return o;
+}
+
 static void op_cholesky(harness *h, slot *sl) {
-  int64_t tile = fuzz_tile(h, sl);
+  bunmg_options o = fuzz_options(h, sl);
   int hermitian_rows = !sl->lying && sl->content == CONTENT_HERMITIAN && sl->truth.layout == BUNMG_LAYOUT_ROWS;
   char *before = hermitian_rows ? snapshot(h, &sl->truth) : NULL;
   int32_t layout_before = sl->m.layout;
-  bunmg_status st = bunmg_cholesky(h->mesh, &sl->m, tile);
+  drop_factor(sl);
+  int defaults = take(&h->in, 1) % 32 == 0;
+  if (defaults) o = (bunmg_options){0, BUNMG_PATH_AUTO, 1, 0, 0};
+  bunmg_status st = bunmg_cholesky(h->mesh, &sl->m, defaults ? NULL : &o, &sl->factor);
   expect_status(st, "cholesky");
+  if (defaults) o.taken = sl->m.layout == BUNMG_LAYOUT_CYCLIC ? BUNMG_PATH_MULTI : BUNMG_PATH_SINGLE;
+  int64_t tile = o.tile;
+  if (tile == 0 && bunmg_default_tile(BUNMG_ROUTINE_POTRS, sl->m.dtype, sl->m.rows, &tile) != BUNMG_OK) tile = -1;
+  FUZZ_CHECK((st == BUNMG_OK) == (sl->factor != NULL), "cholesky gave status %d and factor %p", (int)st, (void *)sl->factor);
   if (lost(sl, st)) {
   } else if (sl->lying) {
     after_lie(sl, st);
   } else {
-    if (st == BUNMG_OK) FUZZ_CHECK(sl->m.layout == BUNMG_LAYOUT_CYCLIC && sl->m.tile == tile, "cholesky OK but not cyclic");
-    else FUZZ_CHECK(sl->m.layout == layout_before, "a failed cholesky changed the layout");
+    int single = st == BUNMG_OK && o.taken == BUNMG_PATH_SINGLE;
+    if (st == BUNMG_OK && !single)
+      FUZZ_CHECK(sl->m.layout == BUNMG_LAYOUT_CYCLIC && sl->m.tile == tile, "cholesky OK on the multi path but not cyclic");
+    if (single || st != BUNMG_OK) FUZZ_CHECK(sl->m.layout == layout_before, "cholesky changed the layout");
     sl->truth.layout = sl->m.layout;
     sl->truth.tile = sl->m.tile;
-    if (before && st != BUNMG_OK) expect_snapshot(h, &sl->truth, before, "failed cholesky");
+    if (before && (st != BUNMG_OK || single)) expect_snapshot(h, &sl->truth, before, single ? "single-path cholesky" : "failed cholesky");
     /* A failed cholesky rebuilds A's upper triangle from its lower one: only a Hermitian A comes
      * back bit for bit (docs/reliability.md). */
-    if (st == BUNMG_OK || (st != BUNMG_INVALID_ARGUMENT && sl->content != CONTENT_HERMITIAN)) sl->content = CONTENT_UNKNOWN;
+    if ((st == BUNMG_OK && !single) || (st != BUNMG_INVALID_ARGUMENT && sl->content != CONTENT_HERMITIAN))
+      sl->content = CONTENT_UNKNOWN;
   }
   free(before);
 }
@@ -275,43 +303,44 @@ static void op_solve(harness *h, slot *sl) {
   size_t n = nrhs > 0 && nrhs <= 4 ? (size_t)(rows * nrhs) : 0;
   double *b = calloc(n * 2 + 1, sizeof(double)); /* room for complex128 */
   for (size_t i = 0; i < n * 2; i++) b[i] = 1.0;
-  bunmg_status st = bunmg_cholesky_solve(h->mesh, &sl->m, take(&h->in, 1) % 16 == 0 ? NULL : b, n ? nrhs : nrhs > 4 ? 0 : nrhs);
-  expect_status(st, "cholesky_solve");
-  FUZZ_CHECK(!(st == BUNMG_OK && n == 0), "cholesky_solve accepted nrhs %lld", (long long)nrhs);
+  bunmg_status st = bunmg_factor_solve(sl->factor, &sl->m, take(&h->in, 1) % 16 == 0 ? NULL : b, n ? nrhs : nrhs > 4 ? 0 : nrhs);
+  expect_status(st, "factor_solve");
+  FUZZ_CHECK(!(st == BUNMG_OK && n == 0), "factor_solve accepted nrhs %lld", (long long)nrhs);
+  FUZZ_CHECK(sl->factor || st == BUNMG_INVALID_ARGUMENT, "factor_solve without a factor gave %d", (int)st);
   free(b);
 }
 
 static void op_logdet(harness *h, slot *sl) {
   double out = 0;
-  bunmg_status st = bunmg_cholesky_logdet(h->mesh, &sl->m, take(&h->in, 1) % 8 == 0 ? NULL : &out);
-  expect_status(st, "cholesky_logdet");
+  bunmg_status st = bunmg_factor_logdet(sl->factor, &sl->m, take(&h->in, 1) % 8 == 0 ? NULL : &out);
+  expect_status(st, "factor_logdet");
 }
 
 static void op_inverse(harness *h, slot *sl) {
-  bunmg_status st = bunmg_cholesky_inverse(h->mesh, &sl->m);
-  expect_status(st, "cholesky_inverse");
+  bunmg_status st = bunmg_factor_inverse(sl->factor, &sl->m);
+  expect_status(st, "factor_inverse");
   if (lost(sl, st)) return;
   if (sl->lying) {
     after_lie(sl, st);
     return;
   }
-  if (st != BUNMG_INVALID_ARGUMENT && !stuck_cyclic(sl, st))
+  if (st != BUNMG_INVALID_ARGUMENT && st != BUNMG_DISPOSED && !stuck_cyclic(sl, st))
     FUZZ_CHECK(sl->m.layout == BUNMG_LAYOUT_ROWS, "inverse ended in layout %d with status %d: %s", sl->m.layout,
                                                 (int)st, bunmg_last_error());
   sl->truth.layout = sl->m.layout;
   sl->truth.tile = sl->m.tile;
-  if (st != BUNMG_INVALID_ARGUMENT) sl->content = CONTENT_UNKNOWN;
+  if (st != BUNMG_INVALID_ARGUMENT && st != BUNMG_DISPOSED) sl->content = CONTENT_UNKNOWN;
 }
 
 static void op_syevd(harness *h, slot *sl) {
-  int64_t tile = fuzz_tile(h, sl);
+  bunmg_options o = fuzz_options(h, sl);
   int32_t flags = take(&h->in, 1) % 8 == 0 ? (int32_t)take(&h->in, 4) : (int32_t)(take(&h->in, 1) % 4);
   int64_t rows = sl->m.rows > 0 && sl->m.rows <= 4 * MAX_N ? sl->m.rows : 1;
   double *w = calloc((size_t)rows, sizeof(double));
   int hermitian_rows = !sl->lying && sl->content == CONTENT_HERMITIAN && sl->truth.layout == BUNMG_LAYOUT_ROWS;
   char *before = hermitian_rows ? snapshot(h, &sl->truth) : NULL;
   int32_t layout_before = sl->m.layout;
-  bunmg_status st = bunmg_syevd(h->mesh, &sl->m, tile, flags, take(&h->in, 1) % 16 == 0 ? NULL : w);
+  bunmg_status st = bunmg_syevd(h->mesh, &sl->m, flags, take(&h->in, 1) % 16 == 0 ? NULL : w, &o);
   expect_status(st, "syevd");
   if (lost(sl, st)) {
   } else if (sl->lying) {
@@ -345,12 +374,13 @@ static void op_estimate(harness *h) {
   uint64_t out[3];
   int32_t routine = take_wild32(&h->in, -1, 3);
   int64_t n = take_wild(&h->in, 300);
-  if (n > 3000 && n < ((int64_t)1 << 40)) n = 1 + n % 3000; /* planning is O(n): keep it cheap */
+  if (n > 3000 && n < ((int64_t)1 << 40)) n = 1 + n % 3000; /* the host's LAPACK query is O(1), the rest O(devices) */
   int32_t dtype = take_wild32(&h->in, -1, 4);
   int64_t tile = take_wild(&h->in, 300);
   if (tile > 3000 && tile < ((int64_t)1 << 40)) tile = 1 + tile % 3000;
   int64_t nrhs = take_wild(&h->in, 4);
-  bunmg_status st = bunmg_estimate_memory(h->mesh, routine, n, dtype, tile, nrhs, take(&h->in, 1) % 16 == 0 ? NULL : out);
+  int32_t path = take_wild32(&h->in, -1, 3);
+  bunmg_status st = bunmg_estimate_memory(h->mesh, routine, n, dtype, tile, nrhs, path, take(&h->in, 1) % 16 == 0 ? NULL : out);
   expect_status(st, "estimate_memory");
 }
 
@@ -479,6 +509,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       default: op_misc(&h); break;
     }
   }
+  for (int i = 0; i < SLOTS; i++) drop_factor(&h.slots[i]); /* factors go before their mesh */
   /* Destroying the mesh frees whatever is left on it. */
   FUZZ_CHECK(bunmg_mesh_destroy(h.mesh) == BUNMG_OK, "mesh_destroy failed: %s", bunmg_last_error());
   return 0;

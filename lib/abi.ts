@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 2;
+export const ABI_VERSION = 3;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [
@@ -25,6 +25,7 @@ export const STATUS_NAMES = [
   "UNSUPPORTED",
   "TIMEOUT",
   "PEER_LOST",
+  "DISPOSED",
 ] as const;
 export type StatusName = (typeof STATUS_NAMES)[number];
 
@@ -40,8 +41,12 @@ export const DTYPE = { float32: 0, float64: 1, complex64: 2, complex128: 3 } as 
 export const BACKEND = { host: 0, cuda: 1 } as const;
 export const LAYOUT = { rows: 0, cyclic: 1 } as const;
 export const FILL = { hpd: 0, uniform: 1 } as const;
-export const FAULT = { copy: 0, alloc: 1, solver: 2 } as const;
+export const FAULT = { copy: 0, alloc: 1, solver: 2, factorNaN: 3, factorInfo: 4 } as const;
 export const ROUTINE = { potrs: 0, potri: 1, syevd: 2 } as const;
+/** bunmg_path. */
+export const PATH = { auto: 0, single: 1, multi: 2 } as const;
+/** Largest tile each routine accepts (the solvers' int; cuSOLVERMg's syevd takes at most 1024). */
+export const MAX_TILE = { potrs: 2 ** 31 - 1, potri: 2 ** 31 - 1, syevd: 1024 } as const;
 export const GROUP_MODE = { threads: 0, processes: 1 } as const;
 /** bunmg_syevd flags. */
 export const EIG = { vectors: 1, rows: 2 } as const;
@@ -77,7 +82,17 @@ export const MATRIX = layout([
   ["tile", "i64"],
   ["dtype", "i32"],
   ["layout", "i32"],
+  ["generation", "u64"],
   ["shards", "ptr", MAX_DEVICES],
+] as const);
+
+/** struct bunmg_options. */
+export const OPTIONS = layout([
+  ["tile", "i64"],
+  ["path", "i32"],
+  ["fallback", "i32"],
+  ["taken", "i32"],
+  ["keep", "i32"],
 ] as const);
 
 /** struct bunmg_move. */
@@ -139,17 +154,27 @@ export const symbols = {
   bunmg_to_cyclic: { args: ["ptr", "buffer", "i64"], returns: "i32" }, // bunmg_matrix*
   bunmg_to_rows: { args: ["ptr", "buffer"], returns: "i32" },
   bunmg_debug_inject: { args: ["ptr", "i32", "i64", "ptr"], returns: "i32" },
-  bunmg_check_rhs: { args: ["i32", "ptr", "i64", "i64"], returns: "i32" },
-  bunmg_potri: { args: ["ptr", "ptr", "i64"], returns: "i32" },
 
-  // solvers
-  bunmg_cholesky: { args: ["ptr", "buffer", "i64"], returns: "i32" },
-  bunmg_cholesky_solve: { args: ["ptr", "buffer", "buffer", "i64"], returns: "i32" },
-  bunmg_cholesky_logdet: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // double*
-  bunmg_cholesky_inverse: { args: ["ptr", "buffer"], returns: "i32" },
-  bunmg_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" },
+  // layout arithmetic
+  bunmg_row_range: { args: ["i64", "i32", "i32", "buffer", "buffer"], returns: "i32" }, // rows, ndev, pos, int64* start, end
+  bunmg_tile_location: { args: ["i64", "i64", "i32", "i64", "buffer", "buffer"], returns: "i32" }, // rows, tile, ndev, k, int32* pos, int64* local row
+  bunmg_shard_capacity_upto: { args: ["i64", "i64", "i32", "i32", "buffer"], returns: "i32" }, // rows, max tile (0: default), ndev, dtype, int64*
+
+  // solvers; `buffer` options are a struct bunmg_options
+  bunmg_default_tile: { args: ["i32", "i32", "i64", "buffer"], returns: "i32" }, // routine, dtype, n, int64*
+  bunmg_default_max_tile: { args: ["i32", "i64", "buffer"], returns: "i32" }, // dtype, n, int64*
+  bunmg_choose_path: { args: ["ptr", "i32", "i64", "i32", "i64", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // ..., options, int32* path, reason, length
+  bunmg_potrs: { args: ["ptr", "buffer", "buffer", "i64", "buffer"], returns: "i32" }, // mesh, matrix, b, nrhs, options
+  bunmg_potri: { args: ["ptr", "buffer", "buffer"], returns: "i32" },
+  bunmg_syevd: { args: ["ptr", "buffer", "i32", "buffer", "buffer"], returns: "i32" }, // mesh, matrix, flags, w, options
+  bunmg_cholesky: { args: ["ptr", "buffer", "buffer", "buffer"], returns: "i32" }, // mesh, matrix, options, factor**
+  bunmg_factor_solve: { args: ["ptr", "buffer", "buffer", "i64"], returns: "i32" }, // factor, matrix, b, nrhs
+  bunmg_factor_logdet: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // double*
+  bunmg_factor_inverse: { args: ["ptr", "buffer"], returns: "i32" },
+  bunmg_factor_info: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // int32* path, int64* tile
+  bunmg_factor_destroy: { args: ["ptr"], returns: "i32" },
   bunmg_estimate_memory: {
-    args: ["ptr", "i32", "i64", "i32", "i64", "i64", "buffer"], // uint64_t out[3]
+    args: ["ptr", "i32", "i64", "i32", "i64", "i64", "i32", "buffer"], // mesh, routine, n, dtype, tile (0: default), nrhs, path, uint64_t out[3]
     returns: "i32",
   },
 
@@ -163,17 +188,4 @@ export const symbols = {
   bunmg_group_potri: { args: ["ptr", "buffer", "i64"], returns: "i32" },
   bunmg_group_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" }, // local, tile, flags, w
   bunmg_shm_sweep: { args: ["buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), force, int32*
-
-  // the single-device path: `full` is a device pointer on mesh position `dev`
-  bunmg_gather: { args: ["ptr", "buffer", "i32", "ptr"], returns: "i32" }, // mesh, matrix, dev, full
-  bunmg_scatter: { args: ["ptr", "buffer", "i32", "ptr"], returns: "i32" },
-  bunmg_dense_cholesky: { args: ["ptr", "i32", "ptr", "i64", "i32"], returns: "i32" }, // dev, full, n, dtype
-  bunmg_dense_cholesky_solve: { args: ["ptr", "i32", "ptr", "i64", "i32", "buffer", "i64"], returns: "i32" }, // ..., b, nrhs
-  bunmg_dense_cholesky_logdet: { args: ["ptr", "i32", "ptr", "i64", "i32", "buffer"], returns: "i32" }, // double*
-  bunmg_dense_cholesky_inverse: { args: ["ptr", "i32", "ptr", "buffer"], returns: "i32" }, // dev, factor, matrix
-  bunmg_dense_syevd: { args: ["ptr", "i32", "ptr", "buffer", "i32", "buffer"], returns: "i32" }, // dev, full, matrix, flags, w
-  bunmg_dense_workspace: {
-    args: ["ptr", "i32", "i32", "i64", "i32", "i64", "buffer"], // dev, routine, n, dtype, nrhs, uint64_t*
-    returns: "i32",
-  },
 } as const;

@@ -1,11 +1,17 @@
 // DeviceBuffer: typed memory on one mesh position. Lengths and offsets are in elements (a
 // complex element is one (re, im) pair); the device pointer is a plain JS number.
 import { checkArrayType, dtypeInfo, elementCount, inferDType, DTYPES, type DType, type HostArray, type StorageOf } from "./dtypes.ts";
-import { disposed, invalid } from "./errors.ts";
-import { HANDLE, RELEASE, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
+import { BunmgError, disposed, invalid } from "./errors.ts";
+import { HANDLE, ON_WRITE, RELEASE, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
 import { checkMesh, checkPosition, type Mesh } from "./mesh.ts";
 import { asPointer, check, native, readPointer } from "./native.ts";
 import { checkInteger, describe } from "./validate.ts";
+
+/** OUT_OF_MEMORY for `bytes` on mesh position `position`, naming what needs them and what is free. */
+export function outOfMemory(mesh: Mesh, position: number, bytes: number, what: string): BunmgError {
+  const free = mesh.memory(position).free;
+  return new BunmgError("OUT_OF_MEMORY", `${what} need ${bytes >= 2 ** 53 ? `about ${bytes.toExponential(3)}` : bytes} bytes on mesh position ${position}, which has ${free} free`, { device: position });
+}
 
 export interface CopyRange {
   /** first element written in this buffer (default 0) */
@@ -25,6 +31,8 @@ export class DeviceBuffer<D extends DType = DType> implements MeshResource {
   readonly length: number;
   #address: number;
   #disposedReason: string | undefined;
+  /** @internal set by a ShardedMatrix on its shards: their writes change the matrix */
+  [ON_WRITE]?: () => void;
 
   private constructor(mesh: Mesh, device: number, dtype: D, length: number, address: number) {
     this.mesh = mesh;
@@ -40,7 +48,8 @@ export class DeviceBuffer<D extends DType = DType> implements MeshResource {
     checkMesh(mesh);
     checkPosition(mesh, device);
     const info = dtypeInfo(dtype);
-    checkInteger(length, "length (elements)", 1);
+    if (typeof length !== "number" || !Number.isInteger(length) || length < 1) checkInteger(length, "length (elements)", 1);
+    if (length * info.bytes > Number.MAX_SAFE_INTEGER) throw outOfMemory(mesh, device, length * info.bytes, `${length} elements of ${dtype}`);
     const out = new BigUint64Array(1);
     check(native().bunmg_alloc(mesh[HANDLE](), device, length * info.bytes, out), "bunmg_alloc");
     return new DeviceBuffer(mesh, device, dtype, length, readPointer(out));
@@ -83,6 +92,7 @@ export class DeviceBuffer<D extends DType = DType> implements MeshResource {
     const n = elementCount(array, this.dtype, "source array");
     this.#checkRange(offset, n, "copyFromHost");
     if (n === 0) return this;
+    this[ON_WRITE]?.();
     const bytes = DTYPES[this.dtype].bytes;
     const status = native().bunmg_copy_to_device(
       this.mesh[HANDLE](),
@@ -140,6 +150,7 @@ export class DeviceBuffer<D extends DType = DType> implements MeshResource {
     const offset = range.offset ?? 0;
     this.#checkRange(offset, n, "copyFrom (destination)");
     if (n === 0) return this;
+    this[ON_WRITE]?.();
     const bytes = DTYPES[this.dtype].bytes;
     const status = native().bunmg_copy_peer(
       this.mesh[HANDLE](),

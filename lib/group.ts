@@ -10,10 +10,10 @@ import { disposed, invalid } from "./errors.ts";
 import { HANDLE, RELEASE, STRUCT, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
 import { cudaDeviceCount, Mesh, type Backend } from "./mesh.ts";
 import { asPointer, check, native, readPointer } from "./native.ts";
-import { shardCapacity, type RandomOptions } from "./sharded.ts";
+import { shardCapacity, shardCapacityUpTo, type RandomOptions } from "./sharded.ts";
 import type { SyevdOptions, TileOptions } from "./solvers.ts";
 import { defaultTileSize, MAX_TILE, type Routine } from "./tiles.ts";
-import { checkInteger, describe } from "./validate.ts";
+import { checkInteger, describe, optionsOf } from "./validate.ts";
 
 /** "threads": the ranks are Bun Workers of one process (SPMD); "processes": one process per
  * rank (MPMD). */
@@ -158,14 +158,15 @@ export class Group implements MeshResource {
     return shardCapacity(n, tile, this.size);
   }
 
-  /** This rank's shard of an n x n matrix (uninitialized), with room for the cyclic layout. */
-  allocShard<D extends DType = "float64">(n: number, options: ShardOptions<D> = {}): GroupShard<D> {
+  /** This rank's shard of an n x n matrix (uninitialized), with room for the cyclic layout of
+   * every tile up to `tileSize` (default: the largest default tile at this size), the same
+   * capacity ShardedMatrix gives its shards. */
+  allocShard<D extends DType = "float64">(n: number, options?: ShardOptions<D> | null): GroupShard<D> {
     this.#alive();
     checkInteger(n, "n", 1);
-    const dtype = (options.dtype ?? "float64") as D;
+    const { dtype = "float64" as D, tileSize } = optionsOf(options);
     const info = dtypeInfo(dtype);
-    const tiles = options.tileSize !== undefined ? [checkInteger(options.tileSize, "tileSize", 1)] : (["potrs", "potri", "syevd"] as const).map((r) => defaultTileSize(r, dtype, n));
-    const capacity = Math.max(...tiles.map((t) => this.shardCapacity(n, t)));
+    const capacity = shardCapacityUpTo(n, tileSize === undefined ? 0 : checkInteger(tileSize, "tileSize", 1), this.size, dtype);
     const out = new BigUint64Array(1);
     check(native().bunmg_group_alloc(this[HANDLE](), capacity * n * info.bytes, out), "bunmg_group_alloc");
     const shard = new GroupShard(this, n, dtype, capacity, readPointer(out));

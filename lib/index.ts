@@ -15,9 +15,9 @@ export {
 export { MAX_DEVICES } from "./abi.ts";
 export { cudaDeviceCount, Mesh, type Backend, type MemoryInfo } from "./mesh.ts";
 export { DeviceBuffer, type CopyRange } from "./buffer.ts";
-export { DEFAULT_MAX_TILE, ShardedMatrix, shardCapacity, type Layout, type MatrixShape, type RandomOptions } from "./sharded.ts";
+export { ShardedMatrix, shardCapacity, shardCapacityUpTo, type Layout, type MatrixShape, type RandomOptions } from "./sharded.ts";
 export { cyclicPlan, type CyclicPlan, type PlanMove } from "./plan.ts";
-export { defaultTileSize, MAX_TILE, type Routine } from "./tiles.ts";
+export { defaultMaxTile, defaultTileSize, MAX_TILE, type Routine } from "./tiles.ts";
 export {
   cholesky,
   CholeskyFactor,
@@ -27,12 +27,13 @@ export {
   syevd,
   type EstimateOptions,
   type MemoryEstimate,
+  type PotrsOptions,
   type SolverOptions,
   type SyevdOptions,
   type SyevdResult,
   type TileOptions,
 } from "./solvers.ts";
-export { chooseStrategy, SINGLE_CHOLESKY_MAX_N, type Strategy, type StrategyChoice, type StrategyOptions } from "./strategy.ts";
+export { chooseStrategy, type Strategy, type StrategyChoice, type StrategyOptions } from "./strategy.ts";
 export {
   DEFAULT_GROUP_TIMEOUT_MS,
   Group,

@@ -7,6 +7,7 @@ export const STRUCT = Symbol("bunmg.struct"); // ShardedMatrix: its bunmg_matrix
 export const RUN = Symbol("bunmg.run"); // ShardedMatrix: a native call that may change its layout
 export const ENSURE_CAPACITY = Symbol("bunmg.ensureCapacity"); // ShardedMatrix: room for a tile
 export const RELEASE = Symbol("bunmg.release"); // MeshResource: free native memory now
+export const ON_WRITE = Symbol("bunmg.onWrite"); // DeviceBuffer: called before its contents change
 
 /** Something a mesh must release before the mesh itself goes. */
 export interface MeshResource {

@@ -1,17 +1,17 @@
-// ShardedMatrix: a rows x cols row-major matrix split by rows over a mesh. With s =
-// ceil(rows / G), position d holds rows [d*s, min((d+1)*s, rows)) (possibly none) at the start of
-// its shard. The same shards also hold the cyclic layout cuSOLVERMg needs (tile k of T rows on
-// position k % G at local tile slot floor(k / G)), so each shard has room for `capacity` rows.
+// ShardedMatrix: a rows x cols row-major matrix split by rows over a mesh. Position d holds the
+// rows rowRange(d) (possibly none) at the start of its shard. The same shards also hold the
+// cyclic layout cuSOLVERMg needs (tile k of T rows on position k % G at local tile slot
+// floor(k / G)), so each shard has room for `capacity` rows. The layout arithmetic is
+// libbunmg's (bunmg_row_range, bunmg_tile_location, bunmg_shard_capacity*); this module asks.
 import type { Pointer } from "bun:ffi";
-import { DeviceBuffer } from "./buffer.ts";
-import { LAYOUT, MATRIX, MAX_DEVICES, STATUS } from "./abi.ts";
-import { checkArray, dtypeInfo, inferDType, allocHost, DTYPES, type DType, type StorageOf } from "./dtypes.ts";
+import { LAYOUT, MATRIX, MAX_DEVICES, MAX_EXTENT, STATUS } from "./abi.ts";
+import { DeviceBuffer, outOfMemory } from "./buffer.ts";
+import { allocHost, checkArray, dtypeInfo, DTYPES, inferDType, type DType, type StorageOf } from "./dtypes.ts";
 import { BunmgError, disposed, invalid } from "./errors.ts";
-import { ENSURE_CAPACITY, HANDLE, RUN, STRUCT } from "./internal.ts";
+import { ENSURE_CAPACITY, HANDLE, ON_WRITE, RUN, STRUCT } from "./internal.ts";
 import { checkMesh, checkPosition, type Mesh } from "./mesh.ts";
 import { check, native, nativeError } from "./native.ts";
-import { defaultTileSize } from "./tiles.ts";
-import { checkInteger } from "./validate.ts";
+import { checkInteger, optionsOf } from "./validate.ts";
 
 export type Layout = "rows" | "cyclic";
 
@@ -21,17 +21,9 @@ export interface MatrixShape<D extends DType = DType> {
   /** default: from the data's array type (fromHost), float64 (alloc) */
   dtype?: D;
   /** shards get room for the cyclic layout of every tile size up to this (default: the largest
-   * default tile of any routine at this size, see lib/tiles.ts); a larger tile later costs a
-   * reallocation, and each unit of maxTile costs a row of slack per device */
+   * default tile of any routine at this size); a larger tile later costs a reallocation, and
+   * each unit of maxTile costs a row of slack per device */
   maxTile?: number;
-}
-
-/** The largest tile any routine uses by default (lib/tiles.ts): `maxTile`'s default for large
- * matrices; smaller ones get their own largest default tile. */
-export const DEFAULT_MAX_TILE = 2048;
-
-function defaultMaxTile(dtype: DType, rows: number): number {
-  return Math.max(...(["potrs", "potri", "syevd"] as const).map((r) => defaultTileSize(r, dtype, rows)));
 }
 
 export interface RandomOptions {
@@ -41,23 +33,35 @@ export interface RandomOptions {
   seed?: number;
 }
 
-
-/** Rows a shard needs for the cyclic layout of `tile` (and for row layout): bunmg_shard_capacity. */
+/** Rows a shard needs for row layout and the cyclic layout of exactly `tile`. */
 export function shardCapacity(rows: number, tile: number, devices: number): number {
   const out = new BigInt64Array(1);
   check(native().bunmg_shard_capacity(rows, tile, devices, out), "bunmg_shard_capacity");
   return Number(out[0]);
 }
 
-/** Capacity that fits every tile size in [1, maxTile]. Capacity is not monotonic in the tile
- * (whole tiles per device), so take the maximum; tiles above `rows` are left out, since they
- * only pad a matrix that one tile already covers. */
-function capacityFor(rows: number, maxTile: number, devices: number): number {
-  let capacity = 0;
-  for (let t = 1, top = Math.min(maxTile, rows); t <= top; t++) {
-    capacity = Math.max(capacity, shardCapacity(rows, t, devices));
-  }
-  return capacity;
+/** Rows a shard needs for row layout and the cyclic layout of every tile in 1..maxTile (0: the
+ * largest default tile at this size): the capacity of matrices and group shards alike. */
+export function shardCapacityUpTo(rows: number, maxTile: number, devices: number, dtype: DType): number {
+  const out = new BigInt64Array(1);
+  check(native().bunmg_shard_capacity_upto(rows, maxTile, devices, dtypeInfo(dtype).code, out), "bunmg_shard_capacity_upto");
+  return Number(out[0]);
+}
+
+/** Global rows [start, end) that `position` of `devices` holds in row layout. */
+export function rowRange(rows: number, devices: number, position: number): [start: number, end: number] {
+  const start = new BigInt64Array(1);
+  const end = new BigInt64Array(1);
+  check(native().bunmg_row_range(rows, devices, position, start, end), "bunmg_row_range");
+  return [Number(start[0]), Number(end[0])];
+}
+
+/** Where global tile k of the cyclic layout lives: [position, first local row]. */
+function tileLocation(rows: number, tile: number, devices: number, k: number): [position: number, row: number] {
+  const position = new Int32Array(1);
+  const row = new BigInt64Array(1);
+  check(native().bunmg_tile_location(rows, tile, devices, k, position, row), "bunmg_tile_location");
+  return [position[0]!, Number(row[0])];
 }
 
 export class ShardedMatrix<D extends DType = DType> {
@@ -66,7 +70,8 @@ export class ShardedMatrix<D extends DType = DType> {
   readonly cols: number;
   readonly dtype: D;
   #shards: DeviceBuffer<D>[];
-  // The bunmg_matrix the library reads and updates: the source of truth for layout and tile.
+  // The bunmg_matrix the library reads and updates: the source of truth for layout, tile and
+  // generation.
   readonly #struct = new Uint8Array(MATRIX.bytes);
   readonly #view = new DataView(this.#struct.buffer);
   #disposedReason: string | undefined;
@@ -82,10 +87,9 @@ export class ShardedMatrix<D extends DType = DType> {
     v.setBigInt64(MATRIX.offset.rows, BigInt(rows), true);
     v.setBigInt64(MATRIX.offset.cols, BigInt(cols), true);
     v.setBigInt64(MATRIX.offset.capacity, BigInt(capacity), true);
-    v.setBigInt64(MATRIX.offset.tile, 0n, true);
     v.setInt32(MATRIX.offset.dtype, DTYPES[dtype].code, true);
     v.setInt32(MATRIX.offset.layout, LAYOUT.rows, true);
-    this.#writeShardPointers();
+    this.#adopt();
   }
 
   /** An uninitialized matrix. */
@@ -94,7 +98,7 @@ export class ShardedMatrix<D extends DType = DType> {
     const { rows, cols, maxTile } = checkShape(shape); // first: shape may be no object at all
     const dtype = (shape.dtype ?? "float64") as D;
     dtypeInfo(dtype);
-    const capacity = capacityFor(rows, maxTile, mesh.size);
+    const capacity = shardCapacityUpTo(rows, maxTile, mesh.size, dtype);
     const shards: DeviceBuffer<D>[] = [];
     try {
       for (let d = 0; d < mesh.size; d++) shards.push(DeviceBuffer.alloc(mesh, d, dtype, capacity * cols));
@@ -108,7 +112,7 @@ export class ShardedMatrix<D extends DType = DType> {
   /** A matrix generated where its shards live, with no host copy: `hpd` (the default) is
    * Hermitian positive definite (square only), `uniform` has components uniform in [-1, 1).
    * The same seed gives the same matrix on every backend and mesh. */
-  static random<D extends DType = "float64">(mesh: Mesh, shape: MatrixShape<D>, options: RandomOptions = {}): ShardedMatrix<D> {
+  static random<D extends DType = "float64">(mesh: Mesh, shape: MatrixShape<D>, options?: RandomOptions | null): ShardedMatrix<D> {
     const matrix = ShardedMatrix.alloc(mesh, shape);
     try {
       return matrix.fillRandom(options);
@@ -119,8 +123,9 @@ export class ShardedMatrix<D extends DType = DType> {
   }
 
   /** Overwrites the matrix (row layout) as ShardedMatrix.random does. */
-  fillRandom({ kind = "hpd", seed = 1 }: RandomOptions = {}): this {
+  fillRandom(options?: RandomOptions | null): this {
     this.#usable();
+    const { kind = "hpd", seed = 1 } = optionsOf(options);
     if (kind !== "hpd" && kind !== "uniform") throw invalid(`random kind must be "hpd" or "uniform", got ${String(kind)}`);
     checkInteger(seed, "seed", 0);
     if (this.layout !== "rows") throw invalid(`${this} must be in row layout to be filled`);
@@ -141,7 +146,7 @@ export class ShardedMatrix<D extends DType = DType> {
       const values = cols * DTYPES[dtype].components;
       for (let d = 0; d < mesh.size; d++) {
         const [start, end] = m.rowRange(d);
-        if (end > start) m.#shards[d].copyFromHost(data.subarray(start * values, end * values));
+        if (end > start) m.#shards[d]!.copyFromHost(data.subarray(start * values, end * values));
       }
     } catch (e) {
       m.dispose();
@@ -150,9 +155,10 @@ export class ShardedMatrix<D extends DType = DType> {
     return m;
   }
 
-  /** Rows per shard in row layout: ceil(rows / mesh.size). */
+  /** Rows per shard in row layout (position 0 holds this many). */
   get shardRows(): number {
-    return Math.ceil(this.rows / this.mesh.size);
+    const [start, end] = rowRange(this.rows, this.mesh.size, 0);
+    return end - start;
   }
 
   /** Rows each shard buffer can hold. */
@@ -169,7 +175,14 @@ export class ShardedMatrix<D extends DType = DType> {
     return this.layout === "cyclic" ? Number(this.#view.getBigInt64(MATRIX.offset.tile, true)) : undefined;
   }
 
-  /** The shard buffers, one per mesh position, each `capacity * cols` elements. */
+  /** Bumped by every change of the shards' contents; factors check it (a changed matrix
+   * invalidates its factors). */
+  get generation(): bigint {
+    return this.#view.getBigUint64(MATRIX.offset.generation, true);
+  }
+
+  /** The shard buffers, one per mesh position, each `capacity * cols` elements. Writing into
+   * them counts as a change of the matrix. */
   get shards(): readonly DeviceBuffer<D>[] {
     this.#alive();
     return Object.freeze([...this.#shards]);
@@ -182,8 +195,7 @@ export class ShardedMatrix<D extends DType = DType> {
   /** Global rows [start, end) that `position` holds in row layout. */
   rowRange(position: number): [start: number, end: number] {
     checkPosition(this.mesh, position, "position");
-    const s = this.shardRows;
-    return [Math.min(position * s, this.rows), Math.min((position + 1) * s, this.rows)];
+    return rowRange(this.rows, this.mesh.size, position);
   }
 
   /** A host copy (rows x cols, row-major), read from whichever layout the matrix is in. */
@@ -196,29 +208,47 @@ export class ShardedMatrix<D extends DType = DType> {
     if (tile === undefined) {
       for (let d = 0; d < this.mesh.size; d++) {
         const [start, end] = this.rowRange(d);
-        if (end > start) this.#shards[d].copyToHost(rowsOf(start, end), 0);
+        if (end > start) this.#shards[d]!.copyToHost(rowsOf(start, end), 0);
       }
     } else {
-      // Tile k (rows kT .. kT+T-1, contiguous on both sides) sits on position k % G at local
-      // row floor(k / G) * T: one copy per tile.
-      const G = this.mesh.size;
+      // Tile k (rows kT .. kT+T-1) is contiguous on both sides: one copy per tile.
       for (let k = 0, start = 0; start < this.rows; k++, start += tile) {
-        const end = Math.min(start + tile, this.rows);
-        const local = Math.floor(k / G) * tile;
-        this.#shards[k % G].copyToHost(rowsOf(start, end), local * this.cols);
+        const [position, local] = tileLocation(this.rows, tile, this.mesh.size, k);
+        this.#shards[position]!.copyToHost(rowsOf(start, Math.min(start + tile, this.rows)), local * this.cols);
       }
     }
     return target;
   }
 
-  /** Moves the data in place into the cyclic layout of `tile` rows per tile. */
+  /** Moves the data in place into the cyclic layout of `tile` rows per tile. On failure the
+   * matrix is back in the layout it started in. */
   toCyclic(tile: number): this {
     this.#usable();
-    checkInteger(tile, "tile size", 1);
+    checkInteger(tile, "tile size", 1, MAX_EXTENT);
     if (this.layout === "cyclic" && this.tileSize === tile) return this;
-    if (this.layout === "cyclic") this.fromCyclic();
-    this[ENSURE_CAPACITY](tile);
-    this[RUN]((mesh, m) => native().bunmg_to_cyclic(mesh, m, tile), "bunmg_to_cyclic");
+    const need = shardCapacity(this.rows, tile, this.mesh.size);
+    if (need <= this.capacity) {
+      // libbunmg moves cyclic to cyclic through row layout and back on failure.
+      this[RUN]((mesh, m) => native().bunmg_to_cyclic(mesh, m, tile), "bunmg_to_cyclic");
+      return this;
+    }
+    // The shards must grow first, which they can only in row layout.
+    this.#checkRoom(need, `toCyclic(${tile})`);
+    const old = this.tileSize;
+    if (old !== undefined) this.fromCyclic();
+    try {
+      this[ENSURE_CAPACITY](tile);
+      this[RUN]((mesh, m) => native().bunmg_to_cyclic(mesh, m, tile), "bunmg_to_cyclic");
+    } catch (e) {
+      if (old !== undefined && this.layout === "rows" && this.#lost === undefined) {
+        try {
+          this.toCyclic(old);
+        } catch {
+          // the first failure is the one to report; `layout` says where the matrix is
+        }
+      }
+      throw e;
+    }
     return this;
   }
 
@@ -281,7 +311,7 @@ export class ShardedMatrix<D extends DType = DType> {
     if (need <= this.capacity) return;
     if (this.layout !== "rows") throw invalid(`cannot grow the shards of ${this} while in the cyclic layout`);
     for (let d = 0; d < this.mesh.size; d++) {
-      const old = this.#shards[d];
+      const old = this.#shards[d]!;
       if (old.length >= need * this.cols) continue; // grown by an earlier, interrupted attempt
       const grown = DeviceBuffer.alloc(this.mesh, d, this.dtype, need * this.cols);
       try {
@@ -294,16 +324,33 @@ export class ShardedMatrix<D extends DType = DType> {
       // Until every shard has grown, `capacity` keeps the old value, which each buffer still
       // satisfies, so a failure part way leaves a consistent matrix.
       this.#shards[d] = grown;
-      this.#writeShardPointers();
+      this.#adopt();
       old.dispose();
     }
     this.#view.setBigInt64(MATRIX.offset.capacity, BigInt(need), true);
   }
 
-  #writeShardPointers(): void {
+  /** Writes the shard pointers into the struct, and makes writes into the shards count as
+   * changes of the matrix. */
+  #adopt(): void {
     for (let d = 0; d < MAX_DEVICES; d++) {
-      const address = d < this.#shards.length ? this.#shards[d].pointer : 0;
-      this.#view.setBigUint64(MATRIX.offset.shards + 8 * d, BigInt(address), true);
+      const shard = this.#shards[d];
+      if (shard) shard[ON_WRITE] = () => this.#changed();
+      this.#view.setBigUint64(MATRIX.offset.shards + 8 * d, BigInt(shard?.pointer ?? 0), true);
+    }
+    this.#changed();
+  }
+
+  #changed(): void {
+    this.#view.setBigUint64(MATRIX.offset.generation, this.generation + 1n, true);
+  }
+
+  /** OUT_OF_MEMORY before anything moves when shards of `rows` rows cannot be allocated. */
+  #checkRoom(rows: number, what: string): void {
+    const bytes = rows * this.cols * DTYPES[this.dtype].bytes;
+    for (let d = 0; d < this.mesh.size; d++) {
+      const { free } = this.mesh.memory(d);
+      if (!(bytes <= free)) throw outOfMemory(this.mesh, d, bytes, `${what}: shards of ${rows} rows`);
     }
   }
 
@@ -327,11 +374,10 @@ export class ShardedMatrix<D extends DType = DType> {
 
 function checkShape(shape: MatrixShape): { rows: number; cols: number; maxTile: number } {
   if (typeof shape !== "object" || shape === null) throw invalid("shape must be an object { rows, cols, dtype? }");
-  const rows = checkInteger(shape.rows, "rows", 1);
   return {
-    rows,
-    cols: checkInteger(shape.cols, "cols", 1),
-    // an unknown dtype is reported by the caller's dtype check
-    maxTile: checkInteger(shape.maxTile ?? defaultMaxTile(shape.dtype ?? "float64", rows), "maxTile", 1),
+    rows: checkInteger(shape.rows, "rows", 1, MAX_EXTENT),
+    cols: checkInteger(shape.cols, "cols", 1, MAX_EXTENT),
+    // 0: libbunmg's default, the largest default tile of any routine at this size
+    maxTile: checkInteger(shape.maxTile ?? 0, "maxTile", shape.maxTile === undefined ? 0 : 1, MAX_EXTENT),
   };
 }

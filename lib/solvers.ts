@@ -1,32 +1,36 @@
-// Solvers on a square Hermitian (symmetric when real) ShardedMatrix A in row layout. Each takes
-// one of two paths (strategy.ts says which and why): "multi" redistributes A into the cyclic
-// layout and runs cuSOLVERMg over every device; "single" gathers A into one dense buffer on mesh
-// position 0 and runs cuSOLVERDn there (LAPACK on the host backend). A is overwritten as
-// documented per function.
-import { EIG, ROUTINE } from "./abi.ts";
-import { DeviceBuffer } from "./buffer.ts";
+// The solvers on a square Hermitian (symmetric when real) ShardedMatrix A in row layout. Each
+// is one call of libbunmg's entry point for the routine, which holds the whole contract: the
+// inputs checked before anything moves, the path chosen (strategy.ts) and run, the result
+// checked by bunmg itself, and A restored on failure. This module only shapes the arguments.
+import { EIG, MAX_TILE, PATH, ROUTINE } from "./abi.ts";
 import { allocHost, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
-import { BunmgError, disposed, invalid } from "./errors.ts";
-import { ENSURE_CAPACITY, HANDLE, RUN } from "./internal.ts";
+import { disposed, invalid } from "./errors.ts";
+import { ENSURE_CAPACITY, HANDLE, RELEASE, RUN, STRUCT, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
 import { checkMesh, type Mesh } from "./mesh.ts";
-import { asPointer, check, native } from "./native.ts";
+import { asPointer, check, native, readPointer } from "./native.ts";
 import { ShardedMatrix } from "./sharded.ts";
-import { checkRoutine, chooseStrategy, debugLog, type Strategy, type StrategyChoice } from "./strategy.ts";
-import { defaultTileSize, MAX_TILE, type Routine } from "./tiles.ts";
-import { checkInteger, describe } from "./validate.ts";
+import { checkRoutine, checkStrategy, pathOptions, takenPath, type Strategy } from "./strategy.ts";
+import type { Routine } from "./tiles.ts";
+import { checkInteger, describe, optionsOf } from "./validate.ts";
 
 export interface TileOptions {
-  /** rows per tile of the cyclic layout (default: defaultTileSize(routine, dtype, n)); unused by
-   * the single-device path */
+  /** rows per tile of the multi path's cyclic layout (default: defaultTileSize(routine, dtype, n)) */
   tileSize?: number;
 }
 
 export interface SolverOptions extends TileOptions {
   /** "auto" (default): chooseStrategy's rule; "multi": every device of the mesh (cuSOLVERMg);
-   * "single": the whole matrix on mesh position 0 (cuSOLVERDn, LAPACK on the host backend). When
-   * auto picked "single" and that path turns out unable (UNSUPPORTED, OUT_OF_MEMORY), the
-   * routine runs on the multi-device path instead; an explicit "single" reports the error. */
+   * "single": the whole matrix on mesh position 0 (cuSOLVERDn, LAPACK on the host backend). */
   strategy?: Strategy;
+  /** With "auto": a single path that cannot run (UNSUPPORTED, OUT_OF_MEMORY, before A is
+   * touched) gives way to multi (default true). An explicit "single" reports the error. */
+  fallback?: boolean;
+}
+
+export interface PotrsOptions extends SolverOptions {
+  /** Leave A unchanged and in row layout on every path (default false: the multi path leaves
+   * A holding its factor). The multi path then rebuilds A: one redistribution more. */
+  keep?: boolean;
 }
 
 export interface SyevdOptions extends SolverOptions {
@@ -45,27 +49,31 @@ export interface SyevdResult<D extends DType> {
   strategy: "single" | "multi";
 }
 
-const SINGLE_POSITION = 0; // the mesh position the single-device path runs on
-
-/** A Cholesky factor. With strategy "multi" it is held in place by the matrix it was computed
- * from (cyclic layout); with "single" it is a separate dense buffer on mesh position 0, and the
- * matrix stays unchanged, in row layout. */
-export class CholeskyFactor<D extends DType = DType> {
+/** A Cholesky factor A = L L^H on the devices. With strategy "multi" it is held in place by the
+ * matrix it was computed from (cyclic layout); with "single" it is a separate dense buffer on
+ * mesh position 0, and the matrix stays unchanged, in row layout. Any change to the matrix after
+ * factoring (a fill, a layout change, a write into a shard) makes the factor stale: its calls
+ * then throw DISPOSED. */
+export class CholeskyFactor<D extends DType = DType> implements MeshResource {
   /** the factored matrix: "multi": its shards now hold the factor; "single": A, unchanged */
   readonly matrix: ShardedMatrix<D>;
   /** the tile of the cyclic layout holding the factor; undefined with "single" */
   readonly tileSize: number | undefined;
   /** the path that computed (and holds) the factor */
   readonly strategy: "single" | "multi";
-  #full: DeviceBuffer<D> | undefined;
-  #consumed: string | undefined;
+  #handle: number;
+  #gone: string | undefined;
 
   /** @internal use cholesky(A) */
-  constructor(matrix: ShardedMatrix<D>, tileSize: number | undefined, full?: DeviceBuffer<D>) {
+  constructor(matrix: ShardedMatrix<D>, handle: number) {
     this.matrix = matrix;
-    this.tileSize = tileSize;
-    this.strategy = full === undefined ? "multi" : "single";
-    this.#full = full;
+    this.#handle = handle;
+    const path = new Int32Array(1);
+    const tile = new BigInt64Array(1);
+    check(native().bunmg_factor_info(asPointer(handle), path, tile), "bunmg_factor_info");
+    this.strategy = path[0] === PATH.single ? "single" : "multi";
+    this.tileSize = this.strategy === "multi" ? Number(tile[0]) : undefined;
+    matrix.mesh[TRACK](this);
   }
 
   /** Order of the matrix. */
@@ -76,88 +84,60 @@ export class CholeskyFactor<D extends DType = DType> {
   /** X with A X = B for B an n x nrhs row-major array (or a vector of n), as a new array of
    * B's shape and dtype. B is not modified. */
   solve(B: StorageOf<D>): StorageOf<D> {
-    this.#usable();
-    const { dtype, rows: n } = this.matrix;
-    const nrhs = rightHandSides(B, dtype, n);
+    const handle = this.#live();
     const X = B.slice() as StorageOf<D>;
-    const full = this.#full;
-    if (full === undefined) {
-      this.matrix[RUN]((mesh, m) => native().bunmg_cholesky_solve(mesh, m, X, nrhs), "bunmg_cholesky_solve");
-    } else {
-      const status = native().bunmg_dense_cholesky_solve(this.matrix.mesh[HANDLE](), full.device, asPointer(full.pointer), n, DTYPES[dtype].code, X, nrhs);
-      check(status, "bunmg_dense_cholesky_solve");
-    }
+    const nrhs = rightHandSides(B, this.matrix.dtype, this.n);
+    this.matrix[RUN]((_, m) => native().bunmg_factor_solve(handle, m, X, nrhs), "bunmg_factor_solve");
     return X;
   }
 
   /** log det A = 2 sum log L_ii (real: A is Hermitian positive definite). */
   logDet(): number {
-    this.#usable();
+    const handle = this.#live();
     const out = new Float64Array(1);
-    const full = this.#full;
-    if (full === undefined) {
-      this.matrix[RUN]((mesh, m) => native().bunmg_cholesky_logdet(mesh, m, out), "bunmg_cholesky_logdet");
-    } else {
-      const { mesh, rows, dtype } = this.matrix;
-      check(native().bunmg_dense_cholesky_logdet(mesh[HANDLE](), full.device, asPointer(full.pointer), rows, DTYPES[dtype].code, out), "bunmg_dense_cholesky_logdet");
-    }
-    return out[0];
+    this.matrix[RUN]((_, m) => native().bunmg_factor_logdet(handle, m, out), "bunmg_factor_logdet");
+    return out[0]!;
   }
 
   /** Turns the factor into A's inverse, in row layout (the full Hermitian matrix), and returns
    * the matrix. The factor is consumed: later calls on it throw DISPOSED. With "single" the
    * inverse is written into the matrix, which must still be in row layout. */
   inverse(): ShardedMatrix<D> {
-    this.#usable();
-    const full = this.#full;
-    if (full !== undefined) {
-      if (this.matrix.layout !== "rows") throw invalid(`${this.matrix} must be in row layout to receive the inverse (call fromCyclic() first)`);
-      try {
-        this.matrix[RUN]((mesh, m) => native().bunmg_dense_cholesky_inverse(mesh, full.device, asPointer(full.pointer), m), "bunmg_dense_cholesky_inverse");
-      } finally {
-        // potri overwrote the factor, whatever happened after it.
-        this.#consumed = "it was consumed by inverse()";
-        this.#release();
-      }
-      return this.matrix;
-    }
+    const handle = this.#live();
     try {
-      this.matrix[RUN]((mesh, m) => native().bunmg_cholesky_inverse(mesh, m), "bunmg_cholesky_inverse");
+      this.matrix[RUN]((_, m) => native().bunmg_factor_inverse(handle, m), "bunmg_factor_inverse");
     } finally {
-      // potri overwrote the factor, whatever happened after it (even a failed copy back that
-      // left the matrix block-cyclic): solving with it now would give wrong answers.
-      this.#consumed = "it was consumed by inverse()";
+      // potri overwrote the factor, whatever happened after it.
+      this[RELEASE]("it was consumed by inverse()");
     }
     return this.matrix;
   }
 
   /** Frees the factor: with "multi", disposes the matrix holding it; with "single", frees the
-   * factor's own buffer (the matrix stays usable). */
+   * factor's own buffer (the matrix stays usable). Idempotent. */
   dispose(): void {
-    this.#consumed ??= "it was disposed";
-    if (this.#full === undefined) this.matrix.dispose();
-    else this.#release();
+    this[RELEASE]("it was disposed");
+    if (this.strategy === "multi") this.matrix.dispose();
   }
 
   [Symbol.dispose](): void {
     this.dispose();
   }
 
-  #release(): void {
-    this.#full?.dispose();
+  /** @internal frees the handle now (also when its mesh goes first). */
+  [RELEASE](reason: string): void {
+    if (this.#gone !== undefined) return;
+    this.#gone = reason;
+    this.matrix.mesh[UNTRACK](this);
+    const handle = this.#handle;
+    this.#handle = 0;
+    check(native().bunmg_factor_destroy(asPointer(handle)), "bunmg_factor_destroy");
   }
 
-  #usable(): void {
-    if (this.#consumed !== undefined) throw disposed(`the Cholesky factor is no longer usable: ${this.#consumed}`);
-    if (this.#full !== undefined) {
-      if (this.#full.disposed) throw disposed("the Cholesky factor is no longer usable: its buffer was freed (was the mesh disposed?)");
-      if (this.matrix.mesh.disposed) throw disposed("the Cholesky factor is no longer usable: its mesh was disposed");
-      return;
-    }
+  #live() {
+    if (this.#gone !== undefined) throw disposed(`the Cholesky factor is no longer usable: ${this.#gone}`);
     if (this.matrix.disposed) throw disposed("the Cholesky factor is no longer usable: its matrix was disposed");
-    if (this.matrix.layout !== "cyclic" || this.matrix.tileSize !== this.tileSize) {
-      throw invalid(`the Cholesky factor's matrix left the cyclic layout of tile ${this.tileSize} (was fromCyclic() or toCyclic() called?), so it no longer holds the factor`);
-    }
+    return asPointer(this.#handle);
   }
 }
 
@@ -165,26 +145,85 @@ export class CholeskyFactor<D extends DType = DType> {
  * layout (use the returned factor, not A's contents). With "single" (auto's choice for small N on
  * GPUs, see chooseStrategy), the factor lives in a separate N x N buffer on mesh position 0 and A
  * itself stays unchanged, in row layout (`A.layout` tells; `factor.strategy` says which). A non
- * positive definite A throws NOT_POSITIVE_DEFINITE (`index` = order of the failing leading minor)
- * and is left unchanged, in row layout. */
-export function cholesky<D extends DType>(A: ShardedMatrix<D>, options: SolverOptions = {}): CholeskyFactor<D> {
-  return factorize(A, "potrs", "cholesky", options);
+ * positive definite A throws NOT_POSITIVE_DEFINITE (`index` = order of the first leading minor
+ * that is not, found by bunmg from the factor) and is left unchanged, in row layout. */
+export function cholesky<D extends DType>(A: ShardedMatrix<D>, options?: SolverOptions | null): CholeskyFactor<D> {
+  const request = prepare(A, "potrs", options);
+  const out = new BigUint64Array(1);
+  A[RUN]((mesh, m) => native().bunmg_cholesky(mesh, m, request, out), "bunmg_cholesky");
+  return new CholeskyFactor(A, readPointer(out));
 }
 
 /** Solves A X = B (B: n x nrhs row-major host array, or a vector of n) and returns X as a new
  * array. With strategy "multi", A is left holding its Cholesky factor in the cyclic layout (not A
- * any more); with "single" (auto's choice for small N on GPUs), A is left unchanged, in row
- * layout (`A.layout` tells). Factor once with cholesky() to solve repeatedly. */
-export function potrs<D extends DType>(A: ShardedMatrix<D>, B: StorageOf<D>, options: SolverOptions = {}): StorageOf<D> {
-  checkMatrix(A);
-  const nrhs = rightHandSides(B, A.dtype, A.rows); // before factoring, so a wrong B does not cost A
-  check(native().bunmg_check_rhs(DTYPES[A.dtype].code, B, A.rows, nrhs), "bunmg_check_rhs"); // the solve checks again, too late for A
-  const factor = factorize(A, "potrs", "potrs", options, nrhs);
-  try {
-    return factor.solve(B);
-  } finally {
-    if (factor.strategy === "single") factor.dispose(); // frees the factor's buffer, not A
-  }
+ * any more) unless `keep`; with "single" (auto's choice for small N on GPUs), A is left
+ * unchanged, in row layout (`A.layout` tells). Factor once with cholesky() to solve repeatedly. */
+export function potrs<D extends DType>(A: ShardedMatrix<D>, B: StorageOf<D>, options?: PotrsOptions | null): StorageOf<D> {
+  const { keep } = optionsOf(options);
+  const request = prepare(A, "potrs", options, keep);
+  const nrhs = rightHandSides(B, A.dtype, A.rows);
+  const X = B.slice() as StorageOf<D>;
+  A[RUN]((mesh, m) => native().bunmg_potrs(mesh, m, X, nrhs, request), "bunmg_potrs");
+  return X;
+}
+
+/** Replaces A by its inverse (row layout, the full Hermitian matrix) and returns A. On failure
+ * A is unchanged (docs/reliability.md lists the exceptions). */
+export function potri<D extends DType>(A: ShardedMatrix<D>, options?: SolverOptions | null): ShardedMatrix<D> {
+  const request = prepare(A, "potri", options);
+  A[RUN]((mesh, m) => native().bunmg_potri(mesh, m, request), "bunmg_potri");
+  return A;
+}
+
+/** Eigenvalues (ascending) and, by default, eigenvectors of A, computed in place: with vectors,
+ * A holds them on return (column k for values[k], or row k with `rows: true`). Without vectors,
+ * A is unchanged. A is in row layout on return. `strategy` in the result says which path ran. */
+export function syevd<D extends DType>(A: ShardedMatrix<D>, options?: SyevdOptions | null): SyevdResult<D> {
+  const { vectors = true, rows = false } = optionsOf(options);
+  if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
+  if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
+  const request = prepare(A, "syevd", options);
+  const flags = (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
+  const values = allocHost(DTYPES[A.dtype].real, A.rows) as StorageOf<RealOf<D>>;
+  A[RUN]((mesh, m) => native().bunmg_syevd(mesh, m, flags, values, request), "bunmg_syevd");
+  const strategy = takenPath(request);
+  return vectors ? { values, vectors: A, strategy } : { values, strategy };
+}
+
+export interface MemoryEstimate {
+  /** one matrix shard, cyclic slack included */
+  matrix: number;
+  /** redistribution staging (an upper bound) */
+  staging: number;
+  /** solver workspace */
+  workspace: number;
+  total: number;
+}
+
+export interface EstimateOptions extends TileOptions {
+  /** right-hand sides (potrs; default 1) */
+  nrhs?: number;
+  /** the path to estimate (default "multi"; "auto": the one chooseStrategy picks) */
+  strategy?: Strategy;
+}
+
+/** Bytes that `routine` needs for an n x n matrix of `dtype` on `mesh`, in closed form (nothing
+ * is allocated or planned). Multi path, per device: `matrix` is a shard with room for this
+ * tile's cyclic layout (what ShardedMatrix.alloc allocates with `maxTile` equal to the tile).
+ * Single path, on position 0 beyond A's shards: `matrix` is the dense N x N copy. */
+export function estimateMemory(routine: Routine, n: number, dtype: DType, mesh: Mesh, options?: EstimateOptions | null): MemoryEstimate {
+  const { tileSize = 0, nrhs = 1, strategy = "multi" } = optionsOf(options);
+  checkRoutine(routine);
+  checkInteger(n, "n", 1);
+  const info = dtypeInfo(dtype);
+  checkMesh(mesh);
+  checkInteger(tileSize, "tileSize", options?.tileSize === undefined ? 0 : 1, MAX_TILE[routine]);
+  checkInteger(nrhs, "nrhs", 1);
+  const out = new BigUint64Array(3);
+  const path = PATH[checkStrategy(strategy)];
+  check(native().bunmg_estimate_memory(mesh[HANDLE](), ROUTINE[routine], n, info.code, tileSize, nrhs, path, out), "bunmg_estimate_memory");
+  const [matrix, staging, workspace] = Array.from(out, Number) as [number, number, number];
+  return { matrix, staging, workspace, total: matrix + staging + workspace };
 }
 
 /** The number of right-hand sides of B (n x nrhs row-major, or a vector of n), checked. */
@@ -199,159 +238,17 @@ function rightHandSides(B: StorageOf<DType>, dtype: DType, n: number): number {
   return elements / n;
 }
 
-/** Replaces A by its inverse (row layout, the full Hermitian matrix) and returns A. On failure
- * A is unchanged (docs/reliability.md lists the one exception). */
-export function potri<D extends DType>(A: ShardedMatrix<D>, options: SolverOptions = {}): ShardedMatrix<D> {
-  const plan = prepare(A, "potri", "potri", options);
-  run(
-    A,
-    plan,
-    () => {
-      using full = denseFactor(A);
-      A[RUN]((mesh, m) => native().bunmg_dense_cholesky_inverse(mesh, full.device, asPointer(full.pointer), m), "bunmg_dense_cholesky_inverse");
-    },
-    () => {
-      A[ENSURE_CAPACITY](plan.tile);
-      A[RUN]((mesh, m) => native().bunmg_potri(mesh, m, plan.tile), "bunmg_potri");
-    },
-  );
-  return A;
-}
-
-/** Eigenvalues (ascending) and, by default, eigenvectors of A, computed in place: with vectors,
- * A holds them on return (column k for values[k], or row k with `rows: true`). Without vectors,
- * A is unchanged. A is in row layout on return. `strategy` in the result says which path ran. */
-export function syevd<D extends DType>(A: ShardedMatrix<D>, options: SyevdOptions = {}): SyevdResult<D> {
-  const vectors = options.vectors ?? true;
-  const rows = options.rows ?? false;
-  if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
-  if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
-  const plan = prepare(A, "syevd", "syevd", options);
-  const flags = (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
-  const values = allocHost(DTYPES[A.dtype].real, A.rows) as StorageOf<RealOf<D>>;
-  const strategy = run(
-    A,
-    plan,
-    () => {
-      using full = DeviceBuffer.alloc(A.mesh, SINGLE_POSITION, A.dtype, A.rows * A.rows);
-      A[RUN]((mesh, m) => native().bunmg_dense_syevd(mesh, full.device, asPointer(full.pointer), m, flags, values), "bunmg_dense_syevd");
-    },
-    () => {
-      A[ENSURE_CAPACITY](plan.tile);
-      A[RUN]((mesh, m) => native().bunmg_syevd(mesh, m, plan.tile, flags, values), "bunmg_syevd");
-    },
-  );
-  return vectors ? { values, vectors: A, strategy } : { values, strategy };
-}
-
-export interface MemoryEstimate {
-  /** one matrix shard, cyclic slack included */
-  matrix: number;
-  /** redistribution staging */
-  staging: number;
-  /** solver workspace */
-  workspace: number;
-  total: number;
-}
-
-export interface EstimateOptions extends TileOptions {
-  /** right-hand sides (potrs; default 1) */
-  nrhs?: number;
-}
-
-/** Bytes per device that `routine` needs for an n x n matrix of `dtype` on `mesh`. `matrix` is
- * a shard with room for this tile's cyclic layout: what ShardedMatrix.alloc allocates with
- * `maxTile` equal to the tile; the default maxTile (1024) can add about a tile of rows. */
-export function estimateMemory(routine: Routine, n: number, dtype: DType, mesh: Mesh, options: EstimateOptions = {}): MemoryEstimate {
-  checkRoutine(routine);
-  checkInteger(n, "n", 1);
-  const info = dtypeInfo(dtype);
-  checkMesh(mesh);
-  const tile = checkTile(options.tileSize ?? defaultTileSize(routine, dtype, n), routine);
-  const nrhs = checkInteger(options.nrhs ?? 1, "nrhs", 1);
-  const out = new BigUint64Array(3);
-  check(native().bunmg_estimate_memory(mesh[HANDLE](), ROUTINE[routine], n, info.code, tile, nrhs, out), "bunmg_estimate_memory");
-  const [matrix, staging, workspace] = Array.from(out, Number);
-  return { matrix, staging, workspace, total: matrix + staging + workspace };
-}
-
-function checkMatrix(A: unknown): asserts A is ShardedMatrix {
+/** A checked, its options as a struct bunmg_options. */
+function prepare(A: unknown, routine: Routine, options: SolverOptions | null | undefined, keep?: boolean): Uint8Array {
   if (!(A instanceof ShardedMatrix)) throw invalid(`A must be a ShardedMatrix, got ${describe(A)}`);
   if (A.disposed) throw disposed(`${A} was disposed`);
   if (A.rows !== A.cols) throw invalid(`A must be square, got ${A.rows} x ${A.cols}`);
-}
-
-function checkTile(tile: unknown, routine: Routine): number {
-  return checkInteger(tile, "tileSize", 1, MAX_TILE[routine]);
-}
-
-interface Plan extends StrategyChoice {
-  /** the tile of the multi-device path */
-  tile: number;
-  /** chosen by auto, so an unable single path may fall back to multi */
-  auto: boolean;
-  /** for messages: the call and its matrix */
-  label: string;
-}
-
-/** Checks A, the tile and the strategy, and decides the path (logged with BUNMG_DEBUG=1). */
-function prepare(A: ShardedMatrix, routine: Routine, call: string, options: SolverOptions, nrhs = 1): Plan {
-  checkMatrix(A);
-  if (A.layout !== "rows") {
-    throw invalid(`${A} must be in row layout (it holds a Cholesky factor, or call fromCyclic() first)`);
-  }
-  const tile = checkTile(options.tileSize ?? defaultTileSize(routine, A.dtype, A.rows), routine);
-  const choice = chooseStrategy(routine, A.rows, A.dtype, A.mesh, { strategy: options.strategy, nrhs });
-  const label = `${call} N=${A.rows} ${A.dtype} on ${A.mesh}`;
-  debugLog(`${label}: ${choice.strategy} (${choice.reason})`);
-  return { ...choice, tile, auto: (options.strategy ?? "auto") === "auto", label };
-}
-
-/** Runs the planned path and returns the one that ran: an auto-chosen single path that cannot
- * take the problem (UNSUPPORTED, OUT_OF_MEMORY; A is untouched then) gives way to multi. */
-function run(A: ShardedMatrix, plan: Plan, single: () => void, multi: () => void): "single" | "multi" {
-  if (plan.strategy === "single") {
-    try {
-      single();
-      return "single";
-    } catch (e) {
-      const unable = e instanceof BunmgError && (e.code === "UNSUPPORTED" || e.code === "OUT_OF_MEMORY");
-      if (!plan.auto || !unable || A.layout !== "rows") throw e;
-      debugLog(`${plan.label}: the single path failed (${e.code}: ${e.message}); running multi`);
-    }
-  }
-  multi();
-  return "multi";
-}
-
-/** The single path's factor: A gathered into a new dense buffer, factored there (A untouched). */
-function denseFactor<D extends DType>(A: ShardedMatrix<D>): DeviceBuffer<D> {
-  const full = DeviceBuffer.alloc(A.mesh, SINGLE_POSITION, A.dtype, A.rows * A.rows);
-  try {
-    A[RUN]((mesh, m) => native().bunmg_gather(mesh, m, full.device, asPointer(full.pointer)), "bunmg_gather");
-    check(native().bunmg_dense_cholesky(A.mesh[HANDLE](), full.device, asPointer(full.pointer), A.rows, DTYPES[A.dtype].code), "bunmg_dense_cholesky");
-    return full;
-  } catch (e) {
-    full.dispose();
-    throw e;
-  }
-}
-
-/** The Cholesky factor of A on the planned path. */
-function factorize<D extends DType>(A: ShardedMatrix<D>, routine: Routine, call: string, options: SolverOptions, nrhs = 1): CholeskyFactor<D> {
-  const plan = prepare(A, routine, call, options, nrhs);
-  let factor: CholeskyFactor<D> | undefined;
-  run(
-    A,
-    plan,
-    () => {
-      factor = new CholeskyFactor(A, undefined, denseFactor(A));
-    },
-    () => {
-      A[ENSURE_CAPACITY](plan.tile);
-      A[RUN]((mesh, m) => native().bunmg_cholesky(mesh, m, plan.tile), "bunmg_cholesky");
-      factor = new CholeskyFactor(A, plan.tile);
-    },
-  );
-  return factor!;
+  const { tileSize, strategy, fallback } = optionsOf(options);
+  const tile = tileSize === undefined ? 0 : checkInteger(tileSize, "tileSize", 1, MAX_TILE[routine]);
+  const request = pathOptions({ tile, strategy, fallback, keep });
+  // An explicit tile beyond the shards' maxTile needs larger shards, which only their owner can
+  // allocate; the default tiles always fit.
+  if (tile > 0 && strategy !== "single" && A.layout === "rows") A[ENSURE_CAPACITY](tile);
+  else A[STRUCT](); // usable (not disposed, not lost)
+  return request;
 }

@@ -1,4 +1,4 @@
-// Argument checks shared by the modules; each names the argument and the problem.
+// Argument checks shared by the modules; each names the argument, the problem and the bound.
 import { invalid } from "./errors.ts";
 
 /** A short description of a value for error messages. */
@@ -15,14 +15,28 @@ export function describe(value: unknown): string {
   return `${typeof value} ${String(value)}`;
 }
 
+/** A bound as people write it: 2^53 - 1, 2^40, or the number. */
+export function bound(value: number): string {
+  if (value === Number.MAX_SAFE_INTEGER) return "2^53 - 1";
+  const power = Math.log2(value);
+  return Number.isInteger(power) && power >= 20 ? `2^${power}` : String(value);
+}
+
 /** A whole number in [min, max]; names the problem otherwise. */
 export function checkInteger(value: unknown, what: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (typeof value !== "number" || !Number.isInteger(value)) {
     throw invalid(`${what} must be an integer, got ${describe(value)}`);
   }
   if (value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    const range = max === Number.MAX_SAFE_INTEGER ? (value < min ? `>= ${min}` : `<= ${bound(max)}`) : `in [${min}, ${bound(max)}]`;
     throw invalid(`${what} must be ${range}, got ${value}`);
   }
   return value;
+}
+
+/** Options objects: undefined and null both mean "none given". */
+export function optionsOf<T extends object>(options: T | null | undefined, what = "options"): Partial<T> {
+  if (options === undefined || options === null) return {};
+  if (typeof options !== "object") throw invalid(`${what} must be an object, got ${describe(options)}`);
+  return options;
 }

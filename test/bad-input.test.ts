@@ -24,10 +24,10 @@ import {
   type HostArray,
   type SolverOptions,
 } from "../lib/index.ts";
-import { ABI_VERSION, MATRIX, symbols } from "../lib/abi.ts";
+import { ABI_VERSION, MATRIX, PATH, symbols } from "../lib/abi.ts";
 import { HANDLE, STRUCT } from "../lib/internal.ts";
 import { libraryPath, nativeError } from "../lib/native.ts";
-import { bitsEqual, components, expectDocSection, expectError, randomArray, randomSPD, store } from "./helpers.ts";
+import { bitsEqual, components, expectDocSection, expectError, optionsStruct, randomArray, randomSPD, store } from "./helpers.ts";
 import { longTimeouts } from "./timeout.ts";
 
 longTimeouts();
@@ -162,8 +162,8 @@ family("dtypes, lengths and shapes", [
   { id: "D5", what: "fromHost: 31 values for a 4 x 4 complex128 matrix", outcome: err("INVALID_ARGUMENT", "data: expected 2*rows*cols = 32 float64 values for dtype complex128, got 31"), run: () => { using mesh = Mesh.host(2); ShardedMatrix.fromHost(mesh, new Float64Array(31), { rows: 4, cols: 4, dtype: "complex128" }); } },
   { id: "D6", what: 'alloc: dtype "bfloat16"', outcome: err("INVALID_ARGUMENT", 'unknown dtype "bfloat16": expected one of float32, float64, complex64, complex128'), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: 2, cols: 2, dtype: "bfloat16" as DType }); } },
   { id: "D7", what: "alloc: dtype 1 (a number)", outcome: err("INVALID_ARGUMENT", "unknown dtype number 1"), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: 2, cols: 2, dtype: 1 as unknown as DType }); } },
-  { id: "D8", what: "alloc: rows 0", outcome: err("INVALID_ARGUMENT", "rows must be >= 1, got 0"), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: 0, cols: 2 }); } },
-  { id: "D9", what: "alloc: cols -3", outcome: err("INVALID_ARGUMENT", "cols must be >= 1, got -3"), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: 2, cols: -3 }); } },
+  { id: "D8", what: "alloc: rows 0", outcome: err("INVALID_ARGUMENT", "rows must be in [1, 2^40], got 0"), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: 0, cols: 2 }); } },
+  { id: "D9", what: "alloc: cols -3", outcome: err("INVALID_ARGUMENT", "cols must be in [1, 2^40], got -3"), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: 2, cols: -3 }); } },
   { id: "D10", what: "alloc: rows 2.5", outcome: err("INVALID_ARGUMENT", "rows must be an integer, got number 2.5"), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: 2.5, cols: 2 }); } },
   { id: "D11", what: "alloc: rows NaN", outcome: err("INVALID_ARGUMENT", "rows must be an integer, got number NaN"), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: Number.NaN, cols: 2 }); } },
   { id: "D12", what: 'alloc: rows "4" (a string)', outcome: err("INVALID_ARGUMENT", 'rows must be an integer, got "4"'), run: () => { using mesh = Mesh.host(1); ShardedMatrix.alloc(mesh, { rows: "4" as unknown as number, cols: 2 }); } },
@@ -218,10 +218,10 @@ family("tile sizes", [
   { id: "T8", what: "syevd: tileSize 1025", outcome: err("INVALID_ARGUMENT", "tileSize must be in [1, 1024], got 1025"), after: "unchanged, row layout", run: onFixture((f) => syevd(f.A, { tileSize: 1025 })) },
   { id: "T9", what: "syevd: tileSize 1024 with N = 6 (larger than N)", outcome: { ok: "accepted: one tile, on position 0" }, after: "eigenvectors, row layout", run: onFixture((f) => { const { values } = syevd(f.A, { tileSize: 1024, strategy: "multi" }); expect(values.every(Number.isFinite)).toBe(true); }, (f) => expect(f.A.layout).toBe("rows")) },
   { id: "T10", what: "cholesky: tileSize 9 with N = 6 (larger than N)", outcome: { ok: "accepted: one tile on position 0; the shards grow to 9 rows" }, after: "the factor, cyclic layout of tile 9", run: onFixture((f) => { const x = potrs(f.A, new Float64Array(N).fill(1), { tileSize: 9, strategy: "multi" }); expect(x.every(Number.isFinite)).toBe(true); expect(f.A.tileSize).toBe(9); expect(f.A.capacity).toBeGreaterThanOrEqual(9); }, () => {}) },
-  { id: "T11", what: "toCyclic: tile 2^40 + 1", outcome: err("INVALID_ARGUMENT", "tile size must be <= 2^40, got 1099511627777"), after: "unchanged, row layout", run: onFixture((f) => f.A.toCyclic(2 ** 40 + 1)) },
+  { id: "T11", what: "toCyclic: tile 2^40 + 1", outcome: err("INVALID_ARGUMENT", "tile size must be in [1, 2^40], got 1099511627777"), after: "unchanged, row layout", run: onFixture((f) => f.A.toCyclic(2 ** 40 + 1)) },
   { id: "T12", what: "C: bunmg_to_cyclic with tile 0", outcome: err("INVALID_ARGUMENT", "to_cyclic: tile size must be >= 1, got 0"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_to_cyclic(f.handle, descriptor(f.A), 0))) },
-  { id: "T13", what: "C: bunmg_cholesky with tile 2^31", outcome: err("INVALID_ARGUMENT", "cholesky: tile size must be in 1..2147483647, got 2147483648"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_cholesky(f.handle, descriptor(f.A), 2 ** 31))) },
-  { id: "T14", what: "C: bunmg_syevd with tile 1025", outcome: err("INVALID_ARGUMENT", "syevd: tile size must be in 1..1024, got 1025"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_syevd(f.handle, descriptor(f.A), 1025, 1, new Float64Array(N)))) },
+  { id: "T13", what: "C: bunmg_cholesky with tile 2^31", outcome: err("INVALID_ARGUMENT", "cholesky: tile size must be in 1..2147483647 (0: the default), got 2147483648"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_cholesky(f.handle, descriptor(f.A), optionsStruct({ tile: 2 ** 31 }), out64()))) },
+  { id: "T14", what: "C: bunmg_syevd with tile 1025", outcome: err("INVALID_ARGUMENT", "syevd: tile size must be in 1..1024 (0: the default), got 1025"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_syevd(f.handle, descriptor(f.A), 1, new Float64Array(N), optionsStruct({ tile: 1025 })))) },
   { id: "T15", what: "C: bunmg_to_cyclic with a tile the shards have no room for", outcome: err("INVALID_ARGUMENT", "to_cyclic: tile size 5000 needs shards of 5000 rows, but they hold"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_to_cyclic(f.handle, descriptor(f.A), 5000))) },
 ]);
 
@@ -291,7 +291,7 @@ family("mesh positions", [
 const SURVIVES_DISPOSE: Record<string, readonly string[]> = {
   Mesh: ["size", "disposed", "dispose", "toString"],
   DeviceBuffer: ["byteLength", "disposed", "dispose", "toString"],
-  ShardedMatrix: ["shardRows", "capacity", "layout", "tileSize", "disposed", "rowRange", "dispose", "toString"],
+  ShardedMatrix: ["shardRows", "capacity", "layout", "tileSize", "generation", "disposed", "rowRange", "dispose", "toString"],
   CholeskyFactor: ["n", "dispose"],
 };
 
@@ -385,9 +385,9 @@ describe("use after dispose covers every method", () => {
 
 family("mixing meshes", [
   { id: "W1", what: "copyFrom between buffers of two meshes", outcome: err("INVALID_ARGUMENT", "buffers of different meshes cannot be mixed"), run: () => { using a = Mesh.host(1); using b = Mesh.host(1); using x = DeviceBuffer.alloc(a, 0, "float64", 4); using y = DeviceBuffer.alloc(b, 0, "float64", 4); x.copyFrom(y); } },
-  { id: "W2", what: "C: bunmg_cholesky on mesh B of a matrix of mesh A", outcome: err("INVALID_ARGUMENT", "cholesky: shard 0:", "are not inside an allocation of mesh position 0"), after: "unchanged, row layout", run: onFixture((f) => { using other = Mesh.host(G); c(abi.bunmg_cholesky(ptr(other[HANDLE]()), descriptor(f.A), T)); }) },
+  { id: "W2", what: "C: bunmg_cholesky on mesh B of a matrix of mesh A", outcome: err("INVALID_ARGUMENT", "cholesky: shard 0:", "are not inside an allocation of mesh position 0"), after: "unchanged, row layout", run: onFixture((f) => { using other = Mesh.host(G); c(abi.bunmg_cholesky(ptr(other[HANDLE]()), descriptor(f.A), optionsStruct({ tile: T }), out64())); }) },
   { id: "W3", what: "C: bunmg_to_cyclic on mesh B of a matrix of mesh A", outcome: err("INVALID_ARGUMENT", "to_cyclic: shard 0:", "not inside an allocation"), after: "unchanged, row layout", run: onFixture((f) => { using other = Mesh.host(G); c(abi.bunmg_to_cyclic(ptr(other[HANDLE]()), descriptor(f.A), T)); }) },
-  { id: "W4", what: "C: bunmg_cholesky_solve on mesh B with a factor of mesh A", outcome: err("INVALID_ARGUMENT", "cholesky_solve: shard 0:", "not inside an allocation"), after: "the factor, still usable", run: onFixture((f) => { const factor = cholesky(f.A, { tileSize: T, strategy: "multi" }); using other = Mesh.host(G); try { c(abi.bunmg_cholesky_solve(ptr(other[HANDLE]()), descriptor(f.A), new Float64Array(N), 1)); } finally { expect(factor.solve(new Float64Array(N).fill(1)).every(Number.isFinite)).toBe(true); } }, () => {}) },
+  { id: "W4", what: "C: bunmg_factor_solve with another matrix than the factored one", outcome: err("INVALID_ARGUMENT", "factor_solve: this matrix is not the one the Cholesky factor was made from"), after: "the factor, still usable", run: onFixture((f) => withFactor(f, (factor, m) => { using B = ShardedMatrix.fromHost(f.mesh, f.host as Float64Array, { rows: N, cols: N }); try { c(abi.bunmg_factor_solve(factor, B[STRUCT](), new Float64Array(N), 1)); } finally { c(abi.bunmg_factor_solve(factor, m, new Float64Array(N).fill(1), 1)); } }), () => {}) },
   { id: "W5", what: "C: bunmg_free on mesh B of a buffer of mesh A", outcome: err("INVALID_ARGUMENT", "is not an allocation of mesh position 0 (double free?)"), after: "unchanged, row layout", run: onFixture((f) => { using other = Mesh.host(G); c(abi.bunmg_free(ptr(other[HANDLE]()), 0, ptr(shardAddress(f.A, 0)))); }) },
   { id: "W6", what: "C: a 2-position matrix on a 3-position mesh (shard 2 NULL)", outcome: err("INVALID_ARGUMENT", "shard 0:", "not inside an allocation"), after: "unchanged, row layout", run: onFixture((f) => { using other = Mesh.host(3); c(abi.bunmg_to_cyclic(ptr(other[HANDLE]()), descriptor(f.A), T)); }) },
   { id: "W7", what: "C: a matrix whose shard 1 is shard 0 of the same matrix", outcome: err("INVALID_ARGUMENT", "shard 1:", "not inside an allocation of mesh position 1"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_to_cyclic(f.handle, descriptor(f.A, { shards: { 1: shardAddress(f.A, 0) } }), T))) },
@@ -433,25 +433,26 @@ family("descriptors (bunmg_matrix fields)", [
   field("F13", "shards[0] a wild address", { shards: { 0: 0xdead_0000 } }, ["shard 0:", "are not inside an allocation"]),
   field("F14", "layout cyclic with tile 0", { layout: 1, tile: 0 }, ["to_rows: cyclic matrix with tile 0"], (f, m) => abi.bunmg_to_rows(f.handle, m)),
   field("F15", "layout cyclic with tile 2^41", { layout: 1, tile: 2n ** 41n }, ["cyclic matrix with tile 2199023255552"], (f, m) => abi.bunmg_to_rows(f.handle, m)),
-  field("F16", "cholesky of a matrix marked cyclic", { layout: 1, tile: 2 }, ["cholesky: A must be in row layout, but it is block-cyclic (a Cholesky factor?)"], (f, m) => abi.bunmg_cholesky(f.handle, m, T)),
-  field("F17", "cholesky_solve with a row-layout matrix", {}, ["cholesky_solve: A is not a Cholesky factor (it is in row layout)"], (f, m) => abi.bunmg_cholesky_solve(f.handle, m, new Float64Array(N), 1)),
-  field("F18", "cholesky of a 6 x 5 matrix", { cols: 5 }, ["cholesky: matrix must be square, got 6 x 5"], (f, m) => abi.bunmg_cholesky(f.handle, m, T)),
-  field("F19", "syevd with flags 4", {}, ["syevd: unknown flags 4"], (f, m) => abi.bunmg_syevd(f.handle, m, T, 4, new Float64Array(N))),
+  field("F16", "cholesky of a matrix marked cyclic", { layout: 1, tile: 2 }, ["cholesky: A must be in row layout, but it is block-cyclic (a Cholesky factor?)"], (f, m) => abi.bunmg_cholesky(f.handle, m, optionsStruct({ tile: T }), out64())),
+  field("F17", "potrs with options path 7", {}, ["potrs: unknown path 7 (AUTO 0, SINGLE 1, MULTI 2)"], (f, m) => abi.bunmg_potrs(f.handle, m, new Float64Array(N), 1, optionsStruct({ path: 7 }))),
+  field("F18", "cholesky of a 6 x 5 matrix", { cols: 5 }, ["cholesky: matrix must be square, got 6 x 5"], (f, m) => abi.bunmg_cholesky(f.handle, m, optionsStruct({ tile: T }), out64())),
+  field("F19", "syevd with flags 4", {}, ["syevd: unknown flags 4"], (f, m) => abi.bunmg_syevd(f.handle, m, 4, new Float64Array(N), optionsStruct({ tile: T }))),
   field("F20", "fill_random of kind 2", {}, ["fill_random: unknown fill kind 2"], (f, m) => abi.bunmg_fill_random(f.handle, m, 2, 1)),
   field("F21", "fill_random (hpd) of a 6 x 5 matrix", { cols: 5 }, ["fill_random: matrix must be square, got 6 x 5"], (f, m) => abi.bunmg_fill_random(f.handle, m, 0, 1)),
   { id: "F22", what: "C: to_rows of a matrix already in row layout", outcome: { ok: "BUNMG_OK: nothing moves" }, after: "unchanged, row layout", run: onFixture((f) => { const m = descriptor(f.A); c(abi.bunmg_to_rows(f.handle, m)); expect(new DataView(m.buffer).getInt32(OFF.layout, true)).toBe(0); }) },
-  { id: "F23", what: "C: cholesky_solve with nrhs 0", outcome: err("INVALID_ARGUMENT", "cholesky_solve: B needs nrhs >= 1 and data, got nrhs 0"), after: "the factor", run: onFixture((f) => { cholesky(f.A, { tileSize: T, strategy: "multi" }); c(abi.bunmg_cholesky_solve(f.handle, descriptor(f.A), new Float64Array(N), 0)); }, () => {}) },
-  { id: "F24", what: "C: estimate_memory of routine 3", outcome: err("INVALID_ARGUMENT", "estimate_memory: unknown routine 3"), run: onFixture((f) => c(abi.bunmg_estimate_memory(f.handle, 3, 10, 1, 2, 1, new BigUint64Array(3)))) },
-  { id: "F25", what: "C: estimate_memory of dtype 7", outcome: err("INVALID_ARGUMENT", "estimate_memory: unknown dtype 7"), run: onFixture((f) => c(abi.bunmg_estimate_memory(f.handle, 0, 10, 7, 2, 1, new BigUint64Array(3)))) },
-  { id: "F26", what: "C: estimate_memory with n 0", outcome: err("INVALID_ARGUMENT", "estimate_memory: rows must be >= 1, got 0"), run: onFixture((f) => c(abi.bunmg_estimate_memory(f.handle, 0, 0, 1, 2, 1, new BigUint64Array(3)))) },
+  { id: "F23", what: "C: factor_solve with nrhs 0", outcome: err("INVALID_ARGUMENT", "factor_solve: B needs nrhs >= 1, got 0"), after: "the factor", run: onFixture((f) => withFactor(f, (factor, m) => c(abi.bunmg_factor_solve(factor, m, new Float64Array(N), 0))), () => {}) },
+  { id: "F24", what: "C: estimate_memory of routine 3", outcome: err("INVALID_ARGUMENT", "estimate_memory: unknown routine 3"), run: onFixture((f) => c(abi.bunmg_estimate_memory(f.handle, 3, 10, 1, 2, 1, 0, new BigUint64Array(3)))) },
+  { id: "F25", what: "C: estimate_memory of dtype 7", outcome: err("INVALID_ARGUMENT", "estimate_memory: unknown dtype 7"), run: onFixture((f) => c(abi.bunmg_estimate_memory(f.handle, 0, 10, 7, 2, 1, 0, new BigUint64Array(3)))) },
+  { id: "F26", what: "C: estimate_memory with n 0", outcome: err("INVALID_ARGUMENT", "estimate_memory: rows must be in 1..2^40, got 0"), run: onFixture((f) => c(abi.bunmg_estimate_memory(f.handle, 0, 0, 1, 2, 1, 0, new BigUint64Array(3)))) },
   { id: "F27", what: "C: shard_capacity over 33 devices", outcome: err("INVALID_ARGUMENT", "device count must be in 1..32, got 33"), run: () => c(abi.bunmg_shard_capacity(10, 2, 33, new BigInt64Array(1))) },
   { id: "F28", what: "C: shard_capacity of 2^41 rows", outcome: err("INVALID_ARGUMENT", "rows must be <= 2^40, got 2199023255552"), run: () => c(abi.bunmg_shard_capacity(2 ** 41, 2, 1, new BigInt64Array(1))) },
   { id: "F29", what: "C: plan_create with 0 lanes", outcome: err("INVALID_ARGUMENT", "plan: lanes per device must be in 1..64, got 0"), run: () => c(abi.bunmg_plan_create(10, 2, 2, 0, out64())) },
   { id: "F30", what: "C: copy_bandwidth with 0 repeats", outcome: err("INVALID_ARGUMENT", "copy_bandwidth: needs bytes > 0, repeats >= 1 and an output"), run: onFixture((f) => c(abi.bunmg_copy_bandwidth(f.handle, 0, 1, 8, 0, 0, new Float64Array(1)))) },
   { id: "F31", what: "C: alloc of 2^62 bytes", outcome: err("OUT_OF_MEMORY", "out of memory on host device 1: needed 4611686018427387904 bytes"), run: onFixture((f) => { const before = f.mesh.memory(1).held; try { const e = expectError(() => c(abi.bunmg_alloc(f.handle, 1, 2n ** 62n as never, out64())), "OUT_OF_MEMORY"); expect(e.device).toBe(1); throw e; } finally { expect(f.mesh.memory(1).held).toBe(before); } }) },
   { id: "F32", what: "C: copy_to_device one byte past a shard's end", outcome: err("INVALID_ARGUMENT", "copy_to_device:", "are not inside an allocation of mesh position 0"), after: "unchanged, row layout", run: onFixture((f) => { const bytes = f.A.shards[0].byteLength; c(abi.bunmg_copy_to_device(f.handle, 0, ptr(shardAddress(f.A, 0) + 1), new Uint8Array(bytes), bytes)); }) },
-  { id: "F33", what: "C: dense_cholesky of n 0 / dtype 9", outcome: err("INVALID_ARGUMENT", "dense_cholesky: unknown dtype 9"), run: onFixture((f) => { expectError(() => c(abi.bunmg_dense_cholesky(f.handle, 0, ptr(shardAddress(f.A, 0)), 0, 1)), "INVALID_ARGUMENT", "N must be >= 1, got 0"); c(abi.bunmg_dense_cholesky(f.handle, 0, ptr(shardAddress(f.A, 0)), 2, 9)); }) },
-  { id: "F34", what: "C: dense_cholesky of an N whose N x N buffer is larger than the allocation", outcome: err("INVALID_ARGUMENT", "dense_cholesky:", "not inside an allocation"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_dense_cholesky(f.handle, 0, ptr(shardAddress(f.A, 0)), 1000, 1))) },
+  { id: "F33", what: "C: potrs with B of nrhs 0", outcome: err("INVALID_ARGUMENT", "potrs: B needs nrhs >= 1, got 0"), after: "unchanged, row layout", run: onFixture((f) => c(abi.bunmg_potrs(f.handle, descriptor(f.A), new Float64Array(N), 0, optionsStruct({})))) },
+  { id: "F34", what: "C: estimate_memory of path 3", outcome: err("INVALID_ARGUMENT", "estimate_memory: unknown path 3"), run: onFixture((f) => c(abi.bunmg_estimate_memory(f.handle, 0, 10, 1, 2, 1, 3, new BigUint64Array(3)))) },
+  { id: "F35", what: "C: factor_solve after factor_inverse", outcome: err("DISPOSED", "factor_solve: the Cholesky factor was consumed by inverse()"), after: "its inverse, row layout", run: onFixture((f) => withFactor(f, (factor, m) => { c(abi.bunmg_factor_inverse(factor, m)); c(abi.bunmg_factor_solve(factor, m, new Float64Array(N), 1)); }), () => {}) },
 ]);
 
 // ---- concurrent use of one mesh ----
@@ -585,33 +586,37 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_to_cyclic", "matrix NULL", err("INVALID_ARGUMENT", "to_cyclic: matrix is NULL"), (f) => c(abi.bunmg_to_cyclic(f.handle, NULL, T))],
   ["bunmg_to_rows", "mesh NULL", err("INVALID_ARGUMENT", "to_rows: mesh is NULL"), (f) => c(abi.bunmg_to_rows(NULL, descriptor(f.A)))],
   ["bunmg_to_rows", "matrix NULL", err("INVALID_ARGUMENT", "to_rows: matrix is NULL"), (f) => c(abi.bunmg_to_rows(f.handle, NULL))],
-  ["bunmg_potri", "mesh NULL", err("INVALID_ARGUMENT", "potri: mesh is NULL"), () => c(abi.bunmg_potri(NULL, NULL, 4))],
-  ["bunmg_check_rhs", "B NULL", err("INVALID_ARGUMENT", "check_rhs: B needs data"), () => c(abi.bunmg_check_rhs(1, NULL, 4, 1))],
   ["bunmg_debug_inject", "mesh NULL", err("INVALID_ARGUMENT", "debug_inject: mesh is NULL"), () => c(abi.bunmg_debug_inject(NULL, 0, 1, NULL))],
-  ["bunmg_cholesky", "mesh NULL", err("INVALID_ARGUMENT", "cholesky: mesh is NULL"), (f) => c(abi.bunmg_cholesky(NULL, descriptor(f.A), T))],
-  ["bunmg_cholesky", "matrix NULL", err("INVALID_ARGUMENT", "cholesky: matrix is NULL"), (f) => c(abi.bunmg_cholesky(f.handle, NULL, T))],
-  ["bunmg_cholesky_solve", "matrix NULL", err("INVALID_ARGUMENT", "cholesky_solve: matrix is NULL"), (f) => c(abi.bunmg_cholesky_solve(f.handle, NULL, new Float64Array(N), 1))],
-  ["bunmg_cholesky_solve", "B NULL", err("INVALID_ARGUMENT", "cholesky_solve: B needs nrhs >= 1 and data, got nrhs 1"), (f) => withFactor(f, (m) => c(abi.bunmg_cholesky_solve(f.handle, m, NULL, 1)))],
-  ["bunmg_cholesky_logdet", "out NULL", err("INVALID_ARGUMENT", "cholesky_logdet: output is NULL"), (f) => withFactor(f, (m) => c(abi.bunmg_cholesky_logdet(f.handle, m, NULL)))],
-  ["bunmg_cholesky_logdet", "mesh NULL", err("INVALID_ARGUMENT", "cholesky_logdet: mesh is NULL"), (f) => c(abi.bunmg_cholesky_logdet(NULL, descriptor(f.A), new Float64Array(1)))],
-  ["bunmg_cholesky_inverse", "matrix NULL", err("INVALID_ARGUMENT", "cholesky_inverse: matrix is NULL"), (f) => c(abi.bunmg_cholesky_inverse(f.handle, NULL))],
-  ["bunmg_syevd", "w NULL", err("INVALID_ARGUMENT", "syevd: eigenvalue output is NULL"), (f) => c(abi.bunmg_syevd(f.handle, descriptor(f.A), T, 1, NULL))],
-  ["bunmg_syevd", "matrix NULL", err("INVALID_ARGUMENT", "syevd: matrix is NULL"), (f) => c(abi.bunmg_syevd(f.handle, NULL, T, 1, new Float64Array(N)))],
-  ["bunmg_estimate_memory", "out NULL", err("INVALID_ARGUMENT", "estimate_memory: output is NULL"), (f) => c(abi.bunmg_estimate_memory(f.handle, 0, 10, 1, 2, 1, NULL))],
-  ["bunmg_estimate_memory", "mesh NULL", err("INVALID_ARGUMENT", "estimate_memory: mesh is NULL"), () => c(abi.bunmg_estimate_memory(NULL, 0, 10, 1, 2, 1, new BigUint64Array(3)))],
-  ["bunmg_gather", "matrix NULL", err("INVALID_ARGUMENT", "gather: matrix is NULL"), (f) => c(abi.bunmg_gather(f.handle, NULL, 0, ptr(shardAddress(f.A, 0))))],
-  ["bunmg_gather", "full NULL", err("INVALID_ARGUMENT", "gather: the dense matrix is NULL"), (f) => c(abi.bunmg_gather(f.handle, descriptor(f.A), 0, NULL))],
-  ["bunmg_scatter", "mesh NULL", err("INVALID_ARGUMENT", "scatter: mesh is NULL"), (f) => c(abi.bunmg_scatter(NULL, descriptor(f.A), 0, NULL))],
-  ["bunmg_scatter", "full NULL", err("INVALID_ARGUMENT", "scatter: the dense matrix is NULL"), (f) => c(abi.bunmg_scatter(f.handle, descriptor(f.A), 0, NULL))],
-  ["bunmg_dense_cholesky", "full NULL", err("INVALID_ARGUMENT", "dense_cholesky: the dense matrix is NULL"), (f) => c(abi.bunmg_dense_cholesky(f.handle, 0, NULL, N, 1))],
-  ["bunmg_dense_cholesky_solve", "factor NULL", err("INVALID_ARGUMENT", "dense_cholesky_solve: the dense matrix is NULL"), (f) => c(abi.bunmg_dense_cholesky_solve(f.handle, 0, NULL, N, 1, new Float64Array(N), 1))],
-  ["bunmg_dense_cholesky_solve", "B NULL", err("INVALID_ARGUMENT", "dense_cholesky_solve: B needs nrhs >= 1 and data"), (f) => withDense(f, (full) => c(abi.bunmg_dense_cholesky_solve(f.handle, 0, full, N, 1, NULL, 1)))],
-  ["bunmg_dense_cholesky_logdet", "out NULL", err("INVALID_ARGUMENT", "dense_cholesky_logdet: output is NULL"), (f) => withDense(f, (full) => c(abi.bunmg_dense_cholesky_logdet(f.handle, 0, full, N, 1, NULL)))],
-  ["bunmg_dense_cholesky_inverse", "matrix NULL", err("INVALID_ARGUMENT", "dense_cholesky_inverse: matrix is NULL"), (f) => withDense(f, (full) => c(abi.bunmg_dense_cholesky_inverse(f.handle, 0, full, NULL)))],
-  ["bunmg_dense_cholesky_inverse", "factor NULL", err("INVALID_ARGUMENT", "dense_cholesky_inverse: the dense matrix is NULL"), (f) => c(abi.bunmg_dense_cholesky_inverse(f.handle, 0, NULL, descriptor(f.A)))],
-  ["bunmg_dense_syevd", "w NULL", err("INVALID_ARGUMENT", "dense_syevd: eigenvalue output is NULL"), (f) => withDense(f, (full) => c(abi.bunmg_dense_syevd(f.handle, 0, full, descriptor(f.A), 1, NULL)))],
-  ["bunmg_dense_syevd", "full NULL", err("INVALID_ARGUMENT", "dense_syevd: the dense matrix is NULL"), (f) => c(abi.bunmg_dense_syevd(f.handle, 0, NULL, descriptor(f.A), 1, new Float64Array(N)))],
-  ["bunmg_dense_workspace", "bytes NULL", err("INVALID_ARGUMENT", "dense_workspace: output is NULL"), (f) => c(abi.bunmg_dense_workspace(f.handle, 0, 0, N, 1, 1, NULL))],
+  ["bunmg_row_range", "outputs NULL", err("INVALID_ARGUMENT", "row range output is NULL"), () => c(abi.bunmg_row_range(5, 2, 0, NULL, NULL))],
+  ["bunmg_tile_location", "outputs NULL", err("INVALID_ARGUMENT", "tile location output is NULL"), () => c(abi.bunmg_tile_location(5, 2, 2, 0, NULL, NULL))],
+  ["bunmg_shard_capacity_upto", "capacity NULL", err("INVALID_ARGUMENT", "capacity output is NULL"), () => c(abi.bunmg_shard_capacity_upto(5, 0, 2, 1, NULL))],
+  ["bunmg_default_tile", "tile NULL", err("INVALID_ARGUMENT", "tile output is NULL"), () => c(abi.bunmg_default_tile(0, 1, 10, NULL))],
+  ["bunmg_default_max_tile", "tile NULL", err("INVALID_ARGUMENT", "tile output is NULL"), () => c(abi.bunmg_default_max_tile(1, 10, NULL))],
+  ["bunmg_choose_path", "mesh NULL", err("INVALID_ARGUMENT", "choose_path: mesh is NULL"), () => c(abi.bunmg_choose_path(NULL, 0, 10, 1, 1, optionsStruct({}), new Int32Array(1), NULL, 0))],
+  ["bunmg_choose_path", "options NULL", err("INVALID_ARGUMENT", "choose_path: options are NULL"), (f) => c(abi.bunmg_choose_path(f.handle, 0, 10, 1, 1, NULL, new Int32Array(1), NULL, 0))],
+  ["bunmg_choose_path", "path NULL", err("INVALID_ARGUMENT", "choose_path: path output is NULL"), (f) => c(abi.bunmg_choose_path(f.handle, 0, 10, 1, 1, optionsStruct({}), NULL, NULL, 0))],
+  ["bunmg_choose_path", "reason NULL", { ok: "BUNMG_OK: the reason is optional" }, (f) => c(abi.bunmg_choose_path(f.handle, 0, 10, 1, 1, optionsStruct({}), new Int32Array(1), NULL, 64))],
+  ["bunmg_potrs", "mesh NULL", err("INVALID_ARGUMENT", "potrs: mesh is NULL"), (f) => c(abi.bunmg_potrs(NULL, descriptor(f.A), new Float64Array(N), 1, NULL))],
+  ["bunmg_potrs", "matrix NULL", err("INVALID_ARGUMENT", "potrs: matrix is NULL"), (f) => c(abi.bunmg_potrs(f.handle, NULL, new Float64Array(N), 1, NULL))],
+  ["bunmg_potrs", "B NULL", err("INVALID_ARGUMENT", "potrs: B is NULL"), (f) => c(abi.bunmg_potrs(f.handle, descriptor(f.A), NULL, 1, NULL))],
+  ["bunmg_potrs", "options NULL", { ok: "BUNMG_OK: the defaults (auto, with fallback, default tile)" }, (f) => c(abi.bunmg_potrs(f.handle, descriptor(f.A), new Float64Array(N).fill(1), 1, NULL))],
+  ["bunmg_potri", "mesh NULL", err("INVALID_ARGUMENT", "potri: mesh is NULL"), () => c(abi.bunmg_potri(NULL, NULL, NULL))],
+  ["bunmg_potri", "matrix NULL", err("INVALID_ARGUMENT", "potri: matrix is NULL"), (f) => c(abi.bunmg_potri(f.handle, NULL, NULL))],
+  ["bunmg_syevd", "w NULL", err("INVALID_ARGUMENT", "syevd: eigenvalue output is NULL"), (f) => c(abi.bunmg_syevd(f.handle, descriptor(f.A), 1, NULL, NULL))],
+  ["bunmg_syevd", "matrix NULL", err("INVALID_ARGUMENT", "syevd: matrix is NULL"), (f) => c(abi.bunmg_syevd(f.handle, NULL, 1, new Float64Array(N), NULL))],
+  ["bunmg_cholesky", "mesh NULL", err("INVALID_ARGUMENT", "cholesky: mesh is NULL"), (f) => c(abi.bunmg_cholesky(NULL, descriptor(f.A), NULL, out64()))],
+  ["bunmg_cholesky", "matrix NULL", err("INVALID_ARGUMENT", "cholesky: matrix is NULL"), (f) => c(abi.bunmg_cholesky(f.handle, NULL, NULL, out64()))],
+  ["bunmg_cholesky", "out NULL", err("INVALID_ARGUMENT", "cholesky: factor output is NULL"), (f) => c(abi.bunmg_cholesky(f.handle, descriptor(f.A), NULL, NULL))],
+  ["bunmg_factor_solve", "factor NULL", err("INVALID_ARGUMENT", "factor_solve: factor is NULL"), (f) => c(abi.bunmg_factor_solve(NULL, descriptor(f.A), new Float64Array(N), 1))],
+  ["bunmg_factor_solve", "matrix NULL", err("INVALID_ARGUMENT", "factor_solve: matrix is NULL"), (f) => withFactor(f, (factor) => c(abi.bunmg_factor_solve(factor, NULL, new Float64Array(N), 1)))],
+  ["bunmg_factor_solve", "B NULL", err("INVALID_ARGUMENT", "factor_solve: B is NULL"), (f) => withFactor(f, (factor, m) => c(abi.bunmg_factor_solve(factor, m, NULL, 1)))],
+  ["bunmg_factor_logdet", "out NULL", err("INVALID_ARGUMENT", "factor_logdet: output is NULL"), (f) => withFactor(f, (factor, m) => c(abi.bunmg_factor_logdet(factor, m, NULL)))],
+  ["bunmg_factor_logdet", "factor NULL", err("INVALID_ARGUMENT", "factor_logdet: factor is NULL"), (f) => c(abi.bunmg_factor_logdet(NULL, descriptor(f.A), new Float64Array(1)))],
+  ["bunmg_factor_inverse", "matrix NULL", err("INVALID_ARGUMENT", "factor_inverse: matrix is NULL"), (f) => withFactor(f, (factor) => c(abi.bunmg_factor_inverse(factor, NULL)))],
+  ["bunmg_factor_info", "outputs NULL", err("INVALID_ARGUMENT", "factor_info: NULL argument"), (f) => withFactor(f, (factor) => c(abi.bunmg_factor_info(factor, NULL, NULL)))],
+  ["bunmg_factor_destroy", "factor NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_factor_destroy(NULL))],
+  ["bunmg_estimate_memory", "out NULL", err("INVALID_ARGUMENT", "estimate_memory: output is NULL"), (f) => c(abi.bunmg_estimate_memory(f.handle, 0, 10, 1, 2, 1, 0, NULL))],
+  ["bunmg_estimate_memory", "mesh NULL", err("INVALID_ARGUMENT", "estimate_memory: mesh is NULL"), () => c(abi.bunmg_estimate_memory(NULL, 0, 10, 1, 2, 1, 0, new BigUint64Array(3)))],
   ["bunmg_group_join", "job NULL", err("INVALID_ARGUMENT", "group_join: job id must be 1..64 characters of [A-Za-z0-9_-]"), (f) => c(abi.bunmg_group_join(0, NULL, 0, 1, f.handle, 1000, out64()))],
   ["bunmg_group_join", "local mesh NULL", err("INVALID_ARGUMENT", "group_join: local mesh is NULL"), () => c(abi.bunmg_group_join(0, Buffer.from("bad-input\0"), 0, 1, NULL, 1000, out64()))],
   ["bunmg_group_join", "out NULL", err("INVALID_ARGUMENT", "group_join: group output is NULL"), (f) => c(abi.bunmg_group_join(0, Buffer.from("bad-input\0"), 0, 1, f.handle, 1000, NULL))],
@@ -635,18 +640,16 @@ function withPlan(fn: (plan: Pointer) => void): void {
   }
 }
 
-/** Runs fn on a copy of A's descriptor once A holds its Cholesky factor. */
-function withFactor(f: ReturnType<typeof fixture>, fn: (m: Uint8Array) => void): void {
-  cholesky(f.A, { tileSize: T, strategy: "multi" });
-  fn(descriptor(f.A));
-}
-
-/** Runs fn with a dense N x N factor of A on position 0. */
-function withDense(f: ReturnType<typeof fixture>, fn: (full: Pointer) => void): void {
-  using full = DeviceBuffer.alloc(f.mesh, 0, "float64", N * N);
-  c(abi.bunmg_gather(f.handle, descriptor(f.A), 0, ptr(full.pointer)));
-  c(abi.bunmg_dense_cholesky(f.handle, 0, ptr(full.pointer), N, 1));
-  fn(ptr(full.pointer));
+/** Runs fn with a raw multi-path factor of A and A's descriptor (the factor is destroyed after). */
+function withFactor(f: ReturnType<typeof fixture>, fn: (factor: Pointer, m: Uint8Array) => void): void {
+  const out = out64();
+  const m = descriptor(f.A);
+  c(abi.bunmg_cholesky(f.handle, m, optionsStruct({ tile: T, path: PATH.multi }), out));
+  try {
+    fn(ptr(out[0]!), m);
+  } finally {
+    c(abi.bunmg_factor_destroy(ptr(out[0]!)));
+  }
 }
 
 family(

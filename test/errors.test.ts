@@ -20,8 +20,8 @@ describe("BunmgError", () => {
     expect(e.message).toBe("minor 3");
   });
 
-  test("TS-side codes have no native status", () => {
-    expect(new BunmgError("DISPOSED", "gone").status).toBe(NO_STATUS);
+  test("DISPOSED is a native status too; UNKNOWN has none", () => {
+    expect(new BunmgError("DISPOSED", "gone").status).toBe(14);
     expect(new BunmgError("UNKNOWN", "?").status).toBe(NO_STATUS);
   });
 

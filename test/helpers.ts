@@ -4,6 +4,7 @@ import { expect } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BunmgError, DTYPES, type BunmgErrorCode, type DType, type Mesh, type StorageOf } from "../lib/index.ts";
+import { OPTIONS } from "../lib/abi.ts";
 import { HANDLE } from "../lib/internal.ts";
 import { native } from "../lib/native.ts";
 
@@ -314,4 +315,18 @@ export function expectDocSection(file: string, name: string, text: string): void
     return;
   }
   expect(current, `${file} section ${name} is out of date: run BUNMG_WRITE_DOCS=1 bun test`).toBe(wanted);
+}
+
+/** A struct bunmg_options for raw calls: auto with fallback unless `change` says otherwise
+ * (values unchecked, so tests can pass bad ones). */
+export function optionsStruct(change: Partial<Record<keyof typeof OPTIONS.offset, number>>): Uint8Array {
+  const bytes = new Uint8Array(OPTIONS.bytes);
+  const v = new DataView(bytes.buffer);
+  v.setInt32(OPTIONS.offset.fallback, 1, true);
+  for (const [key, value] of Object.entries(change)) {
+    const at = OPTIONS.offset[key as keyof typeof OPTIONS.offset];
+    if (key === "tile") v.setBigInt64(at, BigInt(value), true);
+    else v.setInt32(at, value, true);
+  }
+  return bytes;
 }

@@ -178,15 +178,15 @@ describe("ShardedMatrix", () => {
   test("argument errors name the problem", () => {
     using mesh = Mesh.host(2);
     const opts = { rows: 3, cols: 4 };
-    expectError(() => ShardedMatrix.alloc(mesh, { rows: 0, cols: 4 }), "INVALID_ARGUMENT", "rows must be >= 1, got 0");
+    expectError(() => ShardedMatrix.alloc(mesh, { rows: 0, cols: 4 }), "INVALID_ARGUMENT", "rows must be in [1, 2^40], got 0");
     expectError(() => ShardedMatrix.alloc(mesh, { rows: 2, cols: 1.5 }), "INVALID_ARGUMENT", "cols must be an integer");
-    expectError(() => ShardedMatrix.alloc(mesh, { ...opts, maxTile: 0 }), "INVALID_ARGUMENT", "maxTile must be >= 1");
+    expectError(() => ShardedMatrix.alloc(mesh, { ...opts, maxTile: 0 }), "INVALID_ARGUMENT", "maxTile must be in [1, 2^40], got 0");
     expectError(() => ShardedMatrix.alloc(mesh, { ...opts, dtype: "bf16" as "float32" }), "INVALID_ARGUMENT", "unknown dtype");
     expectError(() => ShardedMatrix.fromHost(mesh, new Float32Array(20), { ...opts, dtype: "complex64" }), "INVALID_ARGUMENT", "data: expected 2*rows*cols = 24 float32 values for dtype complex64, got 20");
     expectError(() => ShardedMatrix.fromHost(mesh, new Float64Array(12), { ...opts, dtype: "float32" } as never), "INVALID_ARGUMENT", "data must be a Float32Array for dtype float32");
     expectError(() => ShardedMatrix.fromHost(mesh, [1, 2] as unknown as Float64Array, opts), "INVALID_ARGUMENT", "data must be a Float32Array or Float64Array");
     using A = ShardedMatrix.alloc(mesh, opts);
-    for (const bad of [0, -1]) expectError(() => A.toCyclic(bad), "INVALID_ARGUMENT", `tile size must be >= 1, got ${bad}`);
+    for (const bad of [0, -1]) expectError(() => A.toCyclic(bad), "INVALID_ARGUMENT", `tile size must be in [1, 2^40], got ${bad}`);
     expectError(() => A.toCyclic(1.5), "INVALID_ARGUMENT", "tile size must be an integer, got number 1.5");
     expectError(() => A.toCyclic(Number.NaN), "INVALID_ARGUMENT", "tile size must be an integer");
     expectError(() => A.rowRange(2), "INVALID_ARGUMENT", "position 2 is out of range");

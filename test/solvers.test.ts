@@ -3,7 +3,6 @@ import {
   cholesky,
   chooseStrategy,
   cyclicPlan,
-  DeviceBuffer,
   DTYPES,
   estimateMemory,
   Mesh,
@@ -14,10 +13,11 @@ import {
   syevd,
   type DType,
 } from "../lib/index.ts";
+import { OPTIONS, PATH, STATUS } from "../lib/abi.ts";
 import { HANDLE, STRUCT } from "../lib/internal.ts";
-import { asPointer, native } from "../lib/native.ts";
+import { native } from "../lib/native.ts";
 import { defaultTileSize } from "../lib/tiles.ts";
-import { ALL_DTYPES, bitsEqual, expectError, failCopyAfter, indexArray, randomHermitian, randomSPD, store } from "./helpers.ts";
+import { ALL_DTYPES, bitsEqual, expectError, failCopyAfter, optionsStruct, randomHermitian, randomSPD, store } from "./helpers.ts";
 import { caseName, checkCholesky, checkNotPositiveDefinite, checkPotri, checkPotrs, checkSyevd, type SolverCase } from "./checks.ts";
 import { longTimeouts } from "./timeout.ts";
 
@@ -114,8 +114,8 @@ describe("solver failures and arguments", () => {
     expectError(() => factor.solve(new Float64Array(0)), "INVALID_ARGUMENT", "positive multiple");
     expectError(() => cholesky(A), "INVALID_ARGUMENT", "must be in row layout");
     expectError(() => syevd(A), "INVALID_ARGUMENT", "must be in row layout");
-    A.toCyclic(3);
-    expectError(() => factor.solve(new Float64Array(6)), "INVALID_ARGUMENT", "left the cyclic layout of tile 2");
+    A.toCyclic(3); // any change to A makes its factor stale
+    expectError(() => factor.solve(new Float64Array(6)), "DISPOSED", "the Cholesky factor is stale: its matrix changed after it was factored");
     factor.dispose();
     expect(A.disposed).toBe(true);
     expectError(() => factor.logDet(), "DISPOSED");
@@ -162,7 +162,7 @@ describe("strategy: single or multi", () => {
         expect(auto.strategy).toBe("multi");
         expect(auto.reason).toContain("host backend");
         expect(chooseStrategy(routine, 100, dtype, mesh, { strategy: "auto" })).toEqual(auto);
-        expect(chooseStrategy(routine, 100, dtype, mesh, { strategy: "single" })).toEqual({ strategy: "single", reason: 'strategy "single" was requested' });
+        expect(chooseStrategy(routine, 100, dtype, mesh, { strategy: "single" })).toEqual({ strategy: "single", reason: '"single" was requested' });
         expect(chooseStrategy(routine, 100, dtype, mesh, { strategy: "multi" }).strategy).toBe("multi");
       }
     expectError(() => chooseStrategy("potrs", 10, "float64", mesh, { strategy: "fast" as "auto" }), "INVALID_ARGUMENT", 'strategy must be "auto", "single" or "multi", got "fast"');
@@ -215,14 +215,11 @@ describe("strategy: single or multi", () => {
     expect(bitsEqual(A.toHost(), host)).toBe(true);
 
     potrs(A, new Float32Array(2 * n).fill(1), { strategy: "single" });
-    expect(mesh.memory(0).held).toBe(held); // potrs frees its factor
+    expect(mesh.memory(0).held).toBe(held); // potrs frees its factor (the host keeps no buffer)
     expect(bitsEqual(A.toHost(), host)).toBe(true);
 
-    // inverse() writes into A, which must be in row layout; a factor that cannot is not consumed
+    // inverse() writes into A and consumes the factor
     const again = cholesky(A, { strategy: "single" });
-    A.toCyclic(4);
-    expectError(() => again.inverse(), "INVALID_ARGUMENT", "must be in row layout to receive the inverse");
-    A.fromCyclic();
     expect(again.logDet()).toBeGreaterThan(0);
     expect(again.inverse()).toBe(A);
     expect(mesh.memory(0).held).toBe(held);
@@ -248,67 +245,72 @@ describe("strategy: single or multi", () => {
     const lines = on.stderr.toString().trim().split("\n");
     expect(lines).toEqual([
       "bunmg: syevd N=2 float64 on Mesh(host: [0, 1]): multi (host backend: auto keeps the multi-device path (the choice is for GPUs))",
-      'bunmg: potrs N=2 float64 on Mesh(host: [0, 1]): single (strategy "single" was requested)',
+      'bunmg: potrs N=2 float64 on Mesh(host: [0, 1]): single ("single" was requested)',
     ]);
     const off = run({ BUNMG_DEBUG: "0" });
     expect(off.exitCode).toBe(0);
     expect(off.stderr.toString()).toBe("");
   });
 
-  test("gather and scatter: one dense row-major copy of the row shards, bit for bit", () => {
-    for (const [n, G, dev] of [[37, 4, 2], [3, 4, 0], [1, 1, 0], [64, 3, 1]]) {
-      using mesh = Mesh.host(G);
-      const data = indexArray("complex128", n * n);
-      using A = ShardedMatrix.fromHost(mesh, data, { rows: n, cols: n, dtype: "complex128" });
-      using full = DeviceBuffer.alloc(mesh, dev, "complex128", n * n);
-      expect(native().bunmg_gather(mesh[HANDLE](), A[STRUCT](), dev, asPointer(full.pointer))).toBe(0);
-      expect(bitsEqual(full.toHost(), data)).toBe(true);
-      const changed = data.map((v) => -v);
-      full.copyFromHost(changed);
-      expect(native().bunmg_scatter(mesh[HANDLE](), A[STRUCT](), dev, asPointer(full.pointer))).toBe(0);
-      expect(bitsEqual(A.toHost(), changed)).toBe(true);
-    }
-  });
-
-  test("the dense API checks its arguments and names the problem", () => {
+  test("the C entry points check their options and report the path taken", () => {
     using mesh = Mesh.host(2);
     const n = 6;
-    using A = ShardedMatrix.fromHost(mesh, store("float64", randomSPD(n, 1, 2)), { rows: n, cols: n });
-    using full = DeviceBuffer.alloc(mesh, 0, "float64", n * n);
-    using small = DeviceBuffer.alloc(mesh, 0, "float64", n * n - 1);
-    const h = () => mesh[HANDLE]();
-    const lastError = (status: number, code: number, ...parts: string[]) => {
-      expect(status).toBe(code);
-      const message = native().bunmg_last_error() ?? "";
-      for (const p of parts) expect(message).toContain(p);
+    const host = store("float64", randomSPD(n, 1, 2));
+    using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n });
+    const options = optionsStruct;
+    const refused = (bytes: Uint8Array, ...parts: string[]) => {
+      expect(native().bunmg_potri(mesh[HANDLE](), A[STRUCT](), bytes)).toBe(STATUS.INVALID_ARGUMENT);
+      for (const p of parts) expect(native().bunmg_last_error()).toContain(p);
+      expect(bitsEqual(A.toHost(), host)).toBe(true);
     };
-    const INVALID = 1;
-    lastError(native().bunmg_gather(h(), A[STRUCT](), 0, asPointer(small.pointer)), INVALID, "gather: the dense matrix (N * N elements)", "not inside an allocation of mesh position 0");
-    lastError(native().bunmg_gather(h(), A[STRUCT](), 1, asPointer(full.pointer)), INVALID, "not inside an allocation of mesh position 1");
-    lastError(native().bunmg_gather(h(), A[STRUCT](), 2, asPointer(full.pointer)), INVALID, "mesh position 2 is out of range");
-    lastError(native().bunmg_dense_cholesky(h(), 0, asPointer(full.pointer), 0, 1), INVALID, "dense_cholesky: N must be >= 1");
-    lastError(native().bunmg_dense_cholesky(h(), 0, asPointer(full.pointer), n, 7), INVALID, "unknown dtype 7");
-    lastError(native().bunmg_dense_cholesky(h(), 0, asPointer(full.pointer), n + 1, 1), INVALID, "not inside an allocation");
-    lastError(native().bunmg_dense_cholesky_solve(h(), 0, asPointer(full.pointer), n, 1, new Float64Array(n), 0), INVALID, "nrhs >= 1");
-    lastError(native().bunmg_dense_cholesky_logdet(h(), 1, asPointer(full.pointer), n, 1, new Float64Array(1)), INVALID, "dense_cholesky_logdet: the dense matrix");
-    lastError(native().bunmg_dense_syevd(h(), 0, asPointer(full.pointer), A[STRUCT](), 4, new Float64Array(n)), INVALID, "dense_syevd: unknown flags 4");
-    lastError(native().bunmg_dense_workspace(h(), 0, 3, n, 1, 1, new BigUint64Array(1)), INVALID, "unknown routine 3");
-    lastError(native().bunmg_dense_workspace(h(), 0, 0, n, 1, 0, new BigUint64Array(1)), INVALID, "nrhs must be >= 1");
-    A.toCyclic(2);
-    lastError(native().bunmg_gather(h(), A[STRUCT](), 0, asPointer(full.pointer)), INVALID, "A must be in row layout");
-    lastError(native().bunmg_dense_cholesky_inverse(h(), 0, asPointer(full.pointer), A[STRUCT]()), INVALID, "dense_cholesky_inverse: A must be in row layout");
+    refused(options({ path: 3 }), "potri: unknown path 3");
+    refused(options({ fallback: 2 }), "fallback must be 0 or 1, got 2");
+    refused(options({ keep: -1 }), "keep must be 0 or 1, got -1");
+    refused(options({ tile: -1 }), "tile size must be in 1..2147483647 (0: the default), got -1");
+    expect(native().bunmg_syevd(mesh[HANDLE](), A[STRUCT](), 0, new Float64Array(n), options({ tile: 1025 }))).toBe(STATUS.INVALID_ARGUMENT);
+    expect(native().bunmg_last_error()).toContain("tile size must be in 1..1024");
+    const w = new Float64Array(n);
+    const taken = options({ path: PATH.single });
+    expect(native().bunmg_syevd(mesh[HANDLE](), A[STRUCT](), 0, w, taken)).toBe(0);
+    expect(new DataView(taken.buffer).getInt32(OPTIONS.offset.taken, true)).toBe(PATH.single);
   });
 
-  test("dense workspace on the host: LAPACK's syevd query, B's copy for potrs, none for potri", () => {
+  test("a factor refuses a matrix that is not its own, and one that changed since", () => {
     using mesh = Mesh.host(2);
-    const out = new BigUint64Array(1);
-    const workspace = (routine: number, n: number, dtype: number, nrhs = 1) => {
-      expect(native().bunmg_dense_workspace(mesh[HANDLE](), 1, routine, n, dtype, nrhs, out)).toBe(0);
-      return Number(out[0]);
-    };
-    expect(workspace(0, 100, 3, 4)).toBe(100 * 4 * 16);
-    expect(workspace(1, 100, 0)).toBe(0);
-    expect(workspace(2, 100, 1)).toBeGreaterThanOrEqual((1 + 6 * 100 + 2 * 100 * 100) * 8); // dsyevd's documented minimum
+    const n = 7;
+    const host = store("float64", randomSPD(n, 1, 4));
+    for (const strategy of ["single", "multi"] as const) {
+      using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n });
+      using other = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n });
+      const factor = cholesky(A, { strategy, tileSize: 2 });
+      const b = new Float64Array(n).fill(1);
+      expect(factor.solve(b).length).toBe(n);
+      // a write into a shard, a fill, a layout change: each makes the factor stale
+      const stale = () => expectError(() => factor.solve(b), "DISPOSED", "the Cholesky factor is stale");
+      if (strategy === "single") {
+        A.shards[0]!.copyFromHost(new Float64Array(n), 0);
+        stale();
+      } else {
+        A.fromCyclic();
+        stale();
+      }
+      factor.dispose();
+      other.fillRandom({ seed: 3 });
+      const f2 = cholesky(other, { strategy });
+      if (other.layout === "cyclic") other.fromCyclic();
+      else other.fillRandom({ seed: 4 });
+      expectError(() => f2.logDet(), "DISPOSED", "stale");
+      f2.dispose();
+    }
+    // the same matrix factored again: the first factor must not answer with the second's
+    using A = ShardedMatrix.fromHost(mesh, host, { rows: n, cols: n });
+    const f1 = cholesky(A, { tileSize: 2 });
+    A.fromCyclic();
+    A.fillRandom({ seed: 9 });
+    const f2 = cholesky(A, { tileSize: 2 });
+    expectError(() => f1.solve(new Float64Array(n)), "DISPOSED", "stale");
+    expect(f2.solve(new Float64Array(n).fill(1)).length).toBe(n);
+    f1[Symbol.dispose]();
   });
 
   test("single: eigenvectors of a Hermitian A in both conventions match multi's", () => {

@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 2
+#define BUNMG_ABI_VERSION 3
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
@@ -45,7 +45,8 @@ typedef enum bunmg_status {
   BUNMG_LAYOUT_LOST = 10,      /* a redistribution failed and could not restore the layout */
   BUNMG_UNSUPPORTED = 11,
   BUNMG_TIMEOUT = 12,
-  BUNMG_PEER_LOST = 13         /* detail: device = rank */
+  BUNMG_PEER_LOST = 13,        /* detail: device = rank */
+  BUNMG_DISPOSED = 14          /* a handle no longer valid: destroyed, consumed, or its matrix changed */
 } bunmg_status;
 
 typedef enum bunmg_dtype {
@@ -68,6 +69,7 @@ typedef struct bunmg_matrix {
   int64_t tile;     /* rows per tile while layout == CYCLIC */
   int32_t dtype;    /* bunmg_dtype */
   int32_t layout;   /* bunmg_layout */
+  uint64_t generation; /* bumped by every call that writes the shards; factors check it */
   void *shards[BUNMG_MAX_DEVICES];
 } bunmg_matrix;
 
@@ -158,80 +160,118 @@ typedef enum bunmg_fault {
   BUNMG_FAULT_COPY = 0,  /* a copy of a redistribution: DEVICE_ERROR */
   BUNMG_FAULT_ALLOC = 1, /* a device allocation (buffers, shards, staging, solver workspace):
                             OUT_OF_MEMORY naming the device, as if it were full */
-  BUNMG_FAULT_SOLVER = 2 /* a solver call that ran reports a failure status (as cuSOLVER or LAPACK
+  BUNMG_FAULT_SOLVER = 2, /* a solver call that ran reports a failure status (as cuSOLVER or LAPACK
                             can): SOLVER_ERROR */
+  /* Falsified solver results, for testing bunmg's own checks of them; n is then a parameter of
+   * the next Cholesky factorization that runs, not a count: */
+  BUNMG_FAULT_FACTOR_NAN = 3,  /* its factor gets NaN at diagonal element n (0-based), info kept */
+  BUNMG_FAULT_FACTOR_INFO = 4, /* it reports info n instead of its own */
+  BUNMG_FAULT_KINDS = 5
 } bunmg_fault;
-/* pending (may be NULL) receives the previous setting: events left before it fires, or -1 when
- * it fired or was off. */
+/* pending (may be NULL) receives the previous setting: events left before it fires (or the
+ * parameter), or -1 when it fired or was off. */
 BUNMG_API bunmg_status bunmg_debug_inject(bunmg_mesh *mesh, int32_t fault, int64_t n, int64_t *pending);
 
-/* ---- solvers; A is square, Hermitian (symmetric when real), and in row layout on entry ----
- * The solvers read A's upper triangle (row-major, diagonal included) only. NaN or Inf there, or
- * in B, is INVALID_ARGUMENT before anything moves: the message names the first such element in
- * row order, detail index = its row * N + column. */
-/* That check of B alone (host, row-major N x nrhs), for callers that check before factoring. */
-BUNMG_API bunmg_status bunmg_check_rhs(int32_t dtype, const void *b, int64_t n, int64_t nrhs);
-/* Cholesky factor in place. On success A holds the factor in the cyclic layout of `tile`. On
- * failure A is unchanged and back in row layout. */
-BUNMG_API bunmg_status bunmg_cholesky(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile);
-/* With A a factor from bunmg_cholesky: solves A X = B for a host row-major N x nrhs B,
- * overwritten by X. */
-BUNMG_API bunmg_status bunmg_cholesky_solve(bunmg_mesh *mesh, const bunmg_matrix *factor, void *b,
-                                  int64_t nrhs);
-/* log det A = 2 sum log L_ii (real for Hermitian A). */
-BUNMG_API bunmg_status bunmg_cholesky_logdet(bunmg_mesh *mesh, const bunmg_matrix *factor, double *out);
-/* Turns the factor into the full Hermitian inverse, back in row layout. If the copy back fails
- * after the inversion ran, the factor stays block-cyclic (m->layout says so) holding potri's
- * output; to_rows then brings it home. */
-BUNMG_API bunmg_status bunmg_cholesky_inverse(bunmg_mesh *mesh, bunmg_matrix *factor);
-/* A becomes its full Hermitian inverse in row layout (cholesky + inverse in one call). On
- * failure A is unchanged and in row layout, except once the inversion ran (it works on all of
- * A): then A's contents are undefined, and if the copy back fails, as bunmg_cholesky_inverse. */
-BUNMG_API bunmg_status bunmg_potri(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile);
+/* ---- layout arithmetic: the one source of these numbers for every binding ---- */
+/* Global rows [*start, *end) that mesh position `pos` of `ndev` holds in row layout. */
+BUNMG_API bunmg_status bunmg_row_range(int64_t rows, int32_t ndev, int32_t pos, int64_t *start, int64_t *end);
+/* Where global tile k of the cyclic layout lives: mesh position *pos, from local row *local_row. */
+BUNMG_API bunmg_status bunmg_tile_location(int64_t rows, int64_t tile, int32_t ndev, int64_t k, int32_t *pos,
+                                           int64_t *local_row);
+/* Rows each shard buffer needs so that row layout and the cyclic layout of every tile in
+ * 1..max_tile fit (max_tile 0: bunmg_default_max_tile). The one capacity policy of matrices and
+ * group shards. */
+BUNMG_API bunmg_status bunmg_shard_capacity_upto(int64_t rows, int64_t max_tile, int32_t ndev, int32_t dtype,
+                                                 int64_t *capacity);
 
-#define BUNMG_EIG_VECTORS 1 /* compute eigenvectors into A */
-#define BUNMG_EIG_ROWS 2    /* eigenvector k as row k instead of column k (skips a transpose) */
-/* Eigenvalues ascending into w (N reals of A's real type). A is back in row layout on return:
- * holding the eigenvectors with BUNMG_EIG_VECTORS, else A unchanged. On failure A is unchanged,
- * except: with vectors, once the eigensolver ran (it works in place on all of A), A's contents
- * are undefined; and if the copy back fails after it ran, A stays block-cyclic (m->layout says
- * so) holding the eigenvectors (or A), which to_rows brings home. */
-BUNMG_API bunmg_status bunmg_syevd(bunmg_mesh *mesh, bunmg_matrix *a, int64_t tile, int32_t flags, void *w);
+/* ---- solvers ----
+ * A is square, Hermitian (symmetric when real) and in row layout on entry. The solvers read A's
+ * upper triangle (row-major, diagonal included) only. Each routine runs in this order:
+ *  1. every input is checked before anything moves: shapes, the options, B's finiteness, and
+ *     A's (NaN or Inf in A's upper triangle or in B is INVALID_ARGUMENT naming the first such
+ *     element in row order, detail index = its row * N + column);
+ *  2. the path runs (bunmg_options.path); auto may fall back from single to multi;
+ *  3. bunmg checks the result itself, not trusting the solver's info alone: a Cholesky factor's
+ *     diagonal must be real, finite and positive (else NOT_POSITIVE_DEFINITE, detail index = the
+ *     first leading minor that is not positive definite, found by bunmg), an inverse's diagonal
+ *     finite and positive, eigenvalues finite and ascending, X finite. These checks cost O(N).
+ * On failure A comes back unchanged and in row layout, except where a routine says otherwise. */
+
+typedef enum bunmg_path {
+  BUNMG_PATH_AUTO = 0,   /* bunmg_choose_path's rule */
+  BUNMG_PATH_SINGLE = 1, /* the whole matrix on mesh position 0 (cuSOLVERDn; LAPACK on the host) */
+  BUNMG_PATH_MULTI = 2   /* every position of the mesh (cuSOLVERMg over the cyclic layout) */
+} bunmg_path;
 
 typedef enum bunmg_routine {
   BUNMG_ROUTINE_POTRS = 0,
   BUNMG_ROUTINE_POTRI = 1,
   BUNMG_ROUTINE_SYEVD = 2
 } bunmg_routine;
-/* Per-device bytes for the routine, written as out[0] matrix shard (with slack), out[1]
- * redistribution staging, out[2] solver workspace (from the solver's own size query where the
- * backend has one). */
-BUNMG_API bunmg_status bunmg_estimate_memory(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype,
-                                   int64_t tile, int64_t nrhs, uint64_t out[3]);
 
-/* ---- the single-device path (cuSOLVERDn / LAPACK): the whole matrix on one mesh position ----
- * A row-major N x N buffer `full` on mesh position `dev` (N * N elements, from bunmg_alloc) is
- * the concatenation of the row shards, so gathering and scattering are one copy per shard. The
- * dense routines keep the row-major conventions of the sharded ones. */
-BUNMG_API bunmg_status bunmg_gather(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t dev, void *full);
-/* Writes `full` back into a's row shards (a in row layout). */
-BUNMG_API bunmg_status bunmg_scatter(bunmg_mesh *mesh, bunmg_matrix *a, int32_t dev, const void *full);
-/* Cholesky factor of full in place. NOT_POSITIVE_DEFINITE (index = minor) leaves full undefined. */
-BUNMG_API bunmg_status bunmg_dense_cholesky(bunmg_mesh *mesh, int32_t dev, void *full, int64_t n, int32_t dtype);
-BUNMG_API bunmg_status bunmg_dense_cholesky_solve(bunmg_mesh *mesh, int32_t dev, const void *factor, int64_t n,
-                                                  int32_t dtype, void *b, int64_t nrhs);
-BUNMG_API bunmg_status bunmg_dense_cholesky_logdet(bunmg_mesh *mesh, int32_t dev, const void *factor, int64_t n,
-                                                   int32_t dtype, double *out);
-/* The factor becomes A's inverse, scattered into a's row shards as the full Hermitian matrix. */
-BUNMG_API bunmg_status bunmg_dense_cholesky_inverse(bunmg_mesh *mesh, int32_t dev, void *factor, bunmg_matrix *a);
-/* Eigen-decomposition of a (row layout) on one position: gathers into full, solves there, and
- * scatters the eigenvectors back (flags as bunmg_syevd); without vectors a is unchanged.
- * UNSUPPORTED when the single-device solver cannot take this n (its workspace query fails). */
-BUNMG_API bunmg_status bunmg_dense_syevd(bunmg_mesh *mesh, int32_t dev, void *full, bunmg_matrix *a, int32_t flags,
-                                         void *w);
-/* Workspace bytes of the single-device routine on position dev (beyond the full matrix). */
-BUNMG_API bunmg_status bunmg_dense_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
-                                             int64_t nrhs, uint64_t *bytes);
+typedef struct bunmg_options {
+  int64_t tile;      /* rows per tile of the multi path; 0: bunmg_default_tile */
+  int32_t path;      /* bunmg_path */
+  int32_t fallback;  /* with AUTO: 1 lets a single path that cannot run (UNSUPPORTED, OUT_OF_MEMORY,
+                        before A is touched) give way to multi */
+  int32_t taken;     /* out: the path that ran or failed (SINGLE or MULTI); AUTO when none was chosen */
+  int32_t keep;      /* potrs: 1 = A unchanged and in row layout afterwards on every path (the multi
+                        path then restores A from its untouched triangle: one redistribution more) */
+} bunmg_options;
+
+/* The tile the multi path uses when options.tile is 0, and the largest such tile of any routine. */
+BUNMG_API bunmg_status bunmg_default_tile(int32_t routine, int32_t dtype, int64_t n, int64_t *tile);
+BUNMG_API bunmg_status bunmg_default_max_tile(int32_t dtype, int64_t n, int64_t *tile);
+/* The path `routine` takes for an N x N matrix of dtype with options (path AUTO decides), and why
+ * in `reason` (NUL-terminated, cut to reason_len). Allocates nothing. */
+BUNMG_API bunmg_status bunmg_choose_path(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype, int64_t nrhs,
+                                         const bunmg_options *options, int32_t *path, char *reason,
+                                         int64_t reason_len);
+
+/* Solves A X = B for a host row-major N x nrhs b, overwritten by X. Multi path: A is left holding
+ * its Cholesky factor in the cyclic layout (the same as bunmg_cholesky), unless options.keep.
+ * Single path: A is unchanged, in row layout. */
+BUNMG_API bunmg_status bunmg_potrs(bunmg_mesh *mesh, bunmg_matrix *a, void *b, int64_t nrhs, bunmg_options *options);
+/* A becomes its full Hermitian inverse in row layout. On failure A is unchanged and in row
+ * layout, except once the inversion ran (it works on all of A): then A's contents are undefined;
+ * if the copy back fails after that, A stays block-cyclic (a->layout says so), and bunmg_to_rows
+ * brings it home. */
+BUNMG_API bunmg_status bunmg_potri(bunmg_mesh *mesh, bunmg_matrix *a, bunmg_options *options);
+
+#define BUNMG_EIG_VECTORS 1 /* compute eigenvectors into A */
+#define BUNMG_EIG_ROWS 2    /* eigenvector k as row k instead of column k (skips a transpose) */
+/* Eigenvalues ascending into w (N reals of A's real type). A is back in row layout on return:
+ * holding the eigenvectors with BUNMG_EIG_VECTORS, else A unchanged. On failure A is unchanged,
+ * except with vectors once the eigensolver ran, as bunmg_potri. syevd's tile is at most 1024. */
+BUNMG_API bunmg_status bunmg_syevd(bunmg_mesh *mesh, bunmg_matrix *a, int32_t flags, void *w, bunmg_options *options);
+
+/* A Cholesky factor A = L L^H that stays on the devices. Multi path: it borrows A, which holds it
+ * in the cyclic layout. Single path: it owns a dense N x N buffer on mesh position 0 and A stays
+ * unchanged. Every call on a factor takes A's descriptor again and refuses (DISPOSED) a matrix
+ * that changed since (its generation moved on) or is not the one factored. Destroy factors
+ * before their mesh. */
+typedef struct bunmg_factor bunmg_factor;
+BUNMG_API bunmg_status bunmg_cholesky(bunmg_mesh *mesh, bunmg_matrix *a, bunmg_options *options, bunmg_factor **out);
+/* X for a host row-major N x nrhs b, overwritten by X. */
+BUNMG_API bunmg_status bunmg_factor_solve(bunmg_factor *factor, const bunmg_matrix *a, void *b, int64_t nrhs);
+/* log det A = 2 sum log L_ii (real for Hermitian A). */
+BUNMG_API bunmg_status bunmg_factor_logdet(bunmg_factor *factor, const bunmg_matrix *a, double *out);
+/* A becomes its full Hermitian inverse, in row layout (A must be in row layout for a single-path
+ * factor). The factor is consumed, whatever happens: later calls are DISPOSED. */
+BUNMG_API bunmg_status bunmg_factor_inverse(bunmg_factor *factor, bunmg_matrix *a);
+/* Which path made the factor, and its tile (0 for the single path). */
+BUNMG_API bunmg_status bunmg_factor_info(const bunmg_factor *factor, int32_t *path, int64_t *tile);
+/* Frees the factor (a single path's buffer with it; a multi path's A stays as it is). NULL is a no-op. */
+BUNMG_API bunmg_status bunmg_factor_destroy(bunmg_factor *factor);
+
+/* Bytes for the routine on the path `path` (AUTO: the one bunmg_choose_path picks), as
+ * closed-form bounds (O(devices), nothing allocated or planned). Multi path, per device: out[0]
+ * the matrix shard with its slack, out[1] redistribution staging, out[2] the solver's workspace
+ * (from its own size query where the backend has one). Single path, on position 0 beyond A's own
+ * shards: out[0] the dense N x N matrix, out[1] 0, out[2] the solver's workspace. tile 0: the
+ * default. */
+BUNMG_API bunmg_status bunmg_estimate_memory(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype,
+                                             int64_t tile, int64_t nrhs, int32_t path, uint64_t out[3]);
 
 /* ---- groups: SPMD (a thread per device) and MPMD (a process per device) ----
  * `size` ranks, each owning one device and its row shard of an N x N matrix, meet in a POSIX

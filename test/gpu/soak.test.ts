@@ -7,7 +7,6 @@
 import { describe, expect, test } from "bun:test";
 import { readdirSync } from "node:fs";
 import { cholesky, estimateMemory, Mesh, potri, potrs, ShardedMatrix, syevd } from "../../lib/index.ts";
-import { denseWorkspace } from "../../lib/strategy.ts";
 import { ALL_DTYPES, heldBytes, randInt, randomArray } from "../helpers.ts";
 import { describeRounds, planSoak, runRounds, runSoak, SOAK_ROUTINES, tileFor, type SoakResult, type SoakRound } from "../soak.ts";
 import { longTimeouts } from "../timeout.ts";
@@ -80,7 +79,8 @@ class WorkspaceBound {
     for (const routine of SOAK_ROUTINES[round.kind])
       for (const nrhs of routine === "potrs" ? [1, 2, 3] : [1]) {
         this.#multi = Math.max(this.#multi, estimateMemory(routine, cs.n, dtype, mesh, { tileSize: tileFor(round, routine), nrhs }).workspace);
-        this.#single = Math.max(this.#single, denseWorkspace(routine, cs.n, dtype, mesh, nrhs));
+        const single = estimateMemory(routine, cs.n, dtype, mesh, { strategy: "single", nrhs });
+        this.#single = Math.max(this.#single, single.workspace + single.matrix); // the kept dense buffer too
       }
   }
 

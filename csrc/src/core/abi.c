@@ -6,7 +6,7 @@
 
 int32_t bunmg_abi_version(void) { return BUNMG_ABI_VERSION; }
 
-_Static_assert(BUNMG_ABI_VERSION == 2, "lib/abi.ts ABI_VERSION");
+_Static_assert(BUNMG_ABI_VERSION == 3, "lib/abi.ts ABI_VERSION");
 _Static_assert(BUNMG_MAX_DEVICES == 32, "lib/abi.ts MAX_DEVICES");
 _Static_assert(BUNMG_MAX_EXTENT == (int64_t)1 << 40, "lib/abi.ts MAX_EXTENT");
 
@@ -16,8 +16,16 @@ _Static_assert(offsetof(bunmg_matrix, capacity) == 16, "MATRIX.capacity");
 _Static_assert(offsetof(bunmg_matrix, tile) == 24, "MATRIX.tile");
 _Static_assert(offsetof(bunmg_matrix, dtype) == 32, "MATRIX.dtype");
 _Static_assert(offsetof(bunmg_matrix, layout) == 36, "MATRIX.layout");
-_Static_assert(offsetof(bunmg_matrix, shards) == 40, "MATRIX.shards");
-_Static_assert(sizeof(bunmg_matrix) == 40 + 8 * BUNMG_MAX_DEVICES, "MATRIX.bytes");
+_Static_assert(offsetof(bunmg_matrix, generation) == 40, "MATRIX.generation");
+_Static_assert(offsetof(bunmg_matrix, shards) == 48, "MATRIX.shards");
+_Static_assert(sizeof(bunmg_matrix) == 48 + 8 * BUNMG_MAX_DEVICES, "MATRIX.bytes");
+
+_Static_assert(offsetof(bunmg_options, tile) == 0, "OPTIONS.tile");
+_Static_assert(offsetof(bunmg_options, path) == 8, "OPTIONS.path");
+_Static_assert(offsetof(bunmg_options, fallback) == 12, "OPTIONS.fallback");
+_Static_assert(offsetof(bunmg_options, taken) == 16, "OPTIONS.taken");
+_Static_assert(offsetof(bunmg_options, keep) == 20, "OPTIONS.keep");
+_Static_assert(sizeof(bunmg_options) == 24, "OPTIONS.bytes");
 
 _Static_assert(offsetof(bunmg_move, cycle) == 0, "MOVE.cycle");
 _Static_assert(offsetof(bunmg_move, src_dev) == 8, "MOVE.srcDev");
@@ -30,7 +38,9 @@ _Static_assert(sizeof(bunmg_move) == 40, "MOVE.bytes");
 _Static_assert(sizeof(bunmg_plan_summary) == 11 * 8, "PLAN_SUMMARY_FIELDS: 11 int64");
 _Static_assert(offsetof(bunmg_plan_summary, shifts) == 10 * 8, "PLAN_SUMMARY_FIELDS order");
 
-_Static_assert(BUNMG_PEER_LOST == 13, "STATUS_NAMES");
+_Static_assert(BUNMG_DISPOSED == 14, "STATUS_NAMES");
+_Static_assert(BUNMG_PATH_AUTO == 0 && BUNMG_PATH_SINGLE == 1 && BUNMG_PATH_MULTI == 2, "PATH");
 _Static_assert(BUNMG_COMPLEX128 == 3 && BUNMG_BACKEND_CUDA == 1 && BUNMG_LAYOUT_CYCLIC == 1, "DTYPE, BACKEND, LAYOUT");
-_Static_assert(BUNMG_FILL_UNIFORM == 1 && BUNMG_FAULT_SOLVER == 2 && BUNMG_ROUTINE_SYEVD == 2, "FILL, FAULT, ROUTINE");
+_Static_assert(BUNMG_FILL_UNIFORM == 1 && BUNMG_ROUTINE_SYEVD == 2, "FILL, ROUTINE");
+_Static_assert(BUNMG_FAULT_SOLVER == 2 && BUNMG_FAULT_FACTOR_NAN == 3 && BUNMG_FAULT_FACTOR_INFO == 4, "FAULT");
 _Static_assert(BUNMG_GROUP_PROCESSES == 1 && BUNMG_EIG_VECTORS == 1 && BUNMG_EIG_ROWS == 2, "GROUP_MODE, EIG");

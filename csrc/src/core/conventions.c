@@ -1,7 +1,5 @@
-/* The row-major conventions shared by solve.c (cuSOLVERMg / cyclic layout) and dense.c (one
- * device, one dense buffer): see conventions.h. */
+/* The row-major conventions shared by the multi and the single path: see conventions.h. */
 #include "core/conventions.h"
-#include "core/finite.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -29,37 +27,20 @@ bunmg_status bunmg_info_status(bunmg_info_kind kind, int64_t info) {
   }
 }
 
-/* dst (cols x rows, row-major) = src^T (rows x cols, row-major), conjugated for complex. Maps a
- * row-major right-hand side onto the column-major view of conj(A) and back. */
-static void transpose_conj(int32_t dtype, const void *src, void *dst, int64_t rows, int64_t cols) {
+void bunmg_transpose_conj(int32_t dtype, const void *src, void *dst, int64_t rows, int64_t cols) {
   size_t esize = bunmg_dtype_size(dtype);
-  for (int64_t r = 0; r < rows; r++)
-    for (int64_t c = 0; c < cols; c++)
-      memcpy((char *)dst + ((size_t)c * (size_t)rows + (size_t)r) * esize,
-             (const char *)src + ((size_t)r * (size_t)cols + (size_t)c) * esize, esize);
+  if (cols == 1 || rows == 1) memcpy(dst, src, (size_t)rows * (size_t)cols * esize); /* a vector: the same bytes */
+  else
+    for (int64_t r = 0; r < rows; r++)
+      for (int64_t c = 0; c < cols; c++)
+        memcpy((char *)dst + ((size_t)c * (size_t)rows + (size_t)r) * esize,
+               (const char *)src + ((size_t)r * (size_t)cols + (size_t)c) * esize, esize);
   if (!bunmg_dtype_is_complex(dtype)) return;
   size_t count = (size_t)rows * (size_t)cols;
   if (dtype == BUNMG_COMPLEX64)
     for (size_t i = 0; i < count; i++) ((float *)dst)[2 * i + 1] = -((float *)dst)[2 * i + 1];
   else
     for (size_t i = 0; i < count; i++) ((double *)dst)[2 * i + 1] = -((double *)dst)[2 * i + 1];
-}
-
-bunmg_status bunmg_solve_row_major(int32_t dtype, int64_t n, void *b, int64_t nrhs, bunmg_column_solve solve,
-                                   void *context) {
-  if (nrhs < 1 || !b)
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B needs nrhs >= 1 and data, got nrhs %lld", (long long)nrhs);
-  bunmg_status st = bunmg_check_rhs(dtype, b, n, nrhs);
-  if (st != BUNMG_OK) return st;
-  void *column_major = malloc((size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype));
-  if (!column_major) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for B");
-  transpose_conj(dtype, b, column_major, n, nrhs);
-  int64_t info = 0;
-  st = solve(context, column_major, &info);
-  if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_POTRS, info);
-  if (st == BUNMG_OK) transpose_conj(dtype, column_major, b, nrhs, n);
-  free(column_major);
-  return st;
 }
 
 double bunmg_logdet_of_diagonal(int32_t dtype, const void *diagonal, int64_t n) {
@@ -106,12 +87,6 @@ bunmg_status bunmg_complete_inverse(bunmg_mesh *mesh, const bunmg_matrix *a) {
   bunmg_status st = mesh->ops->fixup(mesh, a, BUNMG_FIX_MIRROR_UPPER_TO_LOWER);
   if (st == BUNMG_OK && bunmg_dtype_is_complex(a->dtype)) st = real_diagonal(mesh, a);
   return st;
-}
-
-bunmg_status bunmg_check_eigen_args(int32_t flags, const void *w) {
-  if (!w) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "eigenvalue output is NULL");
-  if (flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown flags %d", flags);
-  return BUNMG_OK;
 }
 
 /* V comes back column-major, i.e. V^T row-major, and for Hermitian A they are the conjugates of

@@ -1,5 +1,5 @@
-/* The conventions of the row-major view, shared by the multi-device routines (solve.c) and the
- * single-device ones (dense.c). A row-major Hermitian A read column-major is conj(A); the
+/* The conventions of the row-major view, shared by the multi path (routines/multi.c) and the
+ * single path (routines/single.c). A row-major Hermitian A read column-major is conj(A); the
  * solvers work on its lower triangle (A's upper one in row-major terms). So:
  *  - a row-major right-hand side goes in transposed and conjugated, and X comes back the same way;
  *  - potri's triangle is A^-1's upper triangle in row-major terms: mirror it down, and clear the
@@ -23,12 +23,9 @@ typedef enum {
 bunmg_status bunmg_info_status(bunmg_info_kind kind, int64_t info);
 bunmg_status bunmg_not_positive_definite(int64_t minor);
 
-/* A column-major solve of an N x nrhs right-hand side (ldb = N), in place; info as LAPACK's. */
-typedef bunmg_status (*bunmg_column_solve)(void *context, void *b, int64_t *info);
-/* Solves for a host row-major N x nrhs b, overwritten by X: maps b onto the column-major view
- * of conj(A), runs `solve`, and maps X back. */
-bunmg_status bunmg_solve_row_major(int32_t dtype, int64_t n, void *b, int64_t nrhs, bunmg_column_solve solve,
-                                   void *context);
+/* dst (cols x rows, row-major) = src^T (rows x cols, row-major), conjugated for complex: maps a
+ * row-major right-hand side onto the column-major view of conj(A), and X back. */
+void bunmg_transpose_conj(int32_t dtype, const void *src, void *dst, int64_t rows, int64_t cols);
 
 /* log det A = 2 sum log Re L_ii from a host copy of the factor's diagonal (n elements). */
 double bunmg_logdet_of_diagonal(int32_t dtype, const void *diagonal, int64_t n);
@@ -39,8 +36,6 @@ bunmg_status bunmg_row_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, void *h
 /* After potri and the return to row layout: the full Hermitian inverse from its upper triangle. */
 bunmg_status bunmg_complete_inverse(bunmg_mesh *mesh, const bunmg_matrix *a);
 
-/* bunmg_syevd's arguments: w not NULL, flags known. */
-bunmg_status bunmg_check_eigen_args(int32_t flags, const void *w);
 /* Eigenvectors back in row layout: to the user's convention (columns, or rows with
  * BUNMG_EIG_ROWS). */
 bunmg_status bunmg_fix_eigenvectors(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t flags);

@@ -61,12 +61,9 @@ void bunmg_clear_error(void) {
   detail_device = -1;
 }
 
-const char *bunmg_error_message(void) { return message; }
-
 const char *bunmg_last_error(void) { return message; }
 
-void bunmg_last_error_detail(int64_t *index,
-                                                                     int32_t *device) {
+void bunmg_last_error_detail(int64_t *index, int32_t *device) {
   if (index) *index = detail_index;
   if (device) *device = detail_device;
 }

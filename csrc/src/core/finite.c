@@ -1,4 +1,4 @@
-/* Finiteness checks of A, B and the eigenvalues: see finite.h. */
+/* Finiteness checks of A and B: see finite.h. */
 #include "core/finite.h"
 
 #include <math.h>
@@ -38,24 +38,29 @@ static bunmg_status refuse(int32_t dtype, const void *element, const char *what,
                        (long long)i, (long long)j, value, what);
 }
 
+/* The refusal for a scan's answer `found` (local row * n + column of a block on position dev
+ * whose first row is global row row0; -1 = none: OK). */
+static bunmg_status refuse_nonfinite(bunmg_mesh *mesh, int32_t dev, const void *block, int64_t found, int64_t row0,
+                                     int64_t n, int32_t dtype) {
+  if (found < 0) return BUNMG_OK;
+  size_t esize = bunmg_dtype_size(dtype);
+  unsigned char element[16];
+  bunmg_status st = mesh->ops->copy(mesh, BUNMG_COPY_D2H, -1, element, dev, (const char *)block + (size_t)found * esize,
+                                    esize);
+  return st != BUNMG_OK ? st : refuse(dtype, element, "A", row0 + found / n, found % n, n, dev);
+}
+
 /* Scans the blocks, then names the first offending element in global row order. */
 static bunmg_status check_blocks(bunmg_mesh *mesh, const bunmg_scan *scans, int32_t count, int64_t n, int32_t dtype) {
   int64_t found[BUNMG_MAX_DEVICES];
   bunmg_status st = mesh->ops->find_nonfinite(mesh, scans, count, n, dtype, found);
-  for (int32_t i = 0; i < count && st == BUNMG_OK; i++) {
-    if (found[i] < 0) continue;
-    size_t esize = bunmg_dtype_size(dtype);
-    unsigned char element[16];
-    st = mesh->ops->copy(mesh, BUNMG_COPY_D2H, -1, element, scans[i].dev,
-                         (const char *)scans[i].block + (size_t)found[i] * esize, esize);
-    if (st == BUNMG_OK)
-      return refuse(dtype, element, "A", scans[i].row0 + found[i] / n, found[i] % n, n, scans[i].dev);
-  }
+  for (int32_t i = 0; i < count && st == BUNMG_OK; i++)
+    st = refuse_nonfinite(mesh, scans[i].dev, scans[i].block, found[i], scans[i].row0, n, dtype);
   return st;
 }
 
 bunmg_status bunmg_check_finite_matrix(bunmg_mesh *mesh, const bunmg_matrix *a) {
-  bunmg_scan scans[BUNMG_MAX_DEVICES];
+  bunmg_scan scans[BUNMG_MAX_DEVICES] = {{0}};
   int32_t count = 0;
   int64_t s = bunmg_shard_rows(a->rows, mesh->ndev);
   for (int32_t d = 0; d < mesh->ndev; d++) {
@@ -65,31 +70,8 @@ bunmg_status bunmg_check_finite_matrix(bunmg_mesh *mesh, const bunmg_matrix *a) 
   return check_blocks(mesh, scans, count, a->cols, a->dtype);
 }
 
-bunmg_status bunmg_check_finite_dense(bunmg_mesh *mesh, int32_t dev, const void *full, int64_t n, int32_t dtype) {
-  bunmg_scan scan = {dev, full, n, 0};
-  return check_blocks(mesh, &scan, 1, n, dtype);
-}
-
-bunmg_status bunmg_check_rhs(int32_t dtype, const void *b, int64_t n, int64_t nrhs) {
-  bunmg_clear_error();
-  if (!bunmg_dtype_size(dtype)) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "check_rhs: unknown dtype %d", dtype);
-  if (!b || n < 1 || nrhs < 1)
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "check_rhs: B needs data, N >= 1 and nrhs >= 1, got N %lld, nrhs %lld",
-                      (long long)n, (long long)nrhs);
+bunmg_status bunmg_check_finite_rhs(int32_t dtype, const void *b, int64_t n, int64_t nrhs) {
   int64_t e = bunmg_first_nonfinite(dtype, b, n, nrhs, 0, 0);
   return e < 0 ? BUNMG_OK
                : refuse(dtype, (const char *)b + (size_t)e * bunmg_dtype_size(dtype), "B", e / nrhs, e % nrhs, nrhs, -1);
-}
-
-bunmg_status bunmg_check_eigenvalues(int32_t dtype, const void *w, int64_t n) {
-  size_t real = bunmg_dtype_real_size(dtype);
-  for (int64_t k = 0; k < n; k++) {
-    double v = real == 4 ? ((const float *)w)[k] : ((const double *)w)[k];
-    if (!isfinite(v))
-      return bunmg_fail_at(BUNMG_NO_CONVERGENCE, k, -1,
-                           "the eigensolver returned a non-finite eigenvalue (w[%lld] is %s); A is finite, so its "
-                           "entries are too large for %s arithmetic",
-                           (long long)k, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", bunmg_dtype_name(dtype));
-  }
-  return BUNMG_OK;
 }

@@ -1,6 +1,6 @@
-/* Non-finite input is refused before anything moves (INVALID_ARGUMENT naming the element), and a
- * non-finite eigenvalue from a solver is reported instead of returned. The solvers read A's
- * upper triangle (row-major, diagonal included) only, so that is the part scanned. */
+/* Non-finite input is refused before anything moves: INVALID_ARGUMENT naming the first such
+ * element in row order (detail index = row * N + column). The solvers read A's upper triangle
+ * (row-major, diagonal included) only, so that is the part scanned. */
 #ifndef BUNMG_FINITE_H
 #define BUNMG_FINITE_H
 
@@ -13,9 +13,7 @@ int64_t bunmg_first_nonfinite(int32_t dtype, const void *block, int64_t rows, in
 
 /* A (row layout): its upper triangle must be finite. */
 bunmg_status bunmg_check_finite_matrix(bunmg_mesh *mesh, const bunmg_matrix *a);
-/* The same for a dense row-major N x N matrix on position dev. */
-bunmg_status bunmg_check_finite_dense(bunmg_mesh *mesh, int32_t dev, const void *full, int64_t n, int32_t dtype);
-/* n host eigenvalues of the real type of dtype: NO_CONVERGENCE naming the first non-finite one. */
-bunmg_status bunmg_check_eigenvalues(int32_t dtype, const void *w, int64_t n);
+/* B, host row-major n x nrhs: every element finite. */
+bunmg_status bunmg_check_finite_rhs(int32_t dtype, const void *b, int64_t n, int64_t nrhs);
 
 #endif

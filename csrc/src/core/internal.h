@@ -22,7 +22,6 @@ void bunmg_clear_error(void);
 void bunmg_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Append to the current message, keeping code and detail. */
 void bunmg_error_suffix(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *bunmg_error_message(void);
 
 /* ---- dtypes (dtype.c) ---- */
 size_t bunmg_dtype_size(int32_t dtype); /* 0 when not a bunmg_dtype */
@@ -54,6 +53,9 @@ typedef struct bunmg_backend_ops {
   bunmg_status (*init)(bunmg_mesh *mesh); /* validates device ids, sets mesh->state */
   void (*shutdown)(bunmg_mesh *mesh);     /* releases everything in mesh->state */
   int32_t lanes_per_device;               /* concurrent copy queues per device */
+  /* The single path's dense buffer stays held up to this size between calls, where allocating it
+   * each time costs (cudaMalloc, cudaFree's device wait); 0 where it costs nothing (the host). */
+  size_t keep_dense_bytes;
 
   bunmg_status (*alloc)(bunmg_mesh *mesh, int32_t dev, size_t bytes, void **out);
   void (*release)(bunmg_mesh *mesh, int32_t dev, void *ptr);
@@ -96,15 +98,34 @@ typedef struct bunmg_backend_ops {
   bunmg_status (*workspace_bytes)(bunmg_mesh *mesh, int32_t routine, int64_t n, int32_t dtype,
                                   int64_t tile, int64_t nrhs, uint64_t *bytes);
 
-  /* The single-device solvers, on a dense column-major N x N matrix (lda = N) at mesh position
-   * dev: cuSOLVERDn on CUDA, LAPACK on the host. Same info conventions as above; b and w are
-   * host arrays. dense_workspace fails with UNSUPPORTED where the solver cannot take n. */
+  /* Later work on every lane waits for the work queued so far on every lane (no host wait). */
+  bunmg_status (*barrier)(bunmg_mesh *mesh);
+  /* 1 when mesh positions a and b address the same memory (one GPU, or the host). */
+  int (*same_memory)(const bunmg_mesh *mesh, int32_t a, int32_t b);
+
+  /* The single-device solvers on a dense column-major N x N matrix (lda = N) at mesh position
+   * dev: cuSOLVERDn on CUDA, LAPACK on the host. They queue in order on dev's lane 0, after a
+   * barrier() for copies on other lanes. Host outputs (info, found, diagonal, x, w) are written
+   * when dense_wait(dev) returns OK, not before; a failed call still needs dense_wait to drain.
+   * Info conventions as above. dense_workspace fails with UNSUPPORTED where the solver cannot
+   * take n. */
+  /* The first NaN or Inf of A's upper triangle when `a` is A row-major (the lower one of the
+   * column-major view), as row * n + column, or -1. */
+  bunmg_status (*dense_scan)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, int64_t *found);
+  /* The n diagonal elements of a, into host. */
+  bunmg_status (*dense_diagonal)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *host);
   bunmg_status (*dense_potrf)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
-  bunmg_status (*dense_potrs)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
-                              int64_t nrhs, int64_t *info);
+  /* b (read during the call) and x: host, column-major n x nrhs; a holds a factor. */
+  bunmg_status (*dense_potrs)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, const void *b,
+                              void *x, int64_t nrhs, int64_t *info);
+  /* With a a factor: `dst` (device memory of a position that same_memory() shares with dev;
+   * column-major n x count, ld n) becomes columns [first, first + count) of A^-1. */
+  bunmg_status (*dense_solve_identity)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype,
+                                       void *dst, int64_t first, int64_t count, int64_t *info);
   bunmg_status (*dense_potri)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
   bunmg_status (*dense_syevd)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
                               void *w, int64_t *info);
+  bunmg_status (*dense_wait)(bunmg_mesh *mesh, int32_t dev);
   bunmg_status (*dense_workspace)(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
                                   int64_t nrhs, uint64_t *bytes);
 } bunmg_backend_ops;
@@ -130,12 +151,23 @@ struct bunmg_mesh {
   int32_t ndev;
   int32_t device_ids[BUNMG_MAX_DEVICES];
   uint64_t held[BUNMG_MAX_DEVICES]; /* bytes from bunmg_alloc and backend workspace */
-  int64_t fault_after[BUNMG_FAULT_SOLVER + 1]; /* fault injection per bunmg_fault: < 0 off */
+  int64_t fault_after[BUNMG_FAULT_KINDS]; /* fault injection per bunmg_fault: < 0 off */
   pthread_mutex_t lock;             /* one operation at a time per mesh */
   void *state;                      /* backend private */
   bunmg_allocation *allocations;
   size_t allocation_count, allocation_cap;
   struct bunmg_plan *plan_cache; /* last redistribution plan: reused while (rows, tile) match */
+  /* The single path's dense buffer on position 0 (a mesh allocation), kept between calls while
+   * it is small, so that small solves allocate nothing. */
+  void *dense;
+  size_t dense_bytes;
+  /* The single path's workspace answers (or lasting refusals), most recent first. */
+  struct bunmg_dense_answer {
+    int32_t routine, dtype;
+    int64_t n, nrhs;
+    bunmg_status status;
+    uint64_t bytes;
+  } dense_answers[8];
 };
 
 /* Allocation through the mesh, accounted in mesh->held and registered (mesh.c). */
@@ -150,6 +182,9 @@ void bunmg_mesh_disown(bunmg_mesh *mesh, int32_t dev, void *ptr);
 bunmg_status bunmg_mesh_check_range(const bunmg_mesh *mesh, int32_t dev, const void *ptr,
                                     size_t bytes, const char *what);
 bunmg_status bunmg_check_position(const bunmg_mesh *mesh, int32_t dev, const char *what);
+/* Fault injection (bunmg_debug_inject): the parameter of an armed FACTOR_* fault, disarming it,
+ * or -1. */
+int64_t bunmg_fault_take(bunmg_mesh *mesh, int32_t fault);
 /* Fault injection (bunmg_debug_inject): 1 when this event of kind `fault` is the one to fail. */
 int bunmg_fault_fires(bunmg_mesh *mesh, int32_t fault);
 /* What an injected allocation failure reports: OUT_OF_MEMORY on position dev. */
@@ -172,8 +207,6 @@ int64_t bunmg_shard_count(int64_t rows, int32_t ndev, int32_t dev);
 /* While redistributing, shard dev sits this many rows up its buffer so that global tile
  * boundaries fall on local multiples of the tile: whole tiles then move as single copies. */
 int64_t bunmg_shard_offset(int64_t rows, int64_t tile, int32_t ndev, int32_t dev);
-/* rows that mesh position dev holds in the cyclic layout */
-int64_t bunmg_cyclic_rows_on(int64_t rows, int64_t tile, int32_t ndev, int32_t dev);
 /* global row j -> (device, local row) in the cyclic layout */
 void bunmg_cyclic_locate(int64_t j, int64_t tile, int32_t ndev, int32_t *dev, int64_t *local);
 /* Rows per shard for whole tiles on every device, so a solver that touches a short last tile

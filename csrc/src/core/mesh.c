@@ -38,7 +38,7 @@ bunmg_status bunmg_mesh_create(int32_t backend, int32_t ndev, const int32_t *dev
   mesh->backend = backend;
   mesh->ndev = ndev;
   memcpy(mesh->device_ids, device_ids, sizeof(int32_t) * (size_t)ndev);
-  for (int f = BUNMG_FAULT_COPY; f <= BUNMG_FAULT_SOLVER; f++) mesh->fault_after[f] = -1;
+  for (int f = 0; f < BUNMG_FAULT_KINDS; f++) mesh->fault_after[f] = -1;
   pthread_mutex_init(&mesh->lock, NULL);
   bunmg_status st = ops->init(mesh);
   if (st != BUNMG_OK) {
@@ -87,7 +87,7 @@ bunmg_status bunmg_check_position(const bunmg_mesh *mesh, int32_t dev, const cha
 bunmg_status bunmg_debug_inject(bunmg_mesh *mesh, int32_t fault, int64_t n, int64_t *pending) {
   bunmg_status st = bunmg_mesh_enter(mesh, "debug_inject");
   if (st != BUNMG_OK) return st;
-  if (fault < BUNMG_FAULT_COPY || fault > BUNMG_FAULT_SOLVER)
+  if (fault < 0 || fault >= BUNMG_FAULT_KINDS)
     st = bunmg_fail(BUNMG_INVALID_ARGUMENT, "debug_inject: unknown fault kind %d", fault);
   else {
     if (pending) *pending = mesh->fault_after[fault];
@@ -95,6 +95,12 @@ bunmg_status bunmg_debug_inject(bunmg_mesh *mesh, int32_t fault, int64_t n, int6
   }
   bunmg_mesh_leave(mesh);
   return st;
+}
+
+int64_t bunmg_fault_take(bunmg_mesh *mesh, int32_t fault) {
+  int64_t armed = mesh->fault_after[fault];
+  mesh->fault_after[fault] = -1;
+  return armed;
 }
 
 int bunmg_fault_fires(bunmg_mesh *mesh, int32_t fault) {

@@ -114,7 +114,7 @@ static bunmg_status execute(bunmg_mesh *mesh, bunmg_matrix *m, const bunmg_plan 
     st = BUNMG_LAYOUT_LOST;
   } else if (failed >= 0) {
     char cause[512];
-    snprintf(cause, sizeof cause, "%s", bunmg_error_message());
+    snprintf(cause, sizeof cause, "%s", bunmg_last_error());
     int64_t index;
     int32_t device;
     bunmg_last_error_detail(&index, &device);
@@ -164,7 +164,7 @@ static bunmg_status retile(bunmg_mesh *mesh, bunmg_matrix *m, int64_t tile) {
     char cause[512];
     int64_t index;
     int32_t device;
-    snprintf(cause, sizeof cause, "%s", bunmg_error_message());
+    snprintf(cause, sizeof cause, "%s", bunmg_last_error());
     bunmg_last_error_detail(&index, &device);
     if (bunmg_redistribute(mesh, m, BUNMG_LAYOUT_CYCLIC, old) == BUNMG_OK)
       bunmg_fail_at(st, index, device, "%s; the matrix is back in the cyclic layout of tile %lld", cause, (long long)old);
@@ -183,6 +183,7 @@ bunmg_status bunmg_redistribute(bunmg_mesh *mesh, bunmg_matrix *m, int32_t layou
   if (st != BUNMG_OK) return st;
   const bunmg_plan *plan;
   st = plan_for(mesh, m->rows, plan_tile, &plan);
+  if (st == BUNMG_OK) m->generation++; /* the shards are rewritten, also if the move fails */
   if (st == BUNMG_OK) st = execute(mesh, m, plan, layout == BUNMG_LAYOUT_ROWS);
   if (st == BUNMG_OK) {
     m->layout = layout;

@@ -95,7 +95,11 @@ static void cuda_shutdown(bunmg_mesh *mesh) {
   bunmg_dn_destroy(mesh);
   bunmg_cuda_scan_destroy(mesh);
   for (int32_t pos = 0; pos < mesh->ndev; pos++) {
+    bunmg_held_free(mesh, pos, &st->strided[pos], st->strided_bytes[pos]);
     for (int32_t l = 0; l < BUNMG_CUDA_LANES; l++) {
+      if (st->lane_event[pos][l] && cudaSetDevice(mesh->device_ids[pos]) == cudaSuccess)
+        (void)cudaEventDestroy(st->lane_event[pos][l]);
+      st->lane_event[pos][l] = NULL;
       if (!st->lane[pos][l]) continue;
       if (cudaSetDevice(mesh->device_ids[pos]) == cudaSuccess) {
         (void)cudaStreamSynchronize(st->lane[pos][l]);
@@ -238,13 +242,21 @@ static bunmg_status strided_via_device(bunmg_mesh *mesh, int32_t dev, void *host
   if (count == 0) return BUNMG_OK;
   bunmg_status status = bunmg_cuda_use(mesh, dev);
   if (status != BUNMG_OK) return status;
-  void *packed = NULL;
-  cudaStream_t stream = bunmg_cuda_state_of(mesh)->lane[dev][0];
-  if ((status = bunmg_cuda_malloc(mesh, dev, elem * count, &packed)) != BUNMG_OK) {
-    if (status != BUNMG_OUT_OF_MEMORY) return status;
+  bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
+  cudaStream_t stream = st->lane[dev][0];
+  if (st->strided_bytes[dev] < elem * count) {
+    bunmg_held_free(mesh, dev, &st->strided[dev], st->strided_bytes[dev]);
+    st->strided_bytes[dev] = 0;
+    if ((status = bunmg_held_alloc(mesh, dev, elem * count, &st->strided[dev])) == BUNMG_OK)
+      st->strided_bytes[dev] = elem * count;
+    else if (status != BUNMG_OUT_OF_MEMORY) return status;
+    bunmg_clear_error();
+    status = BUNMG_OK;
+  }
+  void *packed = st->strided[dev];
+  if (!packed) {
     /* No room to pack (a full device, e.g. while restoring A after an out-of-memory): the slow
      * copy needs no memory, and restoring must not fail for want of it. */
-    status = BUNMG_OK;
     if (to_host) CUDA_TRY(dev, cudaMemcpy2DAsync, (host, elem, strided, stride, elem, count, cudaMemcpyDeviceToHost, stream));
     else CUDA_TRY(dev, cudaMemcpy2DAsync, (strided, stride, host, elem, elem, count, cudaMemcpyHostToDevice, stream));
   } else if (to_host) {
@@ -256,7 +268,6 @@ static bunmg_status strided_via_device(bunmg_mesh *mesh, int32_t dev, void *host
   }
   CUDA_TRY(dev, cudaStreamSynchronize, (stream));
 done:
-  bunmg_cuda_free(mesh, dev, packed);
   return status;
 }
 
@@ -286,6 +297,36 @@ static bunmg_status cuda_copy_async(bunmg_mesh *mesh, int32_t lane, int32_t dst_
 }
 
 static bunmg_status cuda_sync(bunmg_mesh *mesh) { return bunmg_cuda_sync(mesh); }
+
+/* Every lane records its event, then every lane waits for every other lane's. */
+static bunmg_status cuda_barrier(bunmg_mesh *mesh) {
+  bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
+  bunmg_status status = BUNMG_OK;
+  for (int32_t pos = 0; pos < mesh->ndev && status == BUNMG_OK; pos++) {
+    status = bunmg_cuda_use(mesh, pos);
+    for (int32_t l = 0; l < BUNMG_CUDA_LANES && status == BUNMG_OK; l++) {
+      if (!st->lane_event[pos][l])
+        status = bunmg_cuda_check(mesh, pos, "cudaEventCreateWithFlags",
+                                  cudaEventCreateWithFlags(&st->lane_event[pos][l], cudaEventDisableTiming));
+      if (status == BUNMG_OK)
+        status = bunmg_cuda_check(mesh, pos, "cudaEventRecord", cudaEventRecord(st->lane_event[pos][l], st->lane[pos][l]));
+    }
+  }
+  for (int32_t pos = 0; pos < mesh->ndev && status == BUNMG_OK; pos++) {
+    status = bunmg_cuda_use(mesh, pos);
+    for (int32_t l = 0; l < BUNMG_CUDA_LANES && status == BUNMG_OK; l++)
+      for (int32_t q = 0; q < mesh->ndev && status == BUNMG_OK; q++)
+        for (int32_t k = 0; k < BUNMG_CUDA_LANES && status == BUNMG_OK; k++)
+          if (q != pos || k != l)
+            status = bunmg_cuda_check(mesh, pos, "cudaStreamWaitEvent",
+                                      cudaStreamWaitEvent(st->lane[pos][l], st->lane_event[q][k], 0));
+  }
+  return status;
+}
+
+static int cuda_same_memory(const bunmg_mesh *mesh, int32_t a, int32_t b) {
+  return mesh->device_ids[a] == mesh->device_ids[b];
+}
 
 /* ---- bandwidth ---- */
 
@@ -369,6 +410,7 @@ static bunmg_backend_ops make_ops(void) {
   ops.init = cuda_init;
   ops.shutdown = cuda_shutdown;
   ops.lanes_per_device = BUNMG_CUDA_LANES;
+  ops.keep_dense_bytes = (size_t)256 << 20;
   ops.alloc = cuda_alloc;
   ops.release = cuda_release;
   ops.memory_info = cuda_memory_info;
@@ -386,10 +428,16 @@ static bunmg_backend_ops make_ops(void) {
   ops.potri = bunmg_mg_potri;
   ops.syevd = bunmg_mg_syevd;
   ops.workspace_bytes = bunmg_mg_workspace_bytes;
+  ops.barrier = cuda_barrier;
+  ops.same_memory = cuda_same_memory;
+  ops.dense_scan = bunmg_dn_scan;
+  ops.dense_diagonal = bunmg_dn_diagonal;
   ops.dense_potrf = bunmg_dn_potrf;
   ops.dense_potrs = bunmg_dn_potrs;
+  ops.dense_solve_identity = bunmg_dn_solve_identity;
   ops.dense_potri = bunmg_dn_potri;
   ops.dense_syevd = bunmg_dn_syevd;
+  ops.dense_wait = bunmg_dn_wait;
   ops.dense_workspace = bunmg_dn_workspace;
   return ops;
 }

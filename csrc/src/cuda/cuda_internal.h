@@ -25,6 +25,9 @@ typedef struct bunmg_cuda_state {
   bunmg_mg *mg;                                           /* created on the first solver call */
   bunmg_dn *dn;                                           /* created on the first dense call */
   unsigned long long *scan_result[BUNMG_MAX_DEVICES];     /* find_nonfinite's answer, per position */
+  cudaEvent_t lane_event[BUNMG_MAX_DEVICES][BUNMG_CUDA_LANES]; /* for barrier(); NULL until first used */
+  void *strided[BUNMG_MAX_DEVICES]; /* gather/scatter_strided's packing buffer: grows only */
+  size_t strided_bytes[BUNMG_MAX_DEVICES];
 } bunmg_cuda_state;
 
 static inline bunmg_cuda_state *bunmg_cuda_state_of(const bunmg_mesh *mesh) {
@@ -65,6 +68,12 @@ bunmg_status bunmg_cuda_fill(bunmg_mesh *mesh, const bunmg_matrix *m, int32_t ki
 /* ---- cuda_scan.cu ---- */
 bunmg_status bunmg_cuda_find_nonfinite(bunmg_mesh *mesh, const bunmg_scan *scans, int32_t count, int64_t ld,
                                        int32_t dtype, int64_t *found);
+/* One block's scan queued on `stream`: *found (device) becomes the answer, all ones for none. */
+bunmg_status bunmg_cuda_scan_async(bunmg_mesh *mesh, const bunmg_scan *scan, int64_t ld, int32_t dtype,
+                                   unsigned long long *found, cudaStream_t stream);
+/* dst (device, column-major n x count, ld n) = columns [first, first + count) of the identity, queued. */
+bunmg_status bunmg_cuda_set_identity(bunmg_mesh *mesh, int32_t pos, void *dst, int64_t n, int64_t first,
+                                     int64_t count, int32_t dtype, cudaStream_t stream);
 void bunmg_cuda_scan_destroy(bunmg_mesh *mesh); /* frees the answer slots */
 
 /* ---- loader.c: the cuSOLVER libraries, loaded at run time ---- */
@@ -106,9 +115,14 @@ bunmg_status bunmg_mg_workspace_bytes(bunmg_mesh *mesh, int32_t routine, int64_t
 void bunmg_mg_destroy(bunmg_mesh *mesh);
 
 /* ---- cusolverdn.c: the dense ops (bunmg_backend_ops.dense_*) on one mesh position ---- */
+bunmg_status bunmg_dn_scan(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, int64_t *found);
+bunmg_status bunmg_dn_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *host);
 bunmg_status bunmg_dn_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
-bunmg_status bunmg_dn_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
-                            int64_t nrhs, int64_t *info);
+bunmg_status bunmg_dn_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, const void *b,
+                            void *x, int64_t nrhs, int64_t *info);
+bunmg_status bunmg_dn_solve_identity(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *dst,
+                                     int64_t first, int64_t count, int64_t *info);
+bunmg_status bunmg_dn_wait(bunmg_mesh *mesh, int32_t dev);
 bunmg_status bunmg_dn_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
 bunmg_status bunmg_dn_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
                             void *w, int64_t *info);

@@ -34,6 +34,15 @@ void launch(const bunmg_scan &scan, int64_t ld, int32_t dtype, unsigned long lon
 
 }  // namespace
 
+bunmg_status bunmg_cuda_scan_async(bunmg_mesh *mesh, const bunmg_scan *scan, int64_t ld, int32_t dtype,
+                                   unsigned long long *found, cudaStream_t stream) {
+  bunmg_status status = bunmg_cuda_check(mesh, scan->dev, "cudaMemsetAsync",
+                                         cudaMemsetAsync(found, 0xff, sizeof *found, stream));
+  if (status != BUNMG_OK) return status;
+  launch(*scan, ld, dtype, found, stream);
+  return bunmg_cuda_check(mesh, scan->dev, "scan kernel launch", cudaGetLastError());
+}
+
 bunmg_status bunmg_cuda_find_nonfinite(bunmg_mesh *mesh, const bunmg_scan *scans, int32_t count, int64_t ld,
                                        int32_t dtype, int64_t *found) {
   bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
@@ -45,11 +54,7 @@ bunmg_status bunmg_cuda_find_nonfinite(bunmg_mesh *mesh, const bunmg_scan *scans
     void **slot = reinterpret_cast<void **>(&st->scan_result[pos]);
     if (!*slot && (status = bunmg_held_alloc(mesh, pos, sizeof(unsigned long long), slot)) != BUNMG_OK) break;
     if ((status = bunmg_cuda_use(mesh, pos)) != BUNMG_OK) break;
-    status = bunmg_cuda_check(mesh, pos, "cudaMemsetAsync",
-                              cudaMemsetAsync(st->scan_result[pos], 0xff, sizeof(unsigned long long), stream));
-    if (status != BUNMG_OK) break;
-    launch(scans[i], ld, dtype, st->scan_result[pos], stream);
-    status = bunmg_cuda_check(mesh, pos, "scan kernel launch", cudaGetLastError());
+    status = bunmg_cuda_scan_async(mesh, &scans[i], ld, dtype, st->scan_result[pos], stream);
     if (status == BUNMG_OK)
       status = bunmg_cuda_check(mesh, pos, "cudaMemcpyAsync",
                                 cudaMemcpyAsync(&answer[i], st->scan_result[pos], sizeof answer[i],

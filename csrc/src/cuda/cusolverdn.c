@@ -1,8 +1,11 @@
 /* The dense ops (bunmg_backend_ops.dense_*) over cuSOLVERDn, loaded at run time (loader.c) like
  * cuSOLVERMg. Per mesh position, made on its first dense call: one handle bound to the position's
- * lane-0 stream, one params object, a grow-only device workspace (accounted in mesh->held), a
- * grow-only host workspace, and a small device block for devInfo. Every routine runs on that
- * stream and waits for it before returning, so the caller sees final results and info.
+ * lane-0 stream, one params object, grow-only device buffers (workspace, right-hand sides, a
+ * packed diagonal; accounted in mesh->held), a grow-only host workspace, a small device block
+ * for devInfo and the scan's answer, and a pinned mailbox. The routines only queue work: their
+ * small host outputs (info, diagonal, X, eigenvalues) land in the mailbox, and dense_wait, the
+ * one host wait of a pass, hands them over. So a whole potrs (gather, scan, potrf, diagonal,
+ * potrs) costs one wait, and nothing is allocated once the buffers have grown.
  *
  * There is no cusolverDn.h at build time: the prototypes below follow the CUDA 12/13 header
  * (the 64-bit cusolverDnX* API; potri exists only in the legacy typed API). */
@@ -11,7 +14,7 @@
 
 #include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
 
-#include "cuda/cuda_internal.h"
+#include "cuda/mailbox.h"
 
 enum { FILL_LOWER = 0, EIG_NOVECTOR = 0, EIG_VECTOR = 1 }; /* cublasFillMode_t, cusolverEigMode_t */
 
@@ -69,16 +72,24 @@ static bunmg_library library = {"cuSOLVERDn", "BUNMG_CUSOLVER", "libcusolver", s
 
 /* ---- per-position state ---- */
 
-enum { SCRATCH_BYTES = 256, ALIGN = 256 };
+enum { SCRATCH_BYTES = 256, FOUND_OFFSET = 64, ALIGN = 256 };
+
+typedef struct grown {
+  void *ptr;
+  size_t bytes;
+} grown;
 
 typedef struct dn_position {
   void *handle, *params;
-  void *work; /* device workspace: grows, never shrinks */
-  size_t work_bytes;
+  grown work;   /* cuSOLVERDn's device workspace (eigenvalues after it for syevd) */
+  grown rhs;    /* B, solved into X */
+  grown packed; /* a diagonal, packed for one contiguous copy */
   void *host_work;
   size_t host_bytes;
-  /* devInfo, and a valid device pointer for the size queries' matrix arguments (never read) */
+  /* devInfo at 0, the scan's answer at FOUND_OFFSET; also a valid device pointer for the size
+   * queries' matrix arguments (never read) */
   void *scratch;
+  bunmg_mailbox mail;
 } dn_position;
 
 struct bunmg_dn {
@@ -94,9 +105,12 @@ void bunmg_dn_destroy(bunmg_mesh *mesh) {
     if (cudaSetDevice(mesh->device_ids[pos]) == cudaSuccess && p->handle) (void)cudaStreamSynchronize(st->lane[pos][0]);
     if (p->params) (void)dn.destroy_params(p->params);
     if (p->handle) (void)dn.destroy(p->handle);
-    bunmg_held_free(mesh, pos, &p->work, p->work_bytes);
+    bunmg_held_free(mesh, pos, &p->work.ptr, p->work.bytes);
+    bunmg_held_free(mesh, pos, &p->rhs.ptr, p->rhs.bytes);
+    bunmg_held_free(mesh, pos, &p->packed.ptr, p->packed.bytes);
     bunmg_held_free(mesh, pos, &p->scratch, SCRATCH_BYTES);
     free(p->host_work);
+    bunmg_mail_free(&p->mail);
   }
   (void)cudaGetLastError();
   free(s);
@@ -140,53 +154,78 @@ static bunmg_status get_position(bunmg_mesh *mesh, int32_t pos, dn_position **ou
 
 static size_t aligned(size_t bytes) { return (bytes + ALIGN - 1) / ALIGN * ALIGN; }
 
-/* Workspaces of at least these sizes (the device one at least SCRATCH_BYTES, so it is a valid
- * pointer); leaves the device current. */
-static bunmg_status ensure_workspace(bunmg_mesh *mesh, int32_t pos, dn_position *p, size_t device_bytes,
-                                     size_t host_bytes) {
-  if (device_bytes < SCRATCH_BYTES) device_bytes = SCRATCH_BYTES;
-  if (p->work_bytes < device_bytes) {
-    bunmg_held_free(mesh, pos, &p->work, p->work_bytes); /* free first: room for the new one */
-    p->work_bytes = 0;
-    bunmg_status status = bunmg_held_alloc(mesh, pos, device_bytes, &p->work);
-    if (status != BUNMG_OK) {
-      bunmg_error_prefix("cuSOLVERDn workspace (%zu bytes): ", device_bytes);
-      return status;
-    }
-    p->work_bytes = device_bytes;
+/* A grow-only device buffer of at least `bytes` (at least ALIGN, so it is a valid pointer). Work
+ * queued on the old buffer is safe: cudaFree waits for the device. Leaves the device current. */
+static bunmg_status grow(bunmg_mesh *mesh, int32_t pos, grown *g, size_t bytes, const char *what) {
+  if (bytes < ALIGN) bytes = ALIGN;
+  if (g->bytes >= bytes) return BUNMG_OK;
+  bunmg_held_free(mesh, pos, &g->ptr, g->bytes); /* free first: room for the new one */
+  g->bytes = 0;
+  bunmg_status status = bunmg_held_alloc(mesh, pos, bytes, &g->ptr);
+  if (status != BUNMG_OK) {
+    bunmg_error_prefix("cuSOLVERDn %s (%zu bytes): ", what, bytes);
+    return status;
   }
-  if (p->host_bytes < host_bytes) {
-    void *grown = realloc(p->host_work, host_bytes);
-    if (!grown)
-      return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for cuSOLVERDn's host workspace (%zu bytes)",
-                        host_bytes);
-    p->host_work = grown;
-    p->host_bytes = host_bytes;
-  }
+  g->bytes = bytes;
   return bunmg_cuda_use(mesh, pos);
 }
 
-/* Before a routine: its inputs may have been written by copies still in flight on the lanes. */
-static bunmg_status begin(bunmg_mesh *mesh, int32_t pos, int64_t n, dn_position **p) {
-  if (n < 1) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "N must be >= 1, got %lld", (long long)n);
-  bunmg_status status = bunmg_cuda_sync(mesh);
-  return status != BUNMG_OK ? status : get_position(mesh, pos, p);
+static bunmg_status grow_host(dn_position *p, size_t bytes) {
+  if (p->host_bytes >= bytes) return BUNMG_OK;
+  void *bigger = realloc(p->host_work, bytes);
+  if (!bigger)
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for cuSOLVERDn's host workspace (%zu bytes)", bytes);
+  p->host_work = bigger;
+  p->host_bytes = bytes;
+  return BUNMG_OK;
 }
 
-/* After a routine: devInfo to the host, and a wait for the stream, so that results are final
- * and an asynchronous fault surfaces here, named. */
-static bunmg_status finish(bunmg_mesh *mesh, int32_t pos, dn_position *p, int64_t *info) {
-  int h_info = 0;
-  cudaStream_t stream = stream_of(mesh, pos);
-  bunmg_status status = bunmg_cuda_check(mesh, pos, "cudaMemcpyAsync",
-                                         cudaMemcpyAsync(&h_info, p->scratch, sizeof h_info, cudaMemcpyDeviceToHost, stream));
-  bunmg_status waited = bunmg_cuda_check(mesh, pos, "cudaStreamSynchronize", cudaStreamSynchronize(stream));
-  if (status == BUNMG_OK) status = waited;
-  if (status == BUNMG_OK) *info = h_info;
-  return status;
+/* Before a routine: its position, with the device current. Copies on other lanes are ordered
+ * before it by the caller's barrier. */
+static bunmg_status begin(bunmg_mesh *mesh, int32_t pos, int64_t n, dn_position **p) {
+  if (n < 1) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "N must be >= 1, got %lld", (long long)n);
+  return get_position(mesh, pos, p);
+}
+
+/* devInfo of the call just queued, into *info at the wait. */
+static bunmg_status fetch_info(bunmg_mesh *mesh, int32_t pos, dn_position *p, int64_t *info) {
+  return bunmg_mail_fetch(mesh, pos, &p->mail, stream_of(mesh, pos), info, p->scratch, sizeof(int), BUNMG_MAIL_INFO);
+}
+
+bunmg_status bunmg_dn_wait(bunmg_mesh *mesh, int32_t dev) {
+  bunmg_cuda_state *st = bunmg_cuda_state_of(mesh);
+  if (!st->dn) return BUNMG_OK; /* nothing was ever queued */
+  return bunmg_mail_deliver(mesh, dev, &st->dn->at[dev].mail, stream_of(mesh, dev));
 }
 
 /* ---- the routines (column-major, lda = n, lower triangle) ---- */
+
+bunmg_status bunmg_dn_scan(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, int64_t *found) {
+  dn_position *p = NULL;
+  bunmg_status status = begin(mesh, dev, n, &p);
+  if (status != BUNMG_OK) return status;
+  unsigned long long *slot = (unsigned long long *)((char *)p->scratch + FOUND_OFFSET);
+  bunmg_scan scan = {dev, a, n, 0};
+  status = bunmg_cuda_scan_async(mesh, &scan, n, dtype, slot, stream_of(mesh, dev));
+  return status != BUNMG_OK ? status
+                            : bunmg_mail_fetch(mesh, dev, &p->mail, stream_of(mesh, dev), found, slot, sizeof *slot,
+                                               BUNMG_MAIL_FOUND);
+}
+
+/* Strided device to host costs one small DMA per element: pack on the device first. */
+bunmg_status bunmg_dn_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *host) {
+  dn_position *p = NULL;
+  size_t esize = bunmg_dtype_size(dtype), bytes = (size_t)n * esize;
+  bunmg_status status = begin(mesh, dev, n, &p);
+  if (status == BUNMG_OK) status = grow(mesh, dev, &p->packed, bytes, "diagonal");
+  if (status == BUNMG_OK)
+    status = bunmg_cuda_check(mesh, dev, "cudaMemcpy2DAsync",
+                              cudaMemcpy2DAsync(p->packed.ptr, esize, a, ((size_t)n + 1) * esize, esize, (size_t)n,
+                                                cudaMemcpyDeviceToDevice, stream_of(mesh, dev)));
+  return status != BUNMG_OK ? status
+                            : bunmg_mail_fetch(mesh, dev, &p->mail, stream_of(mesh, dev), host, p->packed.ptr, bytes,
+                                               BUNMG_MAIL_BYTES);
+}
 
 static bunmg_status potrf_size(dn_position *p, const void *a, int64_t n, int32_t dtype, size_t *device_bytes,
                                size_t *host_bytes) {
@@ -201,36 +240,44 @@ bunmg_status bunmg_dn_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, i
   int type = bunmg_cuda_data_type(dtype);
   bunmg_status status = begin(mesh, dev, n, &p);
   if (status == BUNMG_OK) status = potrf_size(p, a, n, dtype, &device_bytes, &host_bytes);
-  if (status == BUNMG_OK) status = ensure_workspace(mesh, dev, p, device_bytes, host_bytes);
+  if (status == BUNMG_OK) status = grow(mesh, dev, &p->work, device_bytes, "workspace");
+  if (status == BUNMG_OK) status = grow_host(p, host_bytes);
   if (status == BUNMG_OK)
-    status = bunmg_cusolver_check(dn.potrf(p->handle, p->params, FILL_LOWER, n, type, a, n, type, p->work, device_bytes,
+    status = bunmg_cusolver_check(dn.potrf(p->handle, p->params, FILL_LOWER, n, type, a, n, type, p->work.ptr, device_bytes,
                                            p->host_work, host_bytes, p->scratch),
                                   "cusolverDnXpotrf");
-  return status == BUNMG_OK ? finish(mesh, dev, p, info) : status;
+  return status == BUNMG_OK ? fetch_info(mesh, dev, p, info) : status;
 }
 
-/* B (host, column-major n x nrhs) goes through a device buffer for the call. */
-bunmg_status bunmg_dn_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
-                            int64_t nrhs, int64_t *info) {
-  dn_position *p = NULL;
-  void *d_b = NULL;
-  size_t b_bytes = (size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype);
+/* potrs with B in device memory (ld n), in place. */
+static bunmg_status potrs_device(bunmg_mesh *mesh, int32_t dev, dn_position *p, const void *a, int64_t n,
+                                 int32_t dtype, void *b, int64_t nrhs, int64_t *info) {
   int type = bunmg_cuda_data_type(dtype);
+  bunmg_status status = bunmg_cusolver_check(
+      dn.potrs(p->handle, p->params, FILL_LOWER, n, nrhs, type, a, n, type, b, n, p->scratch), "cusolverDnXpotrs");
+  return status == BUNMG_OK ? fetch_info(mesh, dev, p, info) : status;
+}
+
+/* B (host, column-major n x nrhs) goes up through the mailbox, X comes down through it. */
+bunmg_status bunmg_dn_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, const void *b,
+                            void *x, int64_t nrhs, int64_t *info) {
+  dn_position *p = NULL;
+  size_t bytes = (size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype);
+  cudaStream_t stream = stream_of(mesh, dev);
   bunmg_status status = begin(mesh, dev, n, &p);
-  if (status == BUNMG_OK) status = bunmg_held_alloc(mesh, dev, b_bytes, &d_b);
-  if (status == BUNMG_OK)
-    status = bunmg_cuda_check(mesh, dev, "cudaMemcpyAsync",
-                              cudaMemcpyAsync(d_b, b, b_bytes, cudaMemcpyHostToDevice, stream_of(mesh, dev)));
-  if (status == BUNMG_OK)
-    status = bunmg_cusolver_check(dn.potrs(p->handle, p->params, FILL_LOWER, n, nrhs, type, a, n, type, d_b, n, p->scratch),
-                                  "cusolverDnXpotrs");
-  if (status == BUNMG_OK)
-    status = bunmg_cuda_check(mesh, dev, "cudaMemcpyAsync",
-                              cudaMemcpyAsync(b, d_b, b_bytes, cudaMemcpyDeviceToHost, stream_of(mesh, dev)));
-  if (status == BUNMG_OK) status = finish(mesh, dev, p, info);
-  else if (d_b) (void)cudaStreamSynchronize(stream_of(mesh, dev)); /* nothing may still use d_b */
-  bunmg_held_free(mesh, dev, &d_b, b_bytes);
-  return status;
+  if (status == BUNMG_OK) status = grow(mesh, dev, &p->rhs, bytes, "right-hand sides");
+  if (status == BUNMG_OK) status = bunmg_mail_send(mesh, dev, &p->mail, stream, p->rhs.ptr, b, bytes);
+  if (status == BUNMG_OK) status = potrs_device(mesh, dev, p, a, n, dtype, p->rhs.ptr, nrhs, info);
+  return status == BUNMG_OK ? bunmg_mail_fetch(mesh, dev, &p->mail, stream, x, p->rhs.ptr, bytes, BUNMG_MAIL_BYTES)
+                            : status;
+}
+
+bunmg_status bunmg_dn_solve_identity(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *dst,
+                                     int64_t first, int64_t count, int64_t *info) {
+  dn_position *p = NULL;
+  bunmg_status status = begin(mesh, dev, n, &p);
+  if (status == BUNMG_OK) status = bunmg_cuda_set_identity(mesh, dev, dst, n, first, count, dtype, stream_of(mesh, dev));
+  return status == BUNMG_OK ? potrs_device(mesh, dev, p, a, n, dtype, dst, count, info) : status;
 }
 
 static bunmg_status potri_order(int64_t n) {
@@ -254,12 +301,12 @@ bunmg_status bunmg_dn_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, i
   size_t bytes = 0;
   bunmg_status status = begin(mesh, dev, n, &p);
   if (status == BUNMG_OK) status = potri_size(p, a, n, dtype, &bytes);
-  if (status == BUNMG_OK) status = ensure_workspace(mesh, dev, p, bytes, 0);
+  if (status == BUNMG_OK) status = grow(mesh, dev, &p->work, bytes, "workspace");
   if (status == BUNMG_OK)
-    status = bunmg_cusolver_check(dn.potri[dtype](p->handle, FILL_LOWER, (int)n, a, (int)n, p->work,
+    status = bunmg_cusolver_check(dn.potri[dtype](p->handle, FILL_LOWER, (int)n, a, (int)n, p->work.ptr,
                                                   (int)(bytes / bunmg_dtype_size(dtype)), p->scratch),
                                   symbols[POTRI_SYMBOL + dtype].name);
-  return status == BUNMG_OK ? finish(mesh, dev, p, info) : status;
+  return status == BUNMG_OK ? fetch_info(mesh, dev, p, info) : status;
 }
 
 /* cusolverDnXsyevd's size query is reported to fail beyond about N = 25000: that is
@@ -285,16 +332,17 @@ bunmg_status bunmg_dn_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, i
   int type = bunmg_cuda_data_type(dtype), jobz = vectors ? EIG_VECTOR : EIG_NOVECTOR;
   bunmg_status status = begin(mesh, dev, n, &p);
   if (status == BUNMG_OK) status = syevd_size(p, jobz, a, n, dtype, p->scratch, &device_bytes, &host_bytes);
-  if (status == BUNMG_OK) status = ensure_workspace(mesh, dev, p, aligned(device_bytes) + w_bytes, host_bytes);
-  char *d_w = status == BUNMG_OK ? (char *)p->work + aligned(device_bytes) : NULL;
+  if (status == BUNMG_OK) status = grow(mesh, dev, &p->work, aligned(device_bytes) + w_bytes, "workspace");
+  if (status == BUNMG_OK) status = grow_host(p, host_bytes);
+  char *d_w = status == BUNMG_OK ? (char *)p->work.ptr + aligned(device_bytes) : NULL;
   if (status == BUNMG_OK)
     status = bunmg_cusolver_check(dn.syevd(p->handle, p->params, jobz, FILL_LOWER, n, type, a, n, bunmg_cuda_real_type(dtype),
-                                           d_w, type, p->work, device_bytes, p->host_work, host_bytes, p->scratch),
+                                           d_w, type, p->work.ptr, device_bytes, p->host_work, host_bytes, p->scratch),
                                   "cusolverDnXsyevd");
-  if (status == BUNMG_OK)
-    status = bunmg_cuda_check(mesh, dev, "cudaMemcpyAsync",
-                              cudaMemcpyAsync(w, d_w, w_bytes, cudaMemcpyDeviceToHost, stream_of(mesh, dev)));
-  return status == BUNMG_OK ? finish(mesh, dev, p, info) : status;
+  if (status == BUNMG_OK) status = fetch_info(mesh, dev, p, info);
+  return status == BUNMG_OK
+             ? bunmg_mail_fetch(mesh, dev, &p->mail, stream_of(mesh, dev), w, d_w, w_bytes, BUNMG_MAIL_BYTES)
+             : status;
 }
 
 /* Device bytes a routine allocates beyond the matrix, from cuSOLVERDn's own queries (which do

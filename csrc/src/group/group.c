@@ -508,7 +508,7 @@ static void describe_call(bunmg_group *g, const call *c, slot *s) {
   s->nrhs = c->nrhs;
   s->seed = c->seed;
   s->status = check_call(g, c, s);
-  snprintf(s->message, sizeof s->message, "%s", s->status == BUNMG_OK ? "" : bunmg_error_message());
+  snprintf(s->message, sizeof s->message, "%s", s->status == BUNMG_OK ? "" : bunmg_last_error());
 }
 
 static void call_text(const slot *s, char *out, size_t len) {
@@ -582,31 +582,15 @@ static void close_shard(bunmg_group *g, int32_t r, opened *o) {
   bunmg_ipc_close(g->world, r, o->ipc);
 }
 
-/* After potrs: brings A (the factor) back to row layout, also when st failed, keeping the first
- * failure's error. */
-static bunmg_status back_to_rows(bunmg_status st, bunmg_mesh *mesh, bunmg_matrix *a) {
-  if (a->layout != BUNMG_LAYOUT_CYCLIC) return st;
-  if (st == BUNMG_OK) return bunmg_to_rows(mesh, a);
-  char message[MESSAGE_MAX];
-  int64_t index;
-  int32_t device;
-  snprintf(message, sizeof message, "%s", bunmg_error_message());
-  bunmg_last_error_detail(&index, &device);
-  bunmg_status back = bunmg_to_rows(mesh, a);
-  return bunmg_fail_at(back == BUNMG_OK ? st : back, index, device, "%s%s", message,
-                       back == BUNMG_OK ? "" : "; bringing A back to row layout failed too");
-}
-
+/* Rank 0 runs the routines' own entry points over the world mesh; potrs keeps A, so every rank
+ * gets its rows back unchanged. */
 static bunmg_status run_routine(bunmg_mesh *world, bunmg_matrix *a, const call *c) {
-  bunmg_status st;
+  bunmg_options options = {c->tile, BUNMG_PATH_AUTO, 1, BUNMG_PATH_AUTO, 1};
   switch (c->op) {
     case OP_FILL: return bunmg_fill_random(world, a, c->kind, c->seed);
-    case OP_POTRS:
-      st = bunmg_cholesky(world, a, c->tile);
-      if (st == BUNMG_OK) st = bunmg_cholesky_solve(world, a, c->data, c->nrhs);
-      return back_to_rows(st, world, a);
-    case OP_POTRI: return bunmg_potri(world, a, c->tile);
-    default: return bunmg_syevd(world, a, c->tile, c->flags, c->data);
+    case OP_POTRS: return bunmg_potrs(world, a, c->data, c->nrhs, &options);
+    case OP_POTRI: return bunmg_potri(world, a, &options);
+    default: return bunmg_syevd(world, a, c->flags, c->data, &options);
   }
 }
 
@@ -652,7 +636,7 @@ static bunmg_status lead(bunmg_group *g, const call *c, uint64_t gen, const char
   if (st != BUNMG_OK) bunmg_error_prefix("%s: ", op_names[c->op]);
   m->status = st;
   bunmg_last_error_detail(&m->index, &m->device);
-  snprintf(m->message, sizeof m->message, "%s", st == BUNMG_OK ? "" : bunmg_error_message());
+  snprintf(m->message, sizeof m->message, "%s", st == BUNMG_OK ? "" : bunmg_last_error());
   atomic_store_explicit(&m->finished, gen, memory_order_release);
   bunmg_status waited = await(g, AWAIT_DONE, gen, take);
   if (data.base) {

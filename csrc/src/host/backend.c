@@ -14,22 +14,25 @@
 static bunmg_status host_init(bunmg_mesh *mesh) { return BUNMG_OK; }
 static void host_shutdown(bunmg_mesh *mesh) {}
 
+static uint64_t available_bytes(void) {
+  return (uint64_t)sysconf(_SC_AVPHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
 static bunmg_status host_alloc(bunmg_mesh *mesh, int32_t dev, size_t bytes, void **out) {
   *out = NULL;
   if (bunmg_fault_fires(mesh, BUNMG_FAULT_ALLOC)) return bunmg_injected_out_of_memory(mesh, dev, bytes);
   *out = malloc(bytes);
   if (!*out)
-    return bunmg_fail_at(BUNMG_OUT_OF_MEMORY, -1, dev, "out of memory on host device %d: needed %zu bytes",
-                         dev, bytes);
+    return bunmg_fail_at(BUNMG_OUT_OF_MEMORY, -1, dev, "out of memory on host device %d: needed %zu bytes, %llu free",
+                         dev, bytes, (unsigned long long)available_bytes());
   return BUNMG_OK;
 }
 
 static void host_release(bunmg_mesh *mesh, int32_t dev, void *ptr) { free(ptr); }
 
 static bunmg_status host_memory_info(bunmg_mesh *mesh, int32_t dev, uint64_t *free_b, uint64_t *total) {
-  long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES), size = sysconf(_SC_PAGESIZE);
-  *total = (uint64_t)pages * (uint64_t)size;
-  *free_b = (uint64_t)avail * (uint64_t)size;
+  *total = (uint64_t)sysconf(_SC_PHYS_PAGES) * (uint64_t)sysconf(_SC_PAGESIZE);
+  *free_b = available_bytes();
   return BUNMG_OK;
 }
 
@@ -105,15 +108,44 @@ static bunmg_status host_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t 
   return BUNMG_OK;
 }
 
-/* ---- the single-device solvers: LAPACK on the dense column-major matrix (lda = N) ---- */
+static bunmg_status host_barrier(bunmg_mesh *mesh) { return BUNMG_OK; } /* every copy has landed already */
+
+static int host_same_memory(const bunmg_mesh *mesh, int32_t a, int32_t b) { return 1; }
+
+/* ---- the single-device solvers: LAPACK on the dense column-major matrix (lda = N), at once ---- */
+
+static bunmg_status host_dense_scan(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype,
+                                    int64_t *found) {
+  *found = bunmg_first_nonfinite(dtype, a, n, n, 0, 1);
+  return BUNMG_OK;
+}
+
+static bunmg_status host_dense_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype,
+                                        void *host) {
+  size_t esize = bunmg_dtype_size(dtype);
+  return host_gather(mesh, dev, host, a, esize, ((size_t)n + 1) * esize, (size_t)n);
+}
 
 static bunmg_status host_dense_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
   return bunmg_lapack_potrf(dtype, 'L', n, a, n, info);
 }
 
-static bunmg_status host_dense_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *b,
-                                     int64_t nrhs, int64_t *info) {
-  return bunmg_lapack_potrs(dtype, 'L', n, nrhs, a, n, b, n, info);
+static bunmg_status host_dense_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype,
+                                     const void *b, void *x, int64_t nrhs, int64_t *info) {
+  if (x != b) memcpy(x, b, (size_t)n * (size_t)nrhs * bunmg_dtype_size(dtype));
+  return bunmg_lapack_potrs(dtype, 'L', n, nrhs, a, n, x, n, info);
+}
+
+static bunmg_status host_dense_solve_identity(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype,
+                                              void *dst, int64_t first, int64_t count, int64_t *info) {
+  size_t esize = bunmg_dtype_size(dtype);
+  memset(dst, 0, (size_t)n * (size_t)count * esize);
+  double one[2] = {1.0, 0.0};
+  float onef[2] = {1.0f, 0.0f};
+  for (int64_t j = 0; j < count; j++)
+    memcpy((char *)dst + ((size_t)j * (size_t)n + (size_t)(first + j)) * esize,
+           bunmg_dtype_real_size(dtype) == 4 ? (const void *)onef : (const void *)one, esize);
+  return bunmg_lapack_potrs(dtype, 'L', n, count, a, n, dst, n, info);
 }
 
 static bunmg_status host_dense_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
@@ -124,6 +156,8 @@ static bunmg_status host_dense_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int
                                      void *w, int64_t *info) {
   return bunmg_lapack_syevd(dtype, vectors ? 'V' : 'N', 'L', n, a, n, w, info);
 }
+
+static bunmg_status host_dense_wait(bunmg_mesh *mesh, int32_t dev) { return BUNMG_OK; }
 
 /* potrs: the column-major copy of B; syevd: LAPACK's workspace with eigenvectors; potri: none. */
 static bunmg_status host_dense_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
@@ -139,6 +173,7 @@ const bunmg_backend_ops bunmg_host_ops = {
     .init = host_init,
     .shutdown = host_shutdown,
     .lanes_per_device = 1,
+    .keep_dense_bytes = 0, /* malloc is cheap */
     .alloc = host_alloc,
     .release = host_release,
     .memory_info = host_memory_info,
@@ -151,14 +186,20 @@ const bunmg_backend_ops bunmg_host_ops = {
     .find_nonfinite = host_find_nonfinite,
     .fill = host_fill,
     .fixup = host_fixup,
+    .barrier = host_barrier,
+    .same_memory = host_same_memory,
     .potrf = bunmg_host_potrf,
     .potrs = bunmg_host_potrs,
     .potri = bunmg_host_potri,
     .syevd = bunmg_host_syevd,
     .workspace_bytes = bunmg_host_workspace_bytes,
+    .dense_scan = host_dense_scan,
+    .dense_diagonal = host_dense_diagonal,
     .dense_potrf = host_dense_potrf,
     .dense_potrs = host_dense_potrs,
+    .dense_solve_identity = host_dense_solve_identity,
     .dense_potri = host_dense_potri,
     .dense_syevd = host_dense_syevd,
+    .dense_wait = host_dense_wait,
     .dense_workspace = host_dense_workspace,
 };
