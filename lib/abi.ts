@@ -154,7 +154,7 @@ export const symbols = {
   },
 
   // groups (SPMD / MPMD); job ids are NUL-terminated byte buffers
-  bunmg_group_join: { args: ["i32", "buffer", "i32", "i32", "ptr", "i64", "buffer"], returns: "i32" }, // mode, job, rank, size, local mesh, timeout, group**
+  bunmg_group_join: { args: ["i32", "buffer", "buffer", "i32", "i32", "ptr", "i64", "buffer"], returns: "i32" }, // mode, job, secret, rank, size, local mesh, timeout, group**
   bunmg_group_leave: { args: ["ptr"], returns: "i32" },
   bunmg_group_alloc: { args: ["ptr", "u64", "buffer"], returns: "i32" }, // void**
   bunmg_group_free: { args: ["ptr", "ptr"], returns: "i32" },
@@ -162,7 +162,7 @@ export const symbols = {
   bunmg_group_potrs: { args: ["ptr", "buffer", "i64", "buffer", "i64"], returns: "i32" }, // local, tile, b, nrhs
   bunmg_group_potri: { args: ["ptr", "buffer", "i64"], returns: "i32" },
   bunmg_group_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" }, // local, tile, flags, w
-  bunmg_shm_sweep: { args: ["buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), force, int32*
+  bunmg_shm_sweep: { args: ["buffer", "buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), secret ("" = none), force, int32*
 
   // the single-device path: `full` is a device pointer on mesh position `dev`
   bunmg_gather: { args: ["ptr", "buffer", "i32", "ptr"], returns: "i32" }, // mesh, matrix, dev, full

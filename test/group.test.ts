@@ -4,7 +4,7 @@
 import { describe, expect, test } from "bun:test";
 import { Group, Mesh, newJobId, sweepSharedMemory, type GroupMode } from "../lib/index.ts";
 import rank, { type RankSpec } from "./fixtures/group-rank.ts";
-import { ALL_OPS, expectSameAsSingleProcess, segmentsOf } from "./group-checks.ts";
+import { ALL_OPS, expectSameAsSingleProcess, segmentsOf, shardsOf } from "./group-checks.ts";
 import { expectError } from "./helpers.ts";
 import { longTimeouts } from "./timeout.ts";
 
@@ -56,11 +56,13 @@ describe("Group", () => {
     const group = join("processes");
     const a = group.allocShard(10, { dtype: "complex128" });
     const b = group.allocShard(5);
-    expect(segmentsOf(group.job).sort()).toEqual([`bunmg-${group.job}.r0.0`, `bunmg-${group.job}.r0.1`]);
+    const shards = shardsOf(group.job, 0).sort();
+    expect(shards.map((f) => f.replace(/\.[0-9a-f]{16}\./, ".<id>."))).toEqual([`bunmg-${group.job}.<id>.r0.0`, `bunmg-${group.job}.<id>.r0.1`]);
+    expect(segmentsOf(group.job).sort()).toEqual(shards);
     a.copyFromHost(new Float64Array(200).map((_, i) => i));
     expect(Array.from(a.toHost().subarray(0, 4))).toEqual([0, 1, 2, 3]);
     a.dispose();
-    expect(segmentsOf(group.job)).toEqual([`bunmg-${group.job}.r0.1`]);
+    expect(segmentsOf(group.job)).toEqual([shards[1]]);
     group.leave();
     expect(segmentsOf(group.job)).toEqual([]);
     expect(b.disposed).toBe(true);
