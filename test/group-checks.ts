@@ -154,9 +154,12 @@ export interface JobOptions {
   backend?: Backend;
   /** the group timeout (default TIMEOUT_MS) */
   timeoutMs?: number;
-  /** default 1000 */
+  /** default: the group timeout (a rank still running that long after the first one exited is
+   * terminated) */
   graceMs?: number;
   sweep?: boolean;
+  /** default: a random one */
+  job?: string;
   /** called on each "STEP" line of a rank */
   onStep?: (rank: number, step: string, job: LaunchedJob) => void;
 }
@@ -175,8 +178,9 @@ export async function launchJob(spec: RankSpec, devices: number | number[], opti
     devices: ids,
     backend: options.backend ?? "host",
     timeoutMs,
-    graceMs: options.graceMs ?? 1000,
+    graceMs: options.graceMs ?? timeoutMs,
     sweep: options.sweep,
+    job: options.job,
     env: { BUNMG_TEST_SPEC: JSON.stringify(spec) },
     onLine: (rank, _, line) => {
       const out = outputs[rank];
