@@ -148,9 +148,9 @@ export function expectAllSucceeded(outcomes: RankOutcome[]): RankResult[] {
 /** Job J's rank 0 is SIGKILLed while it waits for the others in its meeting, which stays behind
  * with a dead owner; J is then launched again with rank 0 started last, so that rank 1 finds the
  * dead meeting first. Returns the new launch's outcomes (each rank must succeed). */
-export async function relaunchAfterKilledRank0(spec: RankSpec, launch: Launch): Promise<RankOutcome[]> {
+export async function relaunchAfterKilledRank0(spec: RankSpec, launch: Launch, delayMs?: number): Promise<RankOutcome[]> {
   const old = await startHolder({ op: "join", job: launch.job, secret: `old-${launch.secret}`, size: launch.size, backend: launch.backend, device: launch.devices?.[0], timeoutMs: 60_000 });
   await old.kill();
   expect(segmentsOf(launch.job)).toEqual([`bunmg-${launch.job}`]); // left behind, its owner dead
-  return launchRank0Last(launch, spec);
+  return launchRank0Last(launch, spec, delayMs);
 }
