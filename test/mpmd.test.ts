@@ -117,6 +117,12 @@ describe("MPMD (processes, host backend)", () => {
     expect(bad.stdout.toString()).toMatch(/\[rank 0\] ERROR \{"code":"PEER_LOST","device":1/);
     expect(bad.stderr.toString()).toContain("bunmg launch: rank 1 (pid");
     expect(segmentsOf(badJob)).toEqual([]);
+    const straggler = Bun.spawnSync([process.execPath, cli, "launch", "--np", "2", "--backend", "host", "--grace-ms", "300", "--job", newJobId(), FIXTURE], {
+      env: { ...process.env, BUNMG_TEST_SPEC: JSON.stringify({ ...base("float64", 10, 4), ops: ["potrs"], die: { rank: 1, step: "after:potrs", how: "hang" } }) },
+    });
+    expect(straggler.exitCode).toBe(143);
+    expect(straggler.stdout.toString()).toContain("[rank 0] RESULT ");
+    expect(straggler.stderr.toString()).toMatch(/bunmg launch: rank 1 \(pid \d+\) was still running after the grace and was terminated \(SIGTERM\)/);
     const usage = Bun.spawnSync([process.execPath, cli, "launch", "--np", "2"]);
     expect(usage.exitCode).toBe(1);
     expect(usage.stderr.toString()).toContain("no script given");

@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "group/group.h"
+#include "group/meeting.h"
 
 #define SHARD_OFFSET 4096 /* a host shard's data starts a page into its segment, after the head */
 #define DATA_OFFSET 64    /* a result's data starts after the segment head */

@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "group/group.h"
+#include "group/meeting.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
 #define LIVENESS_EVERY_MS 10
@@ -157,8 +157,25 @@ static uint64_t new_meeting_id(void) {
   return (uint64_t)getpid() << 40 ^ (uint64_t)syscall(SYS_gettid) << 20 ^ (uint64_t)bunmg_now_ms(); /* no entropy yet */
 }
 
+/* Why rank 0 could not name its meeting: the same launch (or no secret on either side) already
+ * holds the job id, or another launch held it all along. */
+static bunmg_status name_held(const bunmg_group *g, const char *name, const bunmg_seg_head *holder) {
+  char mine[32], theirs[32];
+  bunmg_launch_text(g->launch, mine, sizeof mine);
+  bunmg_launch_text(holder->launch, theirs, sizeof theirs);
+  if (holder->launch == g->launch)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT,
+                      "shared memory segment %s already exists and its owner is alive (process %d, %s): is this job "
+                      "id in use?",
+                      name, holder->owner_pid, theirs);
+  return bunmg_fail(BUNMG_TIMEOUT,
+                    "job id %s stayed held by another launch (%s, rank 0 = process %d) for %lld ms; this rank 0 is "
+                    "of %s: two launches with one job id?",
+                    g->job, theirs, holder->owner_pid, (long long)g->timeout_ms, mine);
+}
+
 /* Rank 0: makes the meeting and names it, waiting up to the timeout while another launch's live
- * meeting holds the job id; the same launch's (or one without a secret) fails at once. */
+ * meeting holds the job id; the same launch's fails at once. */
 static bunmg_status create_meeting(bunmg_group *g, const char *name) {
   bunmg_sweep(NULL, 0, 0); /* garbage, and segments of dead jobs */
   bunmg_status st = bunmg_seg_create(&g->seg, BUNMG_SEG_MAIN, sizeof(meeting), g->launch);
@@ -171,21 +188,8 @@ static bunmg_status create_meeting(bunmg_group *g, const char *name) {
   int64_t deadline = bunmg_now_ms() + g->timeout_ms;
   bunmg_seg_head holder;
   for (int round = 0; (st = bunmg_seg_publish(&g->seg, name, &holder)) == BUNMG_TIMEOUT; backoff(&round)) {
-    char mine[32], theirs[32];
-    bunmg_launch_text(g->launch, mine, sizeof mine);
-    bunmg_launch_text(holder.launch, theirs, sizeof theirs);
-    if (holder.launch == g->launch) {
-      st = bunmg_fail(BUNMG_INVALID_ARGUMENT,
-                      "shared memory segment %s already exists and its owner is alive (process %d, %s): is this job "
-                      "id in use?",
-                      name, holder.owner_pid, theirs);
-      break;
-    }
-    if (bunmg_now_ms() >= deadline) {
-      st = bunmg_fail(BUNMG_TIMEOUT,
-                      "job id %s stayed held by another launch (%s, rank 0 = process %d) for %lld ms; this rank 0 "
-                      "is of %s: two launches with one job id?",
-                      g->job, theirs, holder.owner_pid, (long long)g->timeout_ms, mine);
+    if (holder.launch == g->launch || bunmg_now_ms() >= deadline) {
+      st = name_held(g, name, &holder);
       break;
     }
   }

@@ -1,7 +1,7 @@
-/* The group's internals shared by meeting.c (joining, identity, waiting, the abort record) and
- * group.c (shard memory and the collective routines). */
-#ifndef BUNMG_GROUP_H
-#define BUNMG_GROUP_H
+/* A group: its meeting segment (every rank's slot, the abort record), its handle, and the waits
+ * for other ranks (meeting.c); group.c runs the shard memory and the collective routines on it. */
+#ifndef BUNMG_MEETING_H
+#define BUNMG_MEETING_H
 
 #include <stdatomic.h>
 #include <stdint.h>
