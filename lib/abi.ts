@@ -35,6 +35,7 @@ export const STATUS = Object.fromEntries(STATUS_NAMES.map((name, value) => [name
 export const MAX_DEVICES = 32; // BUNMG_MAX_DEVICES
 export const MAX_EXTENT = 2 ** 40; // BUNMG_MAX_EXTENT: rows, columns and tiles
 export const JOB_MAX = 64; // characters of a job id
+export const SECRET_MAX = 128; // characters of a launch secret
 
 export const DTYPE = { float32: 0, float64: 1, complex64: 2, complex128: 3 } as const;
 export const BACKEND = { host: 0, cuda: 1 } as const;

@@ -5,7 +5,7 @@
 // call the same routines in the same order, with the same n, dtype and options.
 import type { Pointer } from "bun:ffi";
 import { allocHost, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
-import { EIG, GROUP_MODE, LAYOUT, MATRIX, MAX_DEVICES } from "./abi.ts";
+import { EIG, GROUP_MODE, JOB_MAX, LAYOUT, MATRIX, MAX_DEVICES, SECRET_MAX } from "./abi.ts";
 import { disposed, invalid } from "./errors.ts";
 import { HANDLE, RELEASE, STRUCT, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
 import { cudaDeviceCount, Mesh, type Backend } from "./mesh.ts";
@@ -62,8 +62,8 @@ export interface ShardOptions<D extends DType> {
   tileSize?: number;
 }
 
-const JOB_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-const SECRET_PATTERN = /^[A-Za-z0-9_-]{1,128}$/;
+const JOB_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${JOB_MAX}}$`);
+const SECRET_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${SECRET_MAX}}$`);
 
 const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 
@@ -80,7 +80,7 @@ export function newSecret(): string {
 /** @internal */
 export function checkJob(job: unknown): string {
   if (typeof job !== "string" || !JOB_PATTERN.test(job)) {
-    throw invalid(`job id must be 1..64 characters of [A-Za-z0-9_-], got ${describe(job)}`);
+    throw invalid(`job id must be 1..${JOB_MAX} characters of [A-Za-z0-9_-], got ${describe(job)}`);
   }
   return job;
 }
@@ -89,7 +89,7 @@ export function checkJob(job: unknown): string {
 export function checkSecret(secret: unknown, what = "secret"): string {
   if (secret === undefined) return "";
   if (typeof secret !== "string" || !SECRET_PATTERN.test(secret)) {
-    throw invalid(`${what} must be 1..128 characters of [A-Za-z0-9_-], got ${typeof secret === "string" ? `${secret.length} characters` : describe(secret)}`);
+    throw invalid(`${what} must be 1..${SECRET_MAX} characters of [A-Za-z0-9_-], got ${typeof secret === "string" ? `${secret.length} characters` : describe(secret)}`);
   }
   return secret;
 }
