@@ -36,6 +36,7 @@ export const STATUS = Object.fromEntries(STATUS_NAMES.map((name, value) => [name
 export const MAX_DEVICES = 32; // BUNMG_MAX_DEVICES
 export const MAX_EXTENT = 2 ** 40; // BUNMG_MAX_EXTENT: rows, columns and tiles
 export const JOB_MAX = 64; // characters of a job id
+export const SECRET_MAX = 128; // characters of a launch secret
 
 export const DTYPE = { float32: 0, float64: 1, complex64: 2, complex128: 3 } as const;
 export const BACKEND = { host: 0, cuda: 1 } as const;
@@ -179,7 +180,7 @@ export const symbols = {
   },
 
   // groups (SPMD / MPMD); job ids are NUL-terminated byte buffers
-  bunmg_group_join: { args: ["i32", "buffer", "i32", "i32", "ptr", "i64", "buffer"], returns: "i32" }, // mode, job, rank, size, local mesh, timeout, group**
+  bunmg_group_join: { args: ["i32", "buffer", "buffer", "i32", "i32", "ptr", "i64", "buffer"], returns: "i32" }, // mode, job, secret, rank, size, local mesh, timeout, group**
   bunmg_group_leave: { args: ["ptr"], returns: "i32" },
   bunmg_group_alloc: { args: ["ptr", "u64", "buffer"], returns: "i32" }, // void**
   bunmg_group_free: { args: ["ptr", "ptr"], returns: "i32" },
@@ -187,5 +188,5 @@ export const symbols = {
   bunmg_group_potrs: { args: ["ptr", "buffer", "i64", "buffer", "i64"], returns: "i32" }, // local, tile, b, nrhs
   bunmg_group_potri: { args: ["ptr", "buffer", "i64"], returns: "i32" },
   bunmg_group_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" }, // local, tile, flags, w
-  bunmg_shm_sweep: { args: ["buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), force, int32*
+  bunmg_shm_sweep: { args: ["buffer", "buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), secret ("" = none), force, int32*
 } as const;

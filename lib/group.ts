@@ -5,7 +5,7 @@
 // call the same routines in the same order, with the same n, dtype and options.
 import type { Pointer } from "bun:ffi";
 import { allocHost, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
-import { EIG, GROUP_MODE, LAYOUT, MATRIX, MAX_DEVICES } from "./abi.ts";
+import { EIG, GROUP_MODE, JOB_MAX, LAYOUT, MATRIX, MAX_DEVICES, SECRET_MAX } from "./abi.ts";
 import { disposed, invalid } from "./errors.ts";
 import { HANDLE, RELEASE, STRUCT, TRACK, UNTRACK, type MeshResource } from "./internal.ts";
 import { cudaDeviceCount, Mesh, type Backend } from "./mesh.ts";
@@ -24,8 +24,13 @@ export const DEFAULT_GROUP_TIMEOUT_MS = 60_000;
 
 export interface GroupOptions {
   mode: GroupMode;
-  /** the job id shared by every rank: [A-Za-z0-9_-], 1..64 characters, unique on the machine */
+  /** the job id shared by every rank: [A-Za-z0-9_-], 1..64 characters */
   job: string;
+  /** this launch's secret ([A-Za-z0-9_-], 1..128 characters), the same on every rank of the
+   * launch (runSpmd and `bunmg launch` make one per launch). A rank joins only the group of its
+   * own secret: while another launch of the job id holds it, it waits for it to be free. Without
+   * one, the job id alone says who belongs together. */
+  secret?: string;
   rank: number;
   size: number;
   /** default: "cuda" when a GPU is visible, else "host" */
@@ -57,32 +62,63 @@ export interface ShardOptions<D extends DType> {
   tileSize?: number;
 }
 
-const JOB_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+const JOB_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${JOB_MAX}}$`);
+const SECRET_PATTERN = new RegExp(`^[A-Za-z0-9_-]{1,${SECRET_MAX}}$`);
+
+const randomHex = (bytes: number) => Array.from(crypto.getRandomValues(new Uint8Array(bytes)), (b) => b.toString(16).padStart(2, "0")).join("");
 
 /** A fresh random job id: 16 hex digits. */
 export function newJobId(): string {
-  return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
+  return randomHex(8);
 }
 
-function checkJob(job: unknown): string {
+/** @internal a fresh launch secret: 32 hex digits */
+export function newSecret(): string {
+  return randomHex(16);
+}
+
+/** @internal */
+export function checkJob(job: unknown): string {
   if (typeof job !== "string" || !JOB_PATTERN.test(job)) {
-    throw invalid(`job id must be 1..64 characters of [A-Za-z0-9_-], got ${describe(job)}`);
+    throw invalid(`job id must be 1..${JOB_MAX} characters of [A-Za-z0-9_-], got ${describe(job)}`);
   }
   return job;
+}
+
+/** @internal a launch secret, or "" for none; never quoted back in a message */
+export function checkSecret(secret: unknown, what = "secret"): string {
+  if (secret === undefined) return "";
+  if (typeof secret !== "string" || !SECRET_PATTERN.test(secret)) {
+    throw invalid(`${what} must be 1..${SECRET_MAX} characters of [A-Za-z0-9_-], got ${typeof secret === "string" ? `${secret.length} characters` : describe(secret)}`);
+  }
+  return secret;
 }
 
 function cString(text: string): Uint8Array {
   return new TextEncoder().encode(`${text}\0`);
 }
 
-/** Removes /dev/shm/bunmg-* segments whose owner process is gone (only `job`'s with a job id);
- * with `force`, every segment of `job` (only once all of its ranks have exited). Returns how
- * many were removed. Every group's rank 0 does the first kind when it starts. */
-export function sweepSharedMemory(options: { job?: string; force?: boolean } = {}): number {
-  const job = options.job === undefined ? "" : checkJob(options.job);
-  if (options.force && !job) throw invalid("a forced sweep needs a job id");
+export interface SweepOptions {
+  /** only this job's entries */
+  job?: string;
+  /** with force: only the segments of this launch */
+  secret?: string;
+  /** every segment of `job` whatever its owner (only once all of its ranks have exited) */
+  force?: boolean;
+}
+
+/** Removes this user's /dev/shm/bunmg-* entries that are garbage (not a complete segment: a
+ * FIFO, a link, an empty or truncated file) or whose owner process is gone (only `job`'s with a
+ * job id); with `force`, every segment of `job` (of the launch of `secret`, when given). Never
+ * blocks. Returns how many were removed. Every group's rank 0 does the first kind when it
+ * starts. */
+export function sweepSharedMemory(options?: SweepOptions | null): number {
+  const { job: jobOption, secret: secretOption, force } = optionsOf(options);
+  const job = jobOption === undefined ? "" : checkJob(jobOption);
+  const secret = checkSecret(secretOption);
+  if (force && !job) throw invalid("a forced sweep needs a job id");
   const removed = new Int32Array(1);
-  check(native().bunmg_shm_sweep(cString(job), options.force ? 1 : 0, removed), "bunmg_shm_sweep");
+  check(native().bunmg_shm_sweep(cString(job), cString(secret), force ? 1 : 0, removed), "bunmg_shm_sweep");
   return removed[0];
 }
 
@@ -112,7 +148,7 @@ export class Group implements MeshResource {
   #left: string | undefined;
   readonly #shards = new Set<GroupShard>();
 
-  private constructor(options: Required<Omit<GroupOptions, "backend" | "device">>, mesh: Mesh, handle: number) {
+  private constructor(options: Required<Omit<GroupOptions, "backend" | "device" | "secret">>, mesh: Mesh, handle: number) {
     this.mode = options.mode;
     this.job = options.job;
     this.rank = options.rank;
@@ -129,6 +165,7 @@ export class Group implements MeshResource {
     if (typeof options !== "object" || options === null) throw invalid("group options must be an object");
     if (!Object.hasOwn(GROUP_MODE, options.mode)) throw invalid(`mode must be "threads" or "processes", got ${describe(options.mode)}`);
     const job = checkJob(options.job);
+    const secret = checkSecret(options.secret);
     const size = checkInteger(options.size, "size", 1, MAX_DEVICES);
     const rank = checkInteger(options.rank, "rank", 0, size - 1);
     const timeoutMs = checkInteger(options.timeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS, "timeoutMs", 1);
@@ -137,7 +174,7 @@ export class Group implements MeshResource {
     const mesh = backend === "cuda" ? Mesh.cuda([checkInteger(options.device ?? rank, "device", 0)]) : Mesh.host(1);
     const out = new BigUint64Array(1);
     try {
-      check(native().bunmg_group_join(GROUP_MODE[options.mode], cString(job), rank, size, mesh[HANDLE](), timeoutMs, out), "bunmg_group_join");
+      check(native().bunmg_group_join(GROUP_MODE[options.mode], cString(job), cString(secret), rank, size, mesh[HANDLE](), timeoutMs, out), "bunmg_group_join");
     } catch (e) {
       mesh.dispose();
       throw e;
@@ -176,8 +213,9 @@ export class Group implements MeshResource {
 
   /** Fills A (every rank's rows) as ShardedMatrix.random does: the same seed gives the same
    * matrix as in single-process mode. */
-  fillRandom<D extends DType>(A: GroupShard<D>, { kind = "hpd", seed = 1 }: RandomOptions = {}): GroupShard<D> {
+  fillRandom<D extends DType>(A: GroupShard<D>, options?: RandomOptions | null): GroupShard<D> {
     this.#check(A);
+    const { kind = "hpd", seed = 1 } = optionsOf(options);
     if (kind !== "hpd" && kind !== "uniform") throw invalid(`random kind must be "hpd" or "uniform", got ${String(kind)}`);
     checkInteger(seed, "seed", 0);
     check(native().bunmg_group_fill_random(this[HANDLE](), A[STRUCT](), kind === "hpd" ? 0 : 1, BigInt(seed)), "bunmg_group_fill_random");
@@ -186,7 +224,7 @@ export class Group implements MeshResource {
 
   /** Solves A X = B with rank 0's B (n x nrhs row-major; every rank passes one of that shape)
    * and returns X, on every rank. A holds its Cholesky factor afterwards (in row layout). */
-  potrs<D extends DType>(A: GroupShard<D>, B: StorageOf<D>, options: GroupTileOptions = {}): StorageOf<D> {
+  potrs<D extends DType>(A: GroupShard<D>, B: StorageOf<D>, options?: GroupTileOptions | null): StorageOf<D> {
     const tile = this.#tile(A, "potrs", options);
     checkArrayType(B, A.dtype, "B");
     const elements = elementCount(B, A.dtype, "B");
@@ -197,7 +235,7 @@ export class Group implements MeshResource {
   }
 
   /** A becomes its inverse (each rank: its rows). */
-  potri<D extends DType>(A: GroupShard<D>, options: GroupTileOptions = {}): GroupShard<D> {
+  potri<D extends DType>(A: GroupShard<D>, options?: GroupTileOptions | null): GroupShard<D> {
     const tile = this.#tile(A, "potri", options);
     check(native().bunmg_group_potri(this[HANDLE](), A[STRUCT](), tile), "bunmg_group_potri");
     return A;
@@ -205,7 +243,8 @@ export class Group implements MeshResource {
 
   /** Eigenvalues (on every rank) and, by default, eigenvectors (each rank: its rows of the
    * eigenvector matrix, in A). */
-  syevd<D extends DType>(A: GroupShard<D>, options: GroupSyevdOptions = {}): GroupSyevdResult<D> {
+  syevd<D extends DType>(A: GroupShard<D>, syevdOptions?: GroupSyevdOptions | null): GroupSyevdResult<D> {
+    const options = optionsOf(syevdOptions);
     const tile = this.#tile(A, "syevd", options);
     const vectors = options.vectors ?? true;
     const rows = options.rows ?? false;
@@ -270,9 +309,9 @@ export class Group implements MeshResource {
     if (A.disposed) throw disposed(`${A} was disposed`);
   }
 
-  #tile(A: GroupShard, routine: Routine, options: GroupTileOptions): number {
+  #tile(A: GroupShard, routine: Routine, options: GroupTileOptions | null | undefined): number {
     this.#check(A);
-    return checkInteger(options.tileSize ?? defaultTileSize(routine, A.dtype, A.n), "tileSize", 1, MAX_TILE[routine]);
+    return checkInteger(optionsOf(options).tileSize ?? defaultTileSize(routine, A.dtype, A.n), "tileSize", 1, MAX_TILE[routine]);
   }
 
 }

@@ -1,11 +1,12 @@
 // MPMD mode, the launcher side (`bunmg launch`): one `bun script` process per device, each told
-// its rank, the world size, the job id and its device through the environment (mpmd.ts reads
-// it). Output lines are forwarded with a "[rank r] " prefix. When a rank fails, the others get
-// `graceMs` to fail by themselves (the group's waits do that within its timeout), then they are
-// terminated. When every rank has exited, the job's shared-memory segments are removed.
+// its rank, the world size, the job id, the launch's secret and its device through the
+// environment (mpmd.ts reads it). Output lines are forwarded with a "[rank r] " prefix. Once a
+// rank has exited, failed or not, the others get `graceMs` to exit too (after a failure the
+// group's waits fail them within its timeout), then they are terminated as stragglers. When
+// every rank has exited, the launch's shared-memory segments are removed.
 import { constants } from "node:os";
 import { invalid } from "./errors.ts";
-import { DEFAULT_GROUP_TIMEOUT_MS, newJobId, sweepSharedMemory } from "./group.ts";
+import { DEFAULT_GROUP_TIMEOUT_MS, newJobId, newSecret, sweepSharedMemory } from "./group.ts";
 import { MAX_DEVICES } from "./abi.ts";
 import type { Backend } from "./mesh.ts";
 import { RANK_ENV } from "./mpmd.ts";
@@ -21,9 +22,12 @@ export interface LaunchOptions {
   backend?: Backend;
   /** passed to the ranks as BUNMG_TIMEOUT_MS */
   timeoutMs?: number;
-  /** how long the other ranks may run after one failed (default: timeout + 5 s) */
+  /** how long the other ranks may run once one has exited, failed or not (default: timeout +
+   * 5 s); then they are terminated */
   graceMs?: number;
-  /** default: a random one */
+  /** default: a random one. Ranks of two launches with one job id never mix: each launch has a
+   * secret of its own (BUNMG_JOB_SECRET), and the later one waits for the earlier one's group to
+   * have formed. */
   job?: string;
   /** extra environment for every rank */
   env?: Record<string, string | undefined>;
@@ -40,6 +44,8 @@ export interface RankExit {
   pid: number;
   exitCode: number | null;
   signal: string | null;
+  /** the launcher terminated it: it was still running graceMs after the first rank exited */
+  terminated: boolean;
 }
 
 export interface LaunchResult {
@@ -50,6 +56,8 @@ export interface LaunchResult {
   ranks: RankExit[];
   /** segments removed by the final sweep */
   removed: number;
+  /** the first rank to exit, which started the grace (undefined when none did before) */
+  firstExit?: number;
 }
 
 export interface LaunchedJob {
@@ -86,9 +94,9 @@ function exitStatus(exit: RankExit): number {
 
 /** Removes what the job's ranks left in /dev/shm. Without a loadable libbunmg no rank could
  * have created anything, so that is not an error here. */
-function sweepJob(job: string): number {
+function sweepJob(job: string, secret: string): number {
   try {
-    return sweepSharedMemory({ job, force: true });
+    return sweepSharedMemory({ job, secret, force: true });
   } catch {
     return 0;
   }
@@ -96,6 +104,7 @@ function sweepJob(job: string): number {
 
 /** Starts the ranks; `finished` resolves once all have exited. */
 export function startLaunch(options: LaunchOptions): LaunchedJob {
+  if (typeof options !== "object" || options === null) throw invalid(`launch options must be an object, got ${describe(options)}`);
   if (typeof options.script !== "string" || options.script === "") throw invalid(`script must be a path, got ${describe(options.script)}`);
   if (!Array.isArray(options.devices) || options.devices.length < 1 || options.devices.length > MAX_DEVICES) {
     throw invalid(`devices must list 1..${MAX_DEVICES} device ids, got ${describe(options.devices)}`);
@@ -104,6 +113,7 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkInteger(options.timeoutMs, "timeoutMs", 1);
   const graceMs = checkInteger(options.graceMs ?? (timeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS) + 5000, "graceMs", 0);
   const job = options.job ?? newJobId();
+  const secret = newSecret();
   const onLine = options.onLine ?? writePrefixed;
   const procs = devices.map((device, rank) =>
     Bun.spawn([process.execPath, options.script, ...(options.args ?? [])], {
@@ -113,6 +123,7 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
         [RANK_ENV.rank]: String(rank),
         [RANK_ENV.size]: String(devices.length),
         [RANK_ENV.job]: job,
+        [RANK_ENV.secret]: secret,
         [RANK_ENV.device]: String(device),
         ...(options.backend ? { [RANK_ENV.backend]: options.backend } : {}),
         ...(timeoutMs ? { [RANK_ENV.timeoutMs]: String(timeoutMs) } : {}),
@@ -127,16 +138,21 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
     for (const r of rank === undefined ? [...running] : [rank]) if (running.has(r)) procs[r].kill(signal);
   };
   let firstFailure: RankExit | undefined;
+  let firstExit: RankExit | undefined;
+  const terminated = new Set<number>();
   const timers: ReturnType<typeof setTimeout>[] = [];
-  // The first rank to exit with a failure (by exit time) gives the exit code and starts the grace.
+  // The first rank to exit starts the grace; the first to fail (by exit time) gives the exit code.
   const onExit = (rank: number): RankExit => {
     const proc = procs[rank];
     running.delete(rank);
-    const exit: RankExit = { rank, device: devices[rank], pid: proc.pid, exitCode: proc.exitCode, signal: proc.signalCode === null ? null : String(proc.signalCode) };
-    if (exitStatus(exit) !== 0 && firstFailure === undefined) {
-      firstFailure = exit;
+    const signal = proc.signalCode === null ? null : String(proc.signalCode);
+    const exit: RankExit = { rank, device: devices[rank], pid: proc.pid, exitCode: proc.exitCode, signal, terminated: terminated.has(rank) };
+    if (exitStatus(exit) !== 0) firstFailure ??= exit;
+    if (firstExit === undefined) {
+      firstExit = exit;
       timers.push(
         setTimeout(() => {
+          for (const r of running) terminated.add(r);
           kill(undefined, "SIGTERM");
           timers.push(setTimeout(() => kill(undefined, "SIGKILL"), KILL_AFTER_TERM_MS));
         }, graceMs),
@@ -155,8 +171,8 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
   };
   const finished = Promise.all(procs.map((_, rank) => waitRank(rank))).then((ranks) => {
     for (const t of timers) clearTimeout(t);
-    const removed = options.sweep === false ? 0 : sweepJob(job);
-    return { job, exitCode: firstFailure ? exitStatus(firstFailure) || 1 : 0, ranks, removed };
+    const removed = options.sweep === false ? 0 : sweepJob(job, secret);
+    return { job, exitCode: firstFailure ? exitStatus(firstFailure) || 1 : 0, ranks, removed, firstExit: firstExit?.rank };
   });
   return { job, ranks: procs.map((p, rank) => ({ rank, device: devices[rank], pid: p.pid })), kill, finished };
 }

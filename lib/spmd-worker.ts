@@ -19,7 +19,7 @@ async function main(): Promise<void> {
   if (typeof fn !== "function") throw invalid(`${spec.module} must export a function (default or "main") to run on each rank`);
   post({ type: "ready" });
   await new Promise((resolve) => port.once("message", resolve));
-  const group = Group.join({ mode: "threads", job: spec.job, rank: spec.rank, size: spec.size, backend: spec.backend, device: spec.device, timeoutMs: spec.timeoutMs });
+  const group = Group.join({ mode: "threads", job: spec.job, secret: spec.secret, rank: spec.rank, size: spec.size, backend: spec.backend, device: spec.device, timeoutMs: spec.timeoutMs });
   let value: unknown;
   try {
     value = await fn(group, spec.data);

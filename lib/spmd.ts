@@ -5,14 +5,16 @@
 // The module a Worker runs exports a function, as `default` or `main`:
 //   export default function (group: Group, data: T): R | Promise<R>
 // runSpmd resolves to every rank's R, in rank order, or rejects with a GroupError listing every
-// rank's failure. After the first failure the other ranks get `graceMs` to finish (they fail by
-// themselves within the group timeout: a rank that left or whose thread ended is PEER_LOST at
-// once, one that never arrives is TIMEOUT), then they are terminated.
+// rank's failure. Once one rank has ended, failed or returned, the others get `graceMs` to end
+// too (after a failure they fail by themselves within the group timeout: a rank that left or
+// whose thread ended is PEER_LOST at once, one that never arrives is TIMEOUT); a rank still
+// running then is terminated and named (TIMEOUT). Each run is a launch of its own, with a fresh
+// secret: Workers of another run with the same job id never join its group.
 import { Worker } from "node:worker_threads";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { BunmgError, invalid, type BunmgErrorCode } from "./errors.ts";
-import { DEFAULT_GROUP_TIMEOUT_MS, newJobId, sweepSharedMemory, type Group } from "./group.ts";
+import { checkJob, DEFAULT_GROUP_TIMEOUT_MS, newJobId, newSecret, sweepSharedMemory, type Group } from "./group.ts";
 import { MAX_DEVICES } from "./abi.ts";
 import { cudaDeviceCount, type Backend } from "./mesh.ts";
 import { native } from "./native.ts";
@@ -30,9 +32,11 @@ export interface SpmdOptions {
   data?: unknown;
   /** the group's bound on every wait for another rank (default 60 s) */
   timeoutMs?: number;
-  /** how long the other ranks may still run after one failed (default timeoutMs + 1 s) */
+  /** how long the other ranks may still run once one has ended, failed or returned (default
+   * timeoutMs + 1 s); then they are terminated */
   graceMs?: number;
-  /** the job id (default: a random one) */
+  /** the job id (default: a random one). Two runs with one job id never mix: the later one
+   * waits for the earlier one's group to have formed. */
   job?: string;
 }
 
@@ -64,6 +68,7 @@ const PROTOCOL_CODES: readonly BunmgErrorCode[] = ["PEER_LOST", "TIMEOUT"];
 export interface RankSpec {
   module: string;
   job: string;
+  secret: string;
   rank: number;
   size: number;
   backend: Backend;
@@ -133,18 +138,19 @@ function startRank(spec: RankSpec): Rank {
   return { worker, ready: Promise.race([ready, outcome]), outcome };
 }
 
-/** Every rank's outcome; once one fails, the others get graceMs before they count as failed. */
+/** Every rank's outcome; once one has ended (either way), the others get graceMs before they
+ * count as failed, named as stragglers. */
 async function settle(ranks: Rank[], graceMs: number): Promise<Outcome[]> {
   const outcomes: (Outcome | undefined)[] = ranks.map(() => undefined);
-  let failed: number | undefined;
+  let first = -1;
   await new Promise<void>((done) => {
     let pending = ranks.length;
     let timer: ReturnType<typeof setTimeout> | undefined;
     ranks.forEach((r, i) =>
       r.outcome.then((o) => {
         outcomes[i] = o;
-        if (!o.ok && failed === undefined) {
-          failed = i;
+        if (first < 0) {
+          first = i;
           timer = setTimeout(done, graceMs);
         }
         if (--pending === 0) {
@@ -154,8 +160,9 @@ async function settle(ranks: Rank[], graceMs: number): Promise<Outcome[]> {
       }),
     );
   });
+  const how = outcomes[first]?.ok ? "returned" : "failed";
   return outcomes.map(
-    (o, i) => o ?? { ok: false, error: new BunmgError("TIMEOUT", `rank ${i} was still running ${graceMs} ms after rank ${failed} failed; it was terminated`, { device: i }) },
+    (o, i) => o ?? { ok: false, error: new BunmgError("TIMEOUT", `rank ${i} was still running ${graceMs} ms after rank ${first} ${how}; it was terminated`, { device: i }) },
   );
 }
 
@@ -181,20 +188,22 @@ function deviceList(devices: SpmdOptions["devices"], backend: Backend): number[]
 
 /** Runs `module`'s function on one Worker per device, each a rank of one group. */
 export async function runSpmd<R = unknown>(options: SpmdOptions): Promise<R[]> {
+  if (typeof options !== "object" || options === null) throw invalid(`runSpmd options must be an object, got ${describe(options)}`);
   const module = moduleUrl(options.module);
   const backend = options.backend ?? (cudaDeviceCount() > 0 ? "cuda" : "host");
   if (backend !== "host" && backend !== "cuda") throw invalid(`backend must be "host" or "cuda", got ${describe(backend)}`);
   const devices = deviceList(options.devices, backend);
   const timeoutMs = checkInteger(options.timeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS, "timeoutMs", 1);
   const graceMs = checkInteger(options.graceMs ?? timeoutMs + 1000, "graceMs", 0);
-  const job = options.job ?? newJobId();
+  const job = options.job === undefined ? newJobId() : checkJob(options.job);
+  const secret = newSecret();
   native(); // load the library here first: Workers loading it concurrently have crashed Bun
   const ranks: Rank[] = [];
   let outcomes: Outcome[];
   try {
     // One at a time: each Worker loads the library before the next one starts.
     for (const [rank, device] of devices.entries()) {
-      const r = startRank({ module, job, rank, size: devices.length, backend, device, timeoutMs, data: options.data });
+      const r = startRank({ module, job, secret, rank, size: devices.length, backend, device, timeoutMs, data: options.data });
       ranks.push(r);
       const early = await r.ready;
       if (early) {
@@ -206,7 +215,7 @@ export async function runSpmd<R = unknown>(options: SpmdOptions): Promise<R[]> {
     outcomes = await settle(ranks, graceMs);
   } finally {
     await Promise.all(ranks.map((r) => r.worker.terminate()));
-    sweepSharedMemory({ job, force: true }); // every rank is gone: whatever is left is garbage
+    sweepSharedMemory({ job, secret, force: true }); // every rank is gone: what its launch left is garbage
   }
   const errors = outcomes.map((o) => (o.ok ? undefined : o.error));
   if (errors.some((e) => e !== undefined)) {

@@ -48,7 +48,8 @@ async function launchCommand(argv: string[]): Promise<number> {
   for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => job.kill(undefined, signal));
   const result = await job.finished;
   for (const r of result.ranks) {
-    if (r.exitCode !== 0) console.error(`bunmg launch: rank ${r.rank} (pid ${r.pid}) ${r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`}`);
+    const how = r.terminated ? `was still running after the grace and was terminated (${r.signal})` : r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+    if (r.exitCode !== 0) console.error(`bunmg launch: rank ${r.rank} (pid ${r.pid}) ${how}`);
   }
   return result.exitCode;
 }

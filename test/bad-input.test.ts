@@ -534,7 +534,7 @@ type NullCase = [entry: keyof typeof SYMBOLS, what: string, outcome: Outcome, ru
 function withGroup(f: ReturnType<typeof fixture>, fn: (group: Pointer, local: Uint8Array) => number): void {
   using mesh = Mesh.host(1);
   const out = out64();
-  c(abi.bunmg_group_join(0, Buffer.from(`bad-input-${process.pid}\0`), 0, 1, ptr(mesh[HANDLE]()), 5000, out));
+  c(abi.bunmg_group_join(0, Buffer.from(`bad-input-${process.pid}\0`), NULL, 0, 1, ptr(mesh[HANDLE]()), 5000, out));
   const group = ptr(out[0]);
   let error: BunmgError | undefined;
   try {
@@ -617,9 +617,9 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_factor_destroy", "factor NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_factor_destroy(NULL))],
   ["bunmg_estimate_memory", "out NULL", err("INVALID_ARGUMENT", "estimate_memory: output is NULL"), (f) => c(abi.bunmg_estimate_memory(f.handle, 0, 10, 1, 2, 1, 0, NULL))],
   ["bunmg_estimate_memory", "mesh NULL", err("INVALID_ARGUMENT", "estimate_memory: mesh is NULL"), () => c(abi.bunmg_estimate_memory(NULL, 0, 10, 1, 2, 1, 0, new BigUint64Array(3)))],
-  ["bunmg_group_join", "job NULL", err("INVALID_ARGUMENT", "group_join: job id must be 1..64 characters of [A-Za-z0-9_-]"), (f) => c(abi.bunmg_group_join(0, NULL, 0, 1, f.handle, 1000, out64()))],
-  ["bunmg_group_join", "local mesh NULL", err("INVALID_ARGUMENT", "group_join: local mesh is NULL"), () => c(abi.bunmg_group_join(0, Buffer.from("bad-input\0"), 0, 1, NULL, 1000, out64()))],
-  ["bunmg_group_join", "out NULL", err("INVALID_ARGUMENT", "group_join: group output is NULL"), (f) => c(abi.bunmg_group_join(0, Buffer.from("bad-input\0"), 0, 1, f.handle, 1000, NULL))],
+  ["bunmg_group_join", "job NULL", err("INVALID_ARGUMENT", "group_join: job id must be 1..64 characters of [A-Za-z0-9_-]"), (f) => c(abi.bunmg_group_join(0, NULL, NULL, 0, 1, f.handle, 1000, out64()))],
+  ["bunmg_group_join", "local mesh NULL", err("INVALID_ARGUMENT", "group_join: local mesh is NULL"), () => c(abi.bunmg_group_join(0, Buffer.from("bad-input\0"), NULL, 0, 1, NULL, 1000, out64()))],
+  ["bunmg_group_join", "out NULL", err("INVALID_ARGUMENT", "group_join: group output is NULL"), (f) => c(abi.bunmg_group_join(0, Buffer.from("bad-input\0"), NULL, 0, 1, f.handle, 1000, NULL))],
   ["bunmg_group_leave", "group NULL", err("INVALID_ARGUMENT", "group_leave: group is NULL"), () => c(abi.bunmg_group_leave(NULL))],
   ["bunmg_group_alloc", "out NULL", err("INVALID_ARGUMENT", "group_alloc: group or output is NULL"), (f) => withGroup(f, (g) => abi.bunmg_group_alloc(g, 8, NULL))],
   ["bunmg_group_free", "group NULL", err("INVALID_ARGUMENT", "group_free: group is NULL"), () => c(abi.bunmg_group_free(NULL, NULL))],
@@ -627,7 +627,7 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_group_potrs", "B NULL", err("INVALID_ARGUMENT", "B output is NULL"), (f) => withGroup(f, (g, m) => abi.bunmg_group_potrs(g, m, T, NULL, 1))],
   ["bunmg_group_potri", "group NULL", err("INVALID_ARGUMENT", "group_potri: group is NULL"), (f) => c(abi.bunmg_group_potri(NULL, descriptor(f.A), T))],
   ["bunmg_group_syevd", "w NULL", err("INVALID_ARGUMENT", "eigenvalue output is NULL"), (f) => withGroup(f, (g, m) => abi.bunmg_group_syevd(g, m, T, 1, NULL))],
-  ["bunmg_shm_sweep", "job NULL with force", err("INVALID_ARGUMENT", "shm_sweep: a forced sweep needs a job id"), () => c(abi.bunmg_shm_sweep(NULL, 1, NULL))],
+  ["bunmg_shm_sweep", "job NULL with force", err("INVALID_ARGUMENT", "shm_sweep: a forced sweep needs a job id"), () => c(abi.bunmg_shm_sweep(NULL, NULL, 1, NULL))],
 ];
 
 function withPlan(fn: (plan: Pointer) => void): void {

@@ -34,6 +34,11 @@ export function segmentsOf(job: string): string[] {
   return readdirSync("/dev/shm").filter((f) => f === `bunmg-${job}` || f.startsWith(`bunmg-${job}.`));
 }
 
+/** The shard segments of `rank` of `job`: bunmg-<job>.<meeting id>.r<rank>.<n>. */
+export function shardsOf(job: string, rank: number): string[] {
+  return segmentsOf(job).filter((f) => new RegExp(`^bunmg-${job}\\.[0-9a-f]{16}\\.r${rank}\\.\\d+$`).test(f));
+}
+
 function decode(dtype: DType, b64: string): Float32Array | Float64Array {
   const buf = Buffer.from(b64, "base64");
   return new DTYPES[dtype].storage(buf.buffer.slice(buf.byteOffset, buf.byteOffset + buf.byteLength));
@@ -149,9 +154,12 @@ export interface JobOptions {
   backend?: Backend;
   /** the group timeout (default TIMEOUT_MS) */
   timeoutMs?: number;
-  /** default 1000 */
+  /** default: the group timeout (a rank still running that long after the first one exited is
+   * terminated) */
   graceMs?: number;
   sweep?: boolean;
+  /** default: a random one */
+  job?: string;
   /** called on each "STEP" line of a rank */
   onStep?: (rank: number, step: string, job: LaunchedJob) => void;
 }
@@ -170,8 +178,9 @@ export async function launchJob(spec: RankSpec, devices: number | number[], opti
     devices: ids,
     backend: options.backend ?? "host",
     timeoutMs,
-    graceMs: options.graceMs ?? 1000,
+    graceMs: options.graceMs ?? timeoutMs,
     sweep: options.sweep,
+    job: options.job,
     env: { BUNMG_TEST_SPEC: JSON.stringify(spec) },
     onLine: (rank, _, line) => {
       const out = outputs[rank];
@@ -224,7 +233,7 @@ export function expectKilled(job: JobOutcome, spec: RankSpec, compare: CompareOp
     return;
   }
   expectSameAsSingleProcess(spec, job.outputs.map((o, rank) => (rank === dead ? undefined : o.result)), compare);
-  expect(segmentsOf(job.job).filter((s) => !s.startsWith(`bunmg-${job.job}.r${dead}.`))).toEqual([]);
+  expect(segmentsOf(job.job).filter((s) => !shardsOf(job.job, dead).includes(s))).toEqual([]);
   sweepSharedMemory({ job: job.job }); // what the next group does: its owner is gone
   expect(segmentsOf(job.job)).toEqual([]);
 }

@@ -2,9 +2,10 @@
 // timeouts, shard memory and its cleanup. Multi-rank groups: spmd.test.ts (Workers) and
 // mpmd.test.ts (processes).
 import { describe, expect, test } from "bun:test";
-import { Group, Mesh, newJobId, sweepSharedMemory, type GroupMode } from "../lib/index.ts";
+import { statSync } from "node:fs";
+import { Group, joinFromEnv, Mesh, newJobId, runSpmd, startLaunch, sweepSharedMemory, type GroupMode } from "../lib/index.ts";
 import rank, { type RankSpec } from "./fixtures/group-rank.ts";
-import { ALL_OPS, expectSameAsSingleProcess, segmentsOf } from "./group-checks.ts";
+import { ALL_OPS, expectSameAsSingleProcess, segmentsOf, shardsOf } from "./group-checks.ts";
 import { expectError } from "./helpers.ts";
 import { longTimeouts } from "./timeout.ts";
 
@@ -25,6 +26,33 @@ describe("Group", () => {
     expectError(() => Group.join({ ...ok, rank: 1 }), "INVALID_ARGUMENT", "rank must be in [0, 0], got 1");
     expectError(() => Group.join({ ...ok, timeoutMs: 0 }), "INVALID_ARGUMENT", "timeoutMs must be >= 1");
     expectError(() => Group.join({ ...ok, backend: "tpu" as "host" }), "INVALID_ARGUMENT", 'backend must be "host" or "cuda"');
+    expectError(() => Group.join({ ...ok, secret: "" }), "INVALID_ARGUMENT", "secret must be 1..128 characters of [A-Za-z0-9_-], got 0 characters");
+    const e = expectError(() => Group.join({ ...ok, secret: "top secret" }), "INVALID_ARGUMENT", "got 10 characters");
+    expect(e.message).not.toContain("top secret");
+    expectError(() => Group.join({ ...ok, secret: 7 as unknown as string }), "INVALID_ARGUMENT", "secret must be 1..128 characters of [A-Za-z0-9_-], got number 7");
+    expectError(() => Group.join(null as never), "INVALID_ARGUMENT", "group options must be an object");
+  });
+
+  test("null options are no options, as undefined: routines, allocShard, sweepSharedMemory, joinFromEnv, runSpmd, startLaunch", async () => {
+    using group = join("threads");
+    const n = 9;
+    const compute = (options: null | undefined) => {
+      using A = group.allocShard(n, options);
+      group.fillRandom(A, options);
+      const x = group.potrs(A, new Float64Array(n).fill(1), options);
+      group.fillRandom(A, options);
+      const inverse = group.potri(A, options).toHost();
+      group.fillRandom(A, options);
+      const { values } = group.syevd(A, options);
+      return [x, inverse, values];
+    };
+    expect(compute(null)).toEqual(compute(undefined));
+    using A = group.allocShard(n);
+    expectError(() => group.potri(A, 5 as never), "INVALID_ARGUMENT", "options must be an object, got number 5");
+    expect(sweepSharedMemory(null)).toBeGreaterThanOrEqual(0);
+    expectError(() => joinFromEnv(null), "INVALID_ARGUMENT", "not started by `bunmg launch`");
+    await expect(runSpmd(null as never)).rejects.toThrow("runSpmd options must be an object, got null");
+    expectError(() => startLaunch(null as never), "INVALID_ARGUMENT", "launch options must be an object, got null");
   });
 
   test.each(["threads", "processes"] as const)("a one-rank group (%s) equals single-process mode bit for bit", async (mode) => {
@@ -56,11 +84,14 @@ describe("Group", () => {
     const group = join("processes");
     const a = group.allocShard(10, { dtype: "complex128" });
     const b = group.allocShard(5);
-    expect(segmentsOf(group.job).sort()).toEqual([`bunmg-${group.job}.r0.0`, `bunmg-${group.job}.r0.1`]);
+    const shards = shardsOf(group.job, 0).sort();
+    expect(shards.map((f) => f.replace(/\.[0-9a-f]{16}\./, ".<id>."))).toEqual([`bunmg-${group.job}.<id>.r0.0`, `bunmg-${group.job}.<id>.r0.1`]);
+    expect(segmentsOf(group.job).sort()).toEqual(shards);
     a.copyFromHost(new Float64Array(200).map((_, i) => i));
     expect(Array.from(a.toHost().subarray(0, 4))).toEqual([0, 1, 2, 3]);
+    for (const f of shards) expect(statSync(`/dev/shm/${f}`).mode & 0o7777).toBe(0o600);
     a.dispose();
-    expect(segmentsOf(group.job)).toEqual([`bunmg-${group.job}.r0.1`]);
+    expect(segmentsOf(group.job)).toEqual([shards[1]]);
     group.leave();
     expect(segmentsOf(group.job)).toEqual([]);
     expect(b.disposed).toBe(true);

@@ -4,9 +4,10 @@
 // and nothing may stay in /dev/shm.
 import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
-import { Group, newJobId, sweepSharedMemory, type DType } from "../lib/index.ts";
+import { Group, newJobId, RANK_ENV, rankEnvironment, sweepSharedMemory, type DType } from "../lib/index.ts";
 import type { RankSpec } from "./fixtures/group-rank.ts";
 import { ALL_OPS, expectFailedBy, expectKilled, expectSameAsSingleProcess, expectStalled, failureCases, FAULT_OPS, FIXTURE, launchJob, segmentsOf, TIMEOUT_MS } from "./group-checks.ts";
+import { startHolder } from "./group-launches.ts";
 import { expectError } from "./helpers.ts";
 import { longTimeouts } from "./timeout.ts";
 
@@ -66,18 +67,35 @@ describe("MPMD (processes, host backend)", () => {
 
   test("segments of dead processes are swept; a live owner's are kept", async () => {
     const job = newJobId();
-    const holder = Bun.spawn([process.execPath, join(import.meta.dir, "fixtures", "hold-segment.ts"), job], { stdout: "ignore", stderr: "ignore" });
-    const deadline = Date.now() + 10_000;
-    while (segmentsOf(job).length === 0 && Date.now() < deadline) await Bun.sleep(20);
+    const holder = await startHolder({ op: "join", job, size: 2, timeoutMs: 60_000 });
     expect(segmentsOf(job)).toEqual([`bunmg-${job}`]);
     expect(sweepSharedMemory({ job })).toBe(0); // its owner is alive
     expectError(() => Group.join({ mode: "processes", job, rank: 0, size: 1, backend: "host", timeoutMs: 500 }), "INVALID_ARGUMENT", "its owner is alive");
-    holder.kill("SIGKILL");
-    await holder.exited;
+    await holder.kill();
     expect(segmentsOf(job)).toEqual([`bunmg-${job}`]); // a crash leaves it behind
     using group = Group.join({ mode: "threads", job: newJobId(), rank: 0, size: 1, backend: "host" }); // any new job sweeps
     expect(group.size).toBe(1);
     expect(segmentsOf(job)).toEqual([]);
+  });
+
+  test("a rank that never returns after the last collective: the others succeed, it is terminated after the grace and named", async () => {
+    const spec = { ...base("float64", 20, 4), ops: FAULT_OPS, die: { rank: 1, step: "after:syevd", how: "hang" } } as RankSpec;
+    const job = await launchJob(spec, 3, { graceMs: 300 });
+    expect(job.ranks.map((r) => [r.terminated, r.signal])).toEqual([[false, null], [true, "SIGTERM"], [false, null]]);
+    expect(job.exitCode).toBe(143); // the straggler's SIGTERM: the only failure
+    expect(job.firstExit).not.toBe(1);
+    expect(job.ms).toBeLessThan(TIMEOUT_MS + 300 + 2000); // start, the others' work, the grace
+    expectSameAsSingleProcess(spec, job.outputs.map((o, rank) => (rank === 1 ? undefined : o.result)));
+    expect(segmentsOf(job.job)).toEqual([]); // the launcher swept what the straggler held
+  });
+
+  test("the rank environment: a secret that is not 1..128 characters of [A-Za-z0-9_-] is refused without quoting it", () => {
+    const env = { [RANK_ENV.job]: "j", [RANK_ENV.rank]: "0", [RANK_ENV.size]: "1" };
+    expect(rankEnvironment({ ...env, [RANK_ENV.secret]: "s3cr3t" })?.secret).toBe("s3cr3t");
+    expect(rankEnvironment(env)?.secret).toBeUndefined();
+    const e = expectError(() => rankEnvironment({ ...env, [RANK_ENV.secret]: "no spaces allowed" }), "INVALID_ARGUMENT", "BUNMG_JOB_SECRET must be 1..128 characters of [A-Za-z0-9_-], got 17 characters");
+    expect(e.message).not.toContain("spaces");
+    expectError(() => rankEnvironment({ ...env, [RANK_ENV.secret]: "x".repeat(129) }), "INVALID_ARGUMENT", "got 129 characters");
   });
 
   test("bunmg launch: rank prefixes, exit codes, the job's segments removed", () => {
@@ -99,6 +117,12 @@ describe("MPMD (processes, host backend)", () => {
     expect(bad.stdout.toString()).toMatch(/\[rank 0\] ERROR \{"code":"PEER_LOST","device":1/);
     expect(bad.stderr.toString()).toContain("bunmg launch: rank 1 (pid");
     expect(segmentsOf(badJob)).toEqual([]);
+    const straggler = Bun.spawnSync([process.execPath, cli, "launch", "--np", "2", "--backend", "host", "--grace-ms", "300", "--job", newJobId(), FIXTURE], {
+      env: { ...process.env, BUNMG_TEST_SPEC: JSON.stringify({ ...base("float64", 10, 4), ops: ["potrs"], die: { rank: 1, step: "after:potrs", how: "hang" } }) },
+    });
+    expect(straggler.exitCode).toBe(143);
+    expect(straggler.stdout.toString()).toContain("[rank 0] RESULT ");
+    expect(straggler.stderr.toString()).toMatch(/bunmg launch: rank 1 \(pid \d+\) was still running after the grace and was terminated \(SIGTERM\)/);
     const usage = Bun.spawnSync([process.execPath, cli, "launch", "--np", "2"]);
     expect(usage.exitCode).toBe(1);
     expect(usage.stderr.toString()).toContain("no script given");

@@ -5,7 +5,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { GroupError, runSpmd, type DType } from "../lib/index.ts";
 import type { RankSpec } from "./fixtures/group-rank.ts";
-import { ALL_OPS, expectSameAsSingleProcess, expectSpmdRankFailed, expectSpmdStalled, failingSpmdJob, failureCases, FAULT_OPS, FIXTURE, runSpmdJob } from "./group-checks.ts";
+import { ALL_OPS, expectSameAsSingleProcess, expectSpmdRankFailed, expectSpmdStalled, failingSpmdJob, failureCases, FAULT_OPS, FIXTURE, runSpmdJob, TIMEOUT_MS } from "./group-checks.ts";
 import { longTimeouts } from "./timeout.ts";
 
 longTimeouts();
@@ -49,6 +49,16 @@ describe("SPMD (Workers, host backend)", () => {
   test("a rank that never arrives: TIMEOUT naming it, then it is terminated", async () => {
     const spec: RankSpec = { ...base("float64", 20, 4), die: { rank: 0, step: "before:potri", how: "hang" } };
     expectSpmdStalled(await failingSpmdJob(spec, 2, { graceMs: 200 }), spec, 3000);
+  });
+
+  test("a rank that never returns after the last collective: the others succeed, it is terminated after the grace and named", async () => {
+    const spec: RankSpec = { ...base("float64", 20, 4), ops: FAULT_OPS, die: { rank: 2, step: "after:syevd", how: "hang" } };
+    const { error, ms } = await failingSpmdJob(spec, 3, { graceMs: 300 });
+    expect(error.errors.map((e) => e === undefined)).toEqual([true, true, false]);
+    expect(error).toMatchObject({ code: "TIMEOUT", device: 2 });
+    expect(error.errors[2]?.message).toMatch(/^rank 2 was still running 300 ms after rank [01] returned; it was terminated$/);
+    expect(error.message).toContain("rank 2: [TIMEOUT] rank 2 was still running 300 ms");
+    expect(ms).toBeLessThan(TIMEOUT_MS);
   });
 
   test("two concurrent jobs do not interfere", async () => {

@@ -287,7 +287,8 @@ BUNMG_API bunmg_status bunmg_estimate_memory(bunmg_mesh *mesh, int32_t routine, 
  * After such a failure the group is broken: every later routine returns the same error. Rank
  * 0's solver itself is not time-limited, only its liveness is watched. Segments are unlinked by
  * their creators on success and failure, those of dead ranks by the ranks that notice, and any
- * left by dead processes by the next group that starts (or bunmg_shm_sweep). */
+ * left by dead processes by the next group that starts (or bunmg_shm_sweep). Segments are files
+ * of mode 0600: other users can neither read nor join them. */
 typedef struct bunmg_group bunmg_group;
 
 typedef enum bunmg_group_mode {
@@ -296,11 +297,18 @@ typedef enum bunmg_group_mode {
 } bunmg_group_mode;
 
 /* Joins rank `rank` of `size` (1..BUNMG_MAX_DEVICES) to job `job` ([A-Za-z0-9_-], 1..64
- * characters, unique per job on the machine). `local` is this rank's one-device mesh; the group
- * borrows it until bunmg_group_leave (leave first, then destroy the mesh). Returns once every
- * rank has joined: TIMEOUT (device = the first missing rank) after timeout_ms (<= 0: 60000). */
-BUNMG_API bunmg_status bunmg_group_join(int32_t mode, const char *job, int32_t rank, int32_t size, bunmg_mesh *local,
-                                        int64_t timeout_ms, bunmg_group **out);
+ * characters). `secret` (1..128 characters of the same set; NULL or "": none) names the launch:
+ * every rank of one launch passes the same, each launch its own, so that ranks of two launches
+ * of one job id never meet. A rank joins only its launch's meeting; while another launch's live
+ * group holds the job id, it waits for it to be free (up to the timeout, then TIMEOUT naming both
+ * launches by a fingerprint of their secrets, never the secrets). A meeting whose rank 0 died,
+ * and anything in /dev/shm that is not a complete segment of this user, is never joined: this
+ * user's garbage is removed, anything else under the job's name is INVALID_ARGUMENT at once.
+ * `local` is this rank's one-device mesh; the group borrows it until bunmg_group_leave (leave
+ * first, then destroy the mesh). Returns once every rank has joined: TIMEOUT (device = the first
+ * missing rank) after timeout_ms (<= 0: 60000). */
+BUNMG_API bunmg_status bunmg_group_join(int32_t mode, const char *job, const char *secret, int32_t rank, int32_t size,
+                                        bunmg_mesh *local, int64_t timeout_ms, bunmg_group **out);
 /* Leaves (the others' waits for this rank fail with PEER_LOST), frees what bunmg_group_alloc
  * gave and is still held, and frees the handle. Not collective. */
 BUNMG_API bunmg_status bunmg_group_leave(bunmg_group *group);
@@ -328,10 +336,13 @@ BUNMG_API bunmg_status bunmg_group_potri(bunmg_group *group, const bunmg_matrix 
 BUNMG_API bunmg_status bunmg_group_syevd(bunmg_group *group, const bunmg_matrix *local, int64_t tile, int32_t flags,
                                          void *w);
 
-/* Removes /dev/shm/bunmg-* segments whose owner process is gone; with a job id (NULL or "":
- * every job) only that job's. force (job id required): that job's segments whatever their
- * owner, for a launcher whose ranks have all exited. `removed` (may be NULL): how many. */
-BUNMG_API bunmg_status bunmg_shm_sweep(const char *job, int32_t force, int32_t *removed);
+/* Removes this user's /dev/shm/bunmg-* entries that are garbage (not a complete segment: a FIFO,
+ * a link, an empty or truncated file, ...) or whose owner process is gone; with a job id (NULL or
+ * "": every job) only that job's. Never opens what is not a regular file, never blocks. force
+ * (job id required): that job's segments whatever their owner, only those of the launch of
+ * `secret` when one is given, for a launcher whose ranks have all exited. `removed` (may be
+ * NULL): how many. */
+BUNMG_API bunmg_status bunmg_shm_sweep(const char *job, const char *secret, int32_t force, int32_t *removed);
 
 #ifdef __cplusplus
 }

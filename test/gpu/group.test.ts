@@ -1,10 +1,11 @@
 // Groups on CUDA: SPMD Workers (pointers shared in one process) and MPMD processes (CUDA IPC), on
 // [0, 1] with two GPUs or [0, 0] with one, against single-process mode on the same devices; two
-// MPMD jobs on the same GPUs at once; and a rank failing at each step of the protocol (killed,
+// MPMD jobs on the same GPUs at once, also with one job id; a killed rank 0's meeting, never
+// joined by the job's relaunch; and a rank failing at each step of the protocol (killed,
 // throwing, its Worker exiting, stalling), after which the others must name it within the group
 // timeout and nothing of the job may stay in /dev/shm. Skipped without a GPU.
 import { describe, expect, test } from "bun:test";
-import { Mesh, runSpmd } from "../../lib/index.ts";
+import { Mesh, newJobId, runSpmd } from "../../lib/index.ts";
 import type { RankResult, RankSpec } from "../fixtures/group-rank.ts";
 import {
   expectKilled,
@@ -20,6 +21,7 @@ import {
   segmentsOf,
   TIMEOUT_MS,
 } from "../group-checks.ts";
+import { expectAllSucceeded, newLaunch, relaunchAfterKilledRank0 } from "../group-launches.ts";
 import { longTimeouts } from "../timeout.ts";
 import { gpus, gpuSuite } from "./gpus.ts";
 
@@ -56,6 +58,25 @@ describe.skipIf(!hasGpu)(`groups on CUDA ${JSON.stringify(ids)}`, () => {
       expectSameAsSingleProcess([spec, other][i], job.outputs.map((o) => o.result), compare);
       expect(segmentsOf(job.job)).toEqual([]);
     });
+  });
+
+  test("MPMD: two launches with one job id at once, each equal to single-process mode (never mixed)", async () => {
+    const job = `twice-${newJobId()}`;
+    const other: RankSpec = { ...spec, dtype: "complex64", n: 433, tile: 32, seed: 13 };
+    const jobs = await Promise.all([spec, other].map((s) => launchJob(s, ids, { ...cuda, timeoutMs: 30_000, job })));
+    jobs.forEach((j, i) => {
+      expect({ job: i, exitCode: j.exitCode, other: j.other }).toEqual({ job: i, exitCode: 0, other: [] });
+      expectSameAsSingleProcess([spec, other][i], j.outputs.map((o) => o.result), compare);
+    });
+    expect(segmentsOf(job)).toEqual([]);
+  });
+
+  test("MPMD: a killed rank 0's meeting is never joined; the job relaunched with rank 0 last equals single-process mode", async () => {
+    const s: RankSpec = { n: 200, dtype: "complex128", tile: 32, seed: 6, ops: FAULT_OPS, timeoutMs: 30_000 };
+    const launch = newLaunch(ids.length, { backend: "cuda", devices: ids });
+    // rank 0 starts once the others have had time to load CUDA and meet the dead meeting
+    expectSameAsSingleProcess(s, expectAllSucceeded(await relaunchAfterKilledRank0(s, launch, 5000)), compare);
+    expect(segmentsOf(launch.job)).toEqual([]);
   });
 
   // Without the launcher's sweep: what the job leaves, the survivors must have removed. The
