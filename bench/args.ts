@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { join } from "node:path";
 import { cudaDeviceCount, DTYPE_NAMES, type Backend, type DType, type Routine } from "../lib/index.ts";
 
-export const SCENARIOS = ["copy", "redistribute", "solvers", "strategy", "scaling", "tiles", "capacity", "groups"] as const;
+export const SCENARIOS = ["copy", "redistribute", "solvers", "strategy", "scaling", "tiles", "capacity", "groups", "peers"] as const;
 export type ScenarioName = (typeof SCENARIOS)[number];
 export const ROUTINES: readonly Routine[] = ["potrs", "potri", "syevd"];
 
@@ -30,7 +30,7 @@ export interface BenchArgs {
 }
 
 export const USAGE = `usage: bun bench [flags]
-  --scenario copy,redistribute,solvers,strategy,scaling,tiles,capacity,groups
+  --scenario copy,redistribute,solvers,strategy,scaling,tiles,capacity,groups,peers
                                          scenarios to run (default: all)
   --backend cuda|host                    default: cuda when a GPU is visible, else host
   --devices 0,1                          CUDA ids per position, repeats allowed (default: every

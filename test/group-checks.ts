@@ -27,7 +27,7 @@ import { bitsEqual } from "./helpers.ts";
 export const FIXTURE = join(import.meta.dir, "fixtures", "group-rank.ts");
 /** The group timeout of the tests: short, so that failure tests stay quick. */
 export const TIMEOUT_MS = 3000;
-export const ALL_OPS: Op[] = ["potrs", "potri", "syevd", "eigenvalues", "fill-potrs", "npd"];
+export const ALL_OPS: Op[] = ["potrs", "potri", "syevd", "eigenvalues", "fill-potrs", "npd", "nan-rhs"];
 
 /** /dev/shm entries of `job`. */
 export function segmentsOf(job: string): string[] {
@@ -66,6 +66,8 @@ function reference(spec: RankSpec, op: Op, size: number, options: CompareOptions
   const { n, dtype, tile: tileSize } = spec;
   using A = op === "fill-potrs" ? ShardedMatrix.random(mesh, { rows: n, cols: n, dtype }, { seed: spec.seed }) : ShardedMatrix.fromHost(mesh, opMatrix(spec, op) as never, { rows: n, cols: n, dtype });
   if (op === "npd") return { error: { code: "NOT_POSITIVE_DEFINITE", index: Math.floor(n / 2) + 1 } };
+  // B[3] is element 3, or element 1's imaginary part for complex B; A comes back as it was
+  if (op === "nan-rhs") return { error: { code: "INVALID_ARGUMENT", index: Math.floor(3 / DTYPES[dtype].components) }, full: opMatrix(spec, "potrs") as Float64Array };
   if (op === "potrs" || op === "fill-potrs") {
     const x = potrs(A, opRhs(spec) as never, { tileSize, strategy: "multi", keep: true });
     return { x, full: A.toHost() }; // group potrs leaves A as it was
@@ -88,6 +90,7 @@ function expectOp(spec: RankSpec, rank: RankResult, got: OpResult, want: Expecte
   const where = `rank ${rank.rank}, ${got.op}`;
   if (want.error) {
     expect({ where, code: got.error?.code, index: got.error?.index }).toEqual({ where, code: want.error.code, index: want.error.index });
+    if (want.full) expect({ where, unchanged: got.rows !== undefined && bitsEqual(decode(spec.dtype, got.rows), want.full.subarray(rank.start * spec.n * DTYPES[spec.dtype].components, rank.end * spec.n * DTYPES[spec.dtype].components)) }).toEqual({ where, unchanged: true });
     return;
   }
   expect({ where, error: got.error }).toEqual({ where, error: undefined });

@@ -4,7 +4,7 @@ import { expect } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BunmgError, DTYPES, type BunmgErrorCode, type DType, type Mesh, type StorageOf } from "../lib/index.ts";
-import { OPTIONS } from "../lib/abi.ts";
+import { FAULT, OPTIONS } from "../lib/abi.ts";
 import { HANDLE } from "../lib/internal.ts";
 import { native } from "../lib/native.ts";
 
@@ -279,14 +279,13 @@ export function heldBytes(mesh: Mesh): number[] {
 
 // ---- fault injection (bunmg_debug_inject: the n-th event of a kind fails; n < 0: off) ----
 
-export const FAULTS = { copy: 0, alloc: 1, solver: 2 } as const;
-export type Fault = keyof typeof FAULTS;
+export type Fault = keyof typeof FAULT;
 
 /** Arms (n >= 0) or disarms (n < 0) a fault; returns the previous setting: events left before
  * it fires, or -1 when it fired or was off. */
 export function injectFault(mesh: Mesh, fault: Fault, n: number): number {
   const pending = new BigInt64Array(1);
-  const status = native().bunmg_debug_inject(mesh[HANDLE](), FAULTS[fault], n, pending);
+  const status = native().bunmg_debug_inject(mesh[HANDLE](), FAULT[fault], n, pending);
   if (status !== 0) throw new Error(`bunmg_debug_inject failed with status ${status}`);
   return Number(pending[0]);
 }

@@ -6,6 +6,7 @@ import type { Scenario } from "../scenario.ts";
 import * as capacity from "./capacity.ts";
 import * as copy from "./copy.ts";
 import * as groups from "./groups.ts";
+import * as peers from "./peers.ts";
 import * as redistribute from "./redistribute.ts";
 import * as scaling from "./scaling.ts";
 import * as solvers from "./solvers.ts";
@@ -21,4 +22,5 @@ export const REGISTRY: Record<ScenarioName, { plan: Scenario; columns: Column[] 
   tiles: { plan: tiles.tiles, columns: tiles.COLUMNS },
   capacity: { plan: capacity.capacity, columns: capacity.COLUMNS },
   groups: { plan: groups.groups, columns: groups.COLUMNS },
+  peers: { plan: peers.peers, columns: peers.COLUMNS },
 };

@@ -27,10 +27,11 @@ export function pairMeshes(): [string, number[]][] {
   return (gpus >= 2 ? [[0, 0], [0, 1]] : [[0, 0]]).map(named);
 }
 
-/** The meshes of the full GPU suite: the pairs, and every GPU when there are more than two. */
+/** The meshes of the full GPU suite: one GPU alone (auto's single path), the pairs, and every
+ * GPU when there are more than two. */
 export function suiteMeshes(): [string, number[]][] {
   const every = Array.from({ length: gpus }, (_, i) => i);
-  return gpus > 2 ? [...pairMeshes(), named(every)] : pairMeshes();
+  return [named([0]), ...pairMeshes(), ...(gpus > 2 ? [named(every)] : [])];
 }
 
 /** Wider meshes of repeated ids, so that the paths of an odd number of positions and of eight
