@@ -70,29 +70,21 @@ bunmg_status bunmg_row_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, void *h
   return BUNMG_OK;
 }
 
-/* A Hermitian matrix has a real diagonal; a complex potri leaves rounding-level imaginary parts
- * there. */
-static bunmg_status real_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a) {
-  size_t real = bunmg_dtype_real_size(a->dtype);
-  char *diagonal = malloc((size_t)a->rows * 2 * real);
-  if (!diagonal) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
-  bunmg_status st = bunmg_row_diagonal(mesh, a, diagonal, 0);
-  for (int64_t i = 0; i < a->rows && st == BUNMG_OK; i++) memset(diagonal + (2 * (size_t)i + 1) * real, 0, real);
-  if (st == BUNMG_OK) st = bunmg_row_diagonal(mesh, a, diagonal, 1);
-  free(diagonal);
-  return st;
-}
-
+/* A Hermitian matrix has a real diagonal; a complex inverse has rounding-level imaginary parts
+ * there, cleared in the same pass. */
 bunmg_status bunmg_complete_inverse(bunmg_mesh *mesh, const bunmg_matrix *a) {
-  bunmg_status st = mesh->ops->fixup(mesh, a, BUNMG_FIX_MIRROR_UPPER_TO_LOWER);
-  if (st == BUNMG_OK && bunmg_dtype_is_complex(a->dtype)) st = real_diagonal(mesh, a);
-  return st;
+  int32_t mode = BUNMG_FIX_MIRROR_UPPER_TO_LOWER | (bunmg_dtype_is_complex(a->dtype) ? BUNMG_FIX_REAL_DIAGONAL : 0);
+  return mesh->ops->fixup(mesh, a, mode);
 }
 
 /* V comes back column-major, i.e. V^T row-major, and for Hermitian A they are the conjugates of
  * conj(A)'s eigenvectors: transpose to columns (unless rows are wanted) and/or conjugate. */
-bunmg_status bunmg_fix_eigenvectors(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t flags) {
+int32_t bunmg_eigenvector_fixup(int32_t dtype, int32_t flags) {
   int32_t mode = (flags & BUNMG_EIG_ROWS) ? 0 : BUNMG_FIX_TRANSPOSE;
-  if (bunmg_dtype_is_complex(a->dtype)) mode |= BUNMG_FIX_CONJ;
+  return bunmg_dtype_is_complex(dtype) ? mode | BUNMG_FIX_CONJ : mode;
+}
+
+bunmg_status bunmg_fix_eigenvectors(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t flags) {
+  int32_t mode = bunmg_eigenvector_fixup(a->dtype, flags);
   return mode ? mesh->ops->fixup(mesh, a, mode) : BUNMG_OK;
 }

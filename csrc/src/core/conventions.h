@@ -36,8 +36,10 @@ bunmg_status bunmg_row_diagonal(bunmg_mesh *mesh, const bunmg_matrix *a, void *h
 /* After potri and the return to row layout: the full Hermitian inverse from its upper triangle. */
 bunmg_status bunmg_complete_inverse(bunmg_mesh *mesh, const bunmg_matrix *a);
 
-/* Eigenvectors back in row layout: to the user's convention (columns, or rows with
- * BUNMG_EIG_ROWS). */
+/* The BUNMG_FIX_* mode that turns the solver's eigenvectors, read row-major, into the user's
+ * convention (columns, or rows with BUNMG_EIG_ROWS). */
+int32_t bunmg_eigenvector_fixup(int32_t dtype, int32_t flags);
+/* Eigenvectors back in row layout: to the user's convention. */
 bunmg_status bunmg_fix_eigenvectors(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t flags);
 
 #endif

@@ -34,7 +34,8 @@ enum {
   BUNMG_FIX_MIRROR_UPPER_TO_LOWER = 1, /* a[j][i] = conj(a[i][j]) for i < j */
   BUNMG_FIX_MIRROR_LOWER_TO_UPPER = 2, /* a[i][j] = conj(a[j][i]) for i < j */
   BUNMG_FIX_TRANSPOSE = 4,             /* a = a^T in place */
-  BUNMG_FIX_CONJ = 8                   /* every element conjugated (with TRANSPOSE: a = a^H) */
+  BUNMG_FIX_CONJ = 8,                  /* every element conjugated (with TRANSPOSE: a = a^H) */
+  BUNMG_FIX_REAL_DIAGONAL = 16         /* with MIRROR_UPPER_TO_LOWER: the diagonal's imaginary parts cleared */
 };
 
 /* ---- backends ---- */
@@ -112,8 +113,10 @@ typedef struct bunmg_backend_ops {
   /* The first NaN or Inf of A's upper triangle when `a` is A row-major (the lower one of the
    * column-major view), as row * n + column, or -1. */
   bunmg_status (*dense_scan)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, int64_t *found);
-  /* The n diagonal elements of a, into host. */
-  bunmg_status (*dense_diagonal)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *host);
+  /* `count` diagonal elements from a (element j at a + j * (ld + 1)), into host: a dense
+   * matrix's (ld = count = n), or a row shard's in position dev's memory. */
+  bunmg_status (*dense_diagonal)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t ld, int64_t count, int32_t dtype,
+                                 void *host);
   bunmg_status (*dense_potrf)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
   /* b (read during the call) and x: host, column-major n x nrhs; a holds a factor. */
   bunmg_status (*dense_potrs)(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, const void *b,
@@ -125,6 +128,12 @@ typedef struct bunmg_backend_ops {
   bunmg_status (*dense_potri)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
   bunmg_status (*dense_syevd)(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
                               void *w, int64_t *info);
+  /* The dense matrix (read row-major) into the row shards of m (row layout), turned by `mode`
+   * (BUNMG_FIX_TRANSPOSE and/or CONJ) in the same pass: eigenvectors to the user's convention.
+   * Skipped when the last dense_scan on dev found a NaN or Inf (the host reads *found; a queued
+   * backend its own copy of the answer). UNSUPPORTED where it cannot write every shard. */
+  bunmg_status (*dense_scatter)(bunmg_mesh *mesh, int32_t dev, const void *a, const bunmg_matrix *m, int32_t mode,
+                                const int64_t *found);
   bunmg_status (*dense_wait)(bunmg_mesh *mesh, int32_t dev);
   bunmg_status (*dense_workspace)(bunmg_mesh *mesh, int32_t dev, int32_t routine, int64_t n, int32_t dtype,
                                   int64_t nrhs, uint64_t *bytes);

@@ -437,6 +437,7 @@ static bunmg_backend_ops make_ops(void) {
   ops.dense_solve_identity = bunmg_dn_solve_identity;
   ops.dense_potri = bunmg_dn_potri;
   ops.dense_syevd = bunmg_dn_syevd;
+  ops.dense_scatter = bunmg_dn_scatter;
   ops.dense_wait = bunmg_dn_wait;
   ops.dense_workspace = bunmg_dn_workspace;
   return ops;

@@ -71,6 +71,10 @@ bunmg_status bunmg_cuda_find_nonfinite(bunmg_mesh *mesh, const bunmg_scan *scans
 /* One block's scan queued on `stream`: *found (device) becomes the answer, all ones for none. */
 bunmg_status bunmg_cuda_scan_async(bunmg_mesh *mesh, const bunmg_scan *scan, int64_t ld, int32_t dtype,
                                    unsigned long long *found, cudaStream_t stream);
+/* The dense matrix on position pos into m's row shards turned by `mode`, queued on `stream`;
+ * skipped on the device when *guard (the scan's answer) found something. */
+bunmg_status bunmg_cuda_scatter(bunmg_mesh *mesh, int32_t pos, const void *dense, const bunmg_matrix *m, int32_t mode,
+                                const unsigned long long *guard, cudaStream_t stream);
 /* dst (device, column-major n x count, ld n) = columns [first, first + count) of the identity, queued. */
 bunmg_status bunmg_cuda_set_identity(bunmg_mesh *mesh, int32_t pos, void *dst, int64_t n, int64_t first,
                                      int64_t count, int32_t dtype, cudaStream_t stream);
@@ -116,12 +120,15 @@ void bunmg_mg_destroy(bunmg_mesh *mesh);
 
 /* ---- cusolverdn.c: the dense ops (bunmg_backend_ops.dense_*) on one mesh position ---- */
 bunmg_status bunmg_dn_scan(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, int64_t *found);
-bunmg_status bunmg_dn_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *host);
+bunmg_status bunmg_dn_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t ld, int64_t count, int32_t dtype,
+                               void *host);
 bunmg_status bunmg_dn_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
 bunmg_status bunmg_dn_potrs(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, const void *b,
                             void *x, int64_t nrhs, int64_t *info);
 bunmg_status bunmg_dn_solve_identity(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *dst,
                                      int64_t first, int64_t count, int64_t *info);
+bunmg_status bunmg_dn_scatter(bunmg_mesh *mesh, int32_t dev, const void *a, const bunmg_matrix *m, int32_t mode,
+                              const int64_t *found);
 bunmg_status bunmg_dn_wait(bunmg_mesh *mesh, int32_t dev);
 bunmg_status bunmg_dn_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info);
 bunmg_status bunmg_dn_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,

@@ -15,7 +15,7 @@ namespace {
 constexpr int kTile = 32;
 constexpr int kRowsPerPass = 8; /* block = 32 x 8 threads, each thread does 4 rows of a tile */
 
-enum FixOp { kMirrorUpperToLower, kMirrorLowerToUpper, kTranspose, kTransposeConj, kConj };
+enum FixOp { kMirrorUpperToLower, kMirrorUpperToLowerReal, kMirrorLowerToUpper, kTranspose, kTransposeConj, kConj };
 
 struct FixArgs {
   void *shard[BUNMG_MAX_DEVICES];
@@ -44,6 +44,7 @@ __device__ void tile_pair(int64_t p, int64_t t, int64_t *I, int64_t *J) {
 /* Which destination elements an operation writes, and what it does to the value. */
 template <int Op> __device__ bool writes(int64_t gi, int64_t gj) {
   if (Op == kMirrorUpperToLower) return gi > gj;
+  if (Op == kMirrorUpperToLowerReal) return gi >= gj; /* the diagonal too: its real part */
   if (Op == kMirrorLowerToUpper) return gi < gj;
   return true;
 }
@@ -53,8 +54,13 @@ template <typename T> __device__ T mirror_of(T v) { return v; }
 template <> __device__ cuFloatComplex mirror_of(cuFloatComplex v) { return make_cuFloatComplex(v.x, 0.0f - v.y); }
 template <> __device__ cuDoubleComplex mirror_of(cuDoubleComplex v) { return make_cuDoubleComplex(v.x, 0.0 - v.y); }
 
-template <typename T, int Op> __device__ T apply(T v) {
+template <typename T> __device__ T real_of(T v) { return v; }
+template <> __device__ cuFloatComplex real_of(cuFloatComplex v) { return make_cuFloatComplex(v.x, 0.0f); }
+template <> __device__ cuDoubleComplex real_of(cuDoubleComplex v) { return make_cuDoubleComplex(v.x, 0.0); }
+
+template <typename T, int Op> __device__ T apply(T v, bool on_diagonal) {
   if (Op == kTranspose) return v;
+  if (Op == kMirrorUpperToLowerReal) return on_diagonal ? real_of(v) : mirror_of(v);
   return Op == kMirrorUpperToLower || Op == kMirrorLowerToUpper ? mirror_of(v) : conj_of(v);
 }
 
@@ -85,7 +91,7 @@ __device__ void write_tile(const FixArgs &a, T *const *row_of_x, int64_t x, int6
   for (int r = threadIdx.y; r < kTile; r += kRowsPerPass) {
     int64_t gi = x * kTile + r;
     if (row_of_x[r] && gj < a.n && writes<Op>(gi, gj))
-      row_of_x[r][gj] = apply<T, Op>(mirror[threadIdx.x][r]);
+      row_of_x[r][gj] = apply<T, Op>(mirror[threadIdx.x][r], gi == gj);
   }
 }
 
@@ -113,11 +119,11 @@ __global__ void __launch_bounds__(kTile *kRowsPerPass)
       if (!diag) conj_tile<T>(a, rows[1], I);
     } else {
       /* Read what the writes below need. The diagonal tile is its own mirror (in `upper`). */
+      constexpr bool down = Op == kMirrorUpperToLower || Op == kMirrorUpperToLowerReal;
       if (Op != kMirrorLowerToUpper || diag) read_tile<T>(a, rows[0], J, upper);
-      if (Op != kMirrorUpperToLower && !diag) read_tile<T>(a, rows[1], I, lower);
+      if (!down && !diag) read_tile<T>(a, rows[1], I, lower);
       __syncthreads();
-      if (Op != kMirrorUpperToLower || diag)
-        write_tile<T, Op>(a, rows[0], I, J, diag ? upper : lower);
+      if (!down || diag) write_tile<T, Op>(a, rows[0], I, J, diag ? upper : lower);
       if (Op != kMirrorLowerToUpper && !diag) write_tile<T, Op>(a, rows[1], J, I, upper);
     }
     __syncthreads(); /* before the next pair reuses the shared arrays */
@@ -133,6 +139,7 @@ template <typename T, int Op> void launch(const FixArgs &a, unsigned blocks, cud
 template <typename T> Launcher launcher_for(int op) {
   switch (op) {
     case kMirrorUpperToLower: return launch<T, kMirrorUpperToLower>;
+    case kMirrorUpperToLowerReal: return launch<T, kMirrorUpperToLowerReal>;
     case kMirrorLowerToUpper: return launch<T, kMirrorLowerToUpper>;
     case kTranspose: return launch<T, kTranspose>;
     case kTransposeConj: return launch<T, kTransposeConj>;
@@ -175,7 +182,7 @@ bunmg_status run_pass(bunmg_mesh *mesh, int32_t dtype, int op, FixArgs args) {
 
 bunmg_status bunmg_cuda_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t mode) {
   const int32_t known = BUNMG_FIX_MIRROR_UPPER_TO_LOWER | BUNMG_FIX_MIRROR_LOWER_TO_UPPER |
-                        BUNMG_FIX_TRANSPOSE | BUNMG_FIX_CONJ;
+                        BUNMG_FIX_TRANSPOSE | BUNMG_FIX_CONJ | BUNMG_FIX_REAL_DIAGONAL;
   if (mode & ~known) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown fix-up mode %d", mode);
   if (a->rows != a->cols || bunmg_dtype_size(a->dtype) == 0)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT,
@@ -199,7 +206,7 @@ bunmg_status bunmg_cuda_fixup(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t m
   bunmg_status status = bunmg_cuda_sync(mesh);
   /* Mirrors first, then the transpose or conjugation of the result. */
   if (status == BUNMG_OK && (mode & BUNMG_FIX_MIRROR_UPPER_TO_LOWER))
-    status = run_pass(mesh, a->dtype, kMirrorUpperToLower, args);
+    status = run_pass(mesh, a->dtype, (mode & BUNMG_FIX_REAL_DIAGONAL) ? kMirrorUpperToLowerReal : kMirrorUpperToLower, args);
   if (status == BUNMG_OK && (mode & BUNMG_FIX_MIRROR_LOWER_TO_UPPER))
     status = run_pass(mesh, a->dtype, kMirrorLowerToUpper, args);
   if (status == BUNMG_OK && (mode & BUNMG_FIX_TRANSPOSE))

@@ -213,14 +213,15 @@ bunmg_status bunmg_dn_scan(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t
 }
 
 /* Strided device to host costs one small DMA per element: pack on the device first. */
-bunmg_status bunmg_dn_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype, void *host) {
+bunmg_status bunmg_dn_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t ld, int64_t count, int32_t dtype,
+                               void *host) {
   dn_position *p = NULL;
-  size_t esize = bunmg_dtype_size(dtype), bytes = (size_t)n * esize;
-  bunmg_status status = begin(mesh, dev, n, &p);
+  size_t esize = bunmg_dtype_size(dtype), bytes = (size_t)count * esize;
+  bunmg_status status = begin(mesh, dev, count, &p);
   if (status == BUNMG_OK) status = grow(mesh, dev, &p->packed, bytes, "diagonal");
   if (status == BUNMG_OK)
     status = bunmg_cuda_check(mesh, dev, "cudaMemcpy2DAsync",
-                              cudaMemcpy2DAsync(p->packed.ptr, esize, a, ((size_t)n + 1) * esize, esize, (size_t)n,
+                              cudaMemcpy2DAsync(p->packed.ptr, esize, a, ((size_t)ld + 1) * esize, esize, (size_t)count,
                                                 cudaMemcpyDeviceToDevice, stream_of(mesh, dev)));
   return status != BUNMG_OK ? status
                             : bunmg_mail_fetch(mesh, dev, &p->mail, stream_of(mesh, dev), host, p->packed.ptr, bytes,
@@ -343,6 +344,16 @@ bunmg_status bunmg_dn_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, i
   return status == BUNMG_OK
              ? bunmg_mail_fetch(mesh, dev, &p->mail, stream_of(mesh, dev), w, d_w, w_bytes, BUNMG_MAIL_BYTES)
              : status;
+}
+
+/* Guarded by the answer of the position's last scan, still on the device. */
+bunmg_status bunmg_dn_scatter(bunmg_mesh *mesh, int32_t dev, const void *a, const bunmg_matrix *m, int32_t mode,
+                              const int64_t *found) {
+  (void)found; /* arrives with the wait: the kernel reads the device copy */
+  dn_position *p = NULL;
+  bunmg_status status = begin(mesh, dev, m->rows, &p);
+  const unsigned long long *guard = (const unsigned long long *)((const char *)p->scratch + FOUND_OFFSET);
+  return status != BUNMG_OK ? status : bunmg_cuda_scatter(mesh, dev, a, m, mode, guard, stream_of(mesh, dev));
 }
 
 /* Device bytes a routine allocates beyond the matrix, from cuSOLVERDn's own queries (which do

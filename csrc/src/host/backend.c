@@ -120,10 +120,10 @@ static bunmg_status host_dense_scan(bunmg_mesh *mesh, int32_t dev, const void *a
   return BUNMG_OK;
 }
 
-static bunmg_status host_dense_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t n, int32_t dtype,
-                                        void *host) {
+static bunmg_status host_dense_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int64_t ld, int64_t count,
+                                        int32_t dtype, void *host) {
   size_t esize = bunmg_dtype_size(dtype);
-  return host_gather(mesh, dev, host, a, esize, ((size_t)n + 1) * esize, (size_t)n);
+  return host_gather(mesh, dev, host, a, esize, ((size_t)ld + 1) * esize, (size_t)count);
 }
 
 static bunmg_status host_dense_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int64_t *info) {
@@ -155,6 +155,19 @@ static bunmg_status host_dense_potri(bunmg_mesh *mesh, int32_t dev, void *a, int
 static bunmg_status host_dense_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, int32_t dtype, int32_t vectors,
                                      void *w, int64_t *info) {
   return bunmg_lapack_syevd(dtype, vectors ? 'V' : 'N', 'L', n, a, n, w, info);
+}
+
+static bunmg_status host_dense_scatter(bunmg_mesh *mesh, int32_t dev, const void *a, const bunmg_matrix *m, int32_t mode,
+                                       const int64_t *found) {
+  if (*found >= 0) return BUNMG_OK;
+  size_t row = (size_t)m->cols * bunmg_dtype_size(m->dtype);
+  int64_t s = bunmg_shard_rows(m->rows, mesh->ndev);
+  for (int32_t d = 0; d < mesh->ndev; d++) {
+    int64_t count = bunmg_shard_count(m->rows, mesh->ndev, d);
+    if (count > 0) memcpy(m->shards[d], (const char *)a + (size_t)(d * s) * row, (size_t)count * row);
+  }
+  bunmg_fixup_host(m, mesh->ndev, mode);
+  return BUNMG_OK;
 }
 
 static bunmg_status host_dense_wait(bunmg_mesh *mesh, int32_t dev) { return BUNMG_OK; }
@@ -200,6 +213,7 @@ const bunmg_backend_ops bunmg_host_ops = {
     .dense_solve_identity = host_dense_solve_identity,
     .dense_potri = host_dense_potri,
     .dense_syevd = host_dense_syevd,
+    .dense_scatter = host_dense_scatter,
     .dense_wait = host_dense_wait,
     .dense_workspace = host_dense_workspace,
 };

@@ -33,9 +33,10 @@ void bunmg_fixup_host(const bunmg_matrix *a, int32_t ndev, int32_t mode) {
   square q = {(char *const *)a->shards, a->rows, bunmg_shard_rows(a->rows, ndev), bunmg_dtype_size(a->dtype),
               bunmg_dtype_is_complex(a->dtype), a->dtype};
   char tmp[16];
-  int conj = (mode & BUNMG_FIX_CONJ) != 0;
+  int conj = (mode & BUNMG_FIX_CONJ) != 0, real_diagonal = (mode & BUNMG_FIX_REAL_DIAGONAL) && q.complex_values;
   for (int64_t i = 0; i < q.n; i++) {
     if (conj) conj_in_place(&q, at(&q, i, i));
+    if (real_diagonal) memset(at(&q, i, i) + q.esize / 2, 0, q.esize / 2);
     for (int64_t j = i + 1; j < q.n; j++) {
       char *upper = at(&q, i, j), *lower = at(&q, j, i);
       if (mode & BUNMG_FIX_MIRROR_UPPER_TO_LOWER) {
