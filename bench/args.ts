@@ -46,7 +46,7 @@ export const USAGE = `usage: bun bench [flags]
                                          for CI)
   --list                                 print the cases and a rough time for each, run nothing
   --verbose                              echo the peer programs' stderr
-  --with-floor                           scaling: also time the floor (bunmg_floor) per size
+  --with-floor                           scaling, peers: also time the floor (bunmg_floor) per size
   --max-seconds S                        scaling: skip sizes whose rough estimate exceeds S
                                          (default 600)
   --out DIR                              JSON results folder (default bench/results)`;

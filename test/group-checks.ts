@@ -59,7 +59,8 @@ export interface CompareOptions {
   tolerance?: number;
 }
 
-/** What single-process mode gives for `op` on the mesh (by default a host mesh of `size`
+/** What single-process mode gives for `op` on the mesh, on the path auto takes there as the
+ * group's rank 0 does (by default a host mesh of `size`
  * positions: the same code path as rank 0's, so the same bits). */
 function reference(spec: RankSpec, op: Op, size: number, options: CompareOptions): Expected {
   using mesh = options.mesh?.() ?? Mesh.host(size);
@@ -69,11 +70,11 @@ function reference(spec: RankSpec, op: Op, size: number, options: CompareOptions
   // B[3] is element 3, or element 1's imaginary part for complex B; A comes back as it was
   if (op === "nan-rhs") return { error: { code: "INVALID_ARGUMENT", index: Math.floor(3 / DTYPES[dtype].components) }, full: opMatrix(spec, "potrs") as Float64Array };
   if (op === "potrs" || op === "fill-potrs") {
-    const x = potrs(A, opRhs(spec) as never, { tileSize, strategy: "multi", keep: true });
+    const x = potrs(A, opRhs(spec) as never, { tileSize, keep: true });
     return { x, full: A.toHost() }; // group potrs leaves A as it was
   }
-  if (op === "potri") return { full: potri(A, { tileSize, strategy: "multi" }).toHost() };
-  const { values } = syevd(A, { tileSize, vectors: op === "syevd", strategy: "multi" });
+  if (op === "potri") return { full: potri(A, { tileSize }).toHost() };
+  const { values } = syevd(A, { tileSize, vectors: op === "syevd" });
   return op === "syevd" ? { values, full: A.toHost() } : { values };
 }
 

@@ -61,7 +61,7 @@ export const peers: Scenario = (args): Plan => {
           row.note = message(e);
           progress.log(`bunmg: ${row.note}`);
         }
-        if (args.backend === "cuda" && c.n >= 256 && c.n <= 32768) {
+        if (args.withFloor && args.backend === "cuda" && c.n >= 256 && c.n <= 32768) {
           const floor: Row = {};
           measureFloor(args, { routine: c.routine, dtype: c.dtype, n: c.n, tile: Math.min(c.n, 1024), nrhs: 1 }, floor, (m) => progress.log(m));
           row.rawSeconds = floor.singleSeconds;
@@ -81,7 +81,7 @@ export const peers: Scenario = (args): Plan => {
       notes.push(
         "Timed: the call alone, A already on the GPU; bunmg with strategy auto (B and X on the host: their copies are in bunmg's time), torch with B on the GPU. Median of repeats (25 up to N = 4096) after warm-ups.",
         "extra = bunmg - torch per call; at N = 1 both times are the fixed cost of a call.",
-        "raw cuSOLVERDn = bunmg_floor --single on the first device (potrf+potrs, potrf + the legacy potri, syevd with vectors), on its own matrix.",
+        "raw cuSOLVERDn (with --with-floor) = bunmg_floor --single on the first device (potrf+potrs, potrf + the legacy potri, syevd with vectors), on its own matrix.",
       );
       return { rows, columns: COLUMNS, notes };
     },
