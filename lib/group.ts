@@ -64,7 +64,8 @@ export function newJobId(): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-function checkJob(job: unknown): string {
+/** A job id as given, or INVALID_ARGUMENT naming the rule. */
+export function checkJob(job: unknown): string {
   if (typeof job !== "string" || !JOB_PATTERN.test(job)) {
     throw invalid(`job id must be 1..64 characters of [A-Za-z0-9_-], got ${describe(job)}`);
   }
