@@ -147,10 +147,10 @@ function cusolverWheel(runtimeVersion: number): string {
   return Math.floor(runtimeVersion / 1000) >= 13 ? "nvidia-cusolver" : "nvidia-cusolver-cu12";
 }
 
-/** "was not found (tried 10 places)", or the loader's reason when it found the file. */
-function notLoaded(lib: RuntimeLibraryReport): string {
-  const loadedSomething = lib.tried.some((t) => !/\((not found|no match)\)$/.test(t));
-  return loadedSomething || lib.tried.length === 0 ? `could not be loaded: ${lib.error ?? "unknown error"}` : `was not found (tried ${lib.tried.length} places)`;
+/** "not found (tried 10 places)", or the loader's reason when it found a file but could not use it. */
+export function notLoaded(lib: RuntimeLibraryReport): string {
+  const foundSomething = lib.tried.some((t) => !/\((not found|no match)\)$/.test(t));
+  return foundSomething || lib.tried.length === 0 ? `not loadable: ${lib.error ?? "unknown error"}` : `not found (tried ${lib.tried.length} places)`;
 }
 
 function libraryFix(lib: RuntimeLibraryReport, runtimeVersion: number): string {
@@ -163,7 +163,7 @@ function libraryFix(lib: RuntimeLibraryReport, runtimeVersion: number): string {
 }
 
 function hostReport(lapack: RuntimeLibraryReport): BackendReport {
-  const problems = lapack.found ? [] : [{ problem: `its solvers need LAPACK, which ${notLoaded(lapack)}`, fix: libraryFix(lapack, 0) }];
+  const problems = lapack.found ? [] : [{ problem: `its solvers need LAPACK: ${notLoaded(lapack)}`, fix: libraryFix(lapack, 0) }];
   return { backend: "host", compiled: true, canRun: lapack.found, problems };
 }
 
@@ -191,7 +191,7 @@ function cudaReport(compiled: boolean, cuda: ReturnType<typeof probeCuda>, libra
     problems.push({ problem: `no CUDA device: ${cuda.cudaError ?? "none visible"}`, fix: "check `nvidia-smi`; unset CUDA_VISIBLE_DEVICES or list the GPUs in it" });
   }
   for (const lib of libraries) {
-    if (lib.name !== "lapack" && !lib.found) problems.push({ problem: `${lib.title} ${notLoaded(lib)}`, fix: libraryFix(lib, cuda.runtimeVersion) });
+    if (lib.name !== "lapack" && !lib.found) problems.push({ problem: `${lib.title}: ${notLoaded(lib)}`, fix: libraryFix(lib, cuda.runtimeVersion) });
   }
   return { backend: "cuda", compiled, canRun: problems.length === 0, problems };
 }

@@ -13,6 +13,10 @@ export interface BuildOptions {
   /** "auto": with CUDA when a toolkit is found; "on": fail without one; "off": host only */
   cuda: "auto" | "on" | "off";
   sanitize: boolean;
+  /** default: build/ */
+  dir?: string;
+  /** one CMake target (e.g. "bunmg": the library without the bench programs); default all */
+  target?: string;
 }
 
 export interface CudaToolkit {
@@ -35,7 +39,7 @@ export function findCudaToolkit(env: Record<string, string | undefined> = proces
   ];
   for (const [from, place] of places) {
     if (!place) {
-      looked.push(`${from}: not set`);
+      looked.push(`${from}: ${from.includes(" ") ? "none" : "not set"}`);
       continue;
     }
     const nvcc = place.endsWith("/nvcc") ? place : join(place, "bin", "nvcc");
@@ -62,7 +66,7 @@ export function missingTools(env: Record<string, string | undefined> = process.e
 export function configureCommand(options: BuildOptions, toolkit: CudaToolkit | undefined, env: Record<string, string | undefined> = process.env): string[] {
   const on = (b: boolean) => (b ? "ON" : "OFF");
   const cuda = options.cuda !== "off";
-  const command = ["cmake", "-S", packageRoot, "-B", buildDir, "-DCMAKE_BUILD_TYPE=Release", `-DBUNMG_SANITIZE=${on(options.sanitize)}`, `-DBUNMG_CUDA=${on(cuda)}`, `-DBUNMG_REQUIRE_CUDA=${on(options.cuda === "on")}`];
+  const command = ["cmake", "-S", packageRoot, "-B", options.dir ?? buildDir, "-DCMAKE_BUILD_TYPE=Release", `-DBUNMG_SANITIZE=${on(options.sanitize)}`, `-DBUNMG_CUDA=${on(cuda)}`, `-DBUNMG_REQUIRE_CUDA=${on(options.cuda === "on")}`];
   if (cuda && toolkit) command.push(`-DCMAKE_CUDA_COMPILER=${toolkit.nvcc}`, `-DCUDAToolkit_ROOT=${toolkit.root}`);
   const architectures = env.BUNMG_CUDA_ARCHITECTURES?.trim();
   if (cuda && architectures) command.push(`-DCMAKE_CUDA_ARCHITECTURES=${architectures}`);
@@ -80,7 +84,7 @@ function run(command: string[]): void {
   if (proc.exitCode !== 0) throw new BuildError(`bunmg build: '${command.join(" ")}' failed with exit code ${proc.exitCode ?? proc.signalCode}`);
 }
 
-/** Configures and builds build/libbunmg.so. */
+/** Configures and builds libbunmg.so in build/ (or options.dir). */
 export function build(options: BuildOptions): void {
   const missing = missingTools();
   if (missing.length > 0) throw new BuildError(`bunmg build: ${missing.join(" and ")} not found on PATH`);
@@ -89,7 +93,7 @@ export function build(options: BuildOptions): void {
   if (toolkit) console.log(`bunmg build: CUDA toolkit ${toolkit.root} (${toolkit.from})`);
   else if (options.cuda === "auto") console.log(`bunmg build: no CUDA toolkit (${looked.join("; ")}): host backend only`);
   run(configureCommand(options, toolkit));
-  run(["cmake", "--build", buildDir, "--parallel"]);
+  run(["cmake", "--build", options.dir ?? buildDir, "--parallel", ...(options.target ? ["--target", options.target] : [])]);
 }
 
 export const buildCommand: Command = {

@@ -1,7 +1,7 @@
 // `bunmg info` (the library, its backends and whether the solver libraries load) and `bunmg
 // doctor` (all of lib/doctor.ts's report, and per backend the fix when it cannot run).
 import type { Backend } from "../lib/mesh.ts";
-import { cudaVersionText, diagnose, type DoctorReport, type RuntimeLibraryReport } from "../lib/doctor.ts";
+import { cudaVersionText, diagnose, notLoaded, type DoctorReport, type RuntimeLibraryReport } from "../lib/doctor.ts";
 import { parseFlags, UsageError, type Command } from "./usage.ts";
 
 const GiB = 2 ** 30;
@@ -13,7 +13,7 @@ function compiledBackends(report: DoctorReport): string {
 }
 
 function libraryLine(lib: RuntimeLibraryReport): string {
-  if (!lib.found) return `${lib.title}: not loaded: ${lib.error ?? "not found"}`;
+  if (!lib.found) return `${lib.title}: ${notLoaded(lib)}`;
   const version = lib.version ? `version ${lib.version}` : "version not reported by the library";
   return `${lib.title}: ${lib.path} (${version})`;
 }
