@@ -107,7 +107,8 @@ export function probeLibrary(name: RuntimeLibraryName): RuntimeLibraryReport {
   };
 }
 
-function probeCuda(): Pick<DoctorReport, "driverVersion" | "runtimeVersion" | "cudaError"> & { devices: number } {
+/** The CUDA driver and runtime versions, the devices visible, and why there are none. */
+export function probeCuda(): Pick<DoctorReport, "driverVersion" | "runtimeVersion" | "cudaError"> & { devices: number } {
   const [driver, runtime, devices] = [new Int32Array(1), new Int32Array(1), new Int32Array(1)];
   const status = native().bunmg_cuda_probe(driver, runtime, devices);
   return {
@@ -153,7 +154,8 @@ export function notLoaded(lib: RuntimeLibraryReport): string {
   return foundSomething || lib.tried.length === 0 ? `not loadable: ${lib.error ?? "unknown error"}` : `not found (tried ${lib.tried.length} places)`;
 }
 
-function libraryFix(lib: RuntimeLibraryReport, runtimeVersion: number): string {
+/** The fix for a library that did not load, as a command where there is one. */
+export function libraryFix(lib: RuntimeLibraryReport, runtimeVersion = 0): string {
   const chosen = process.env[lib.env];
   if (chosen) return `${lib.env}=${chosen} does not load: point it at a working ${lib.title} library, or unset it to search the usual places`;
   if (lib.name === "lapack") {
