@@ -15,6 +15,6 @@ const a = A.toHost(); // a copy for the residual
 const b = new DTYPES[dtype].storage(n * nrhs * DTYPES[dtype].components).map(() => Math.random() - 0.5); // row-major n x nrhs
 
 const start = performance.now();
-const x = potrs(A, b, { tileSize: opt.tile ? Number(opt.tile) : undefined }); // x is a new array; A holds its Cholesky factor, or is unchanged
+const x = potrs(A, b, opt.tile ? { tileSize: Number(opt.tile) } : {}); // x is a new array; A holds its Cholesky factor, or is unchanged
 const seconds = (performance.now() - start) / 1e3;
 console.log(`potrs ${dtype} n=${n} nrhs=${nrhs} on ${mesh}: ${seconds.toFixed(3)} s, residual ${solveResidual(a, n, x, b, nrhs).toExponential(2)}`);

@@ -109,12 +109,13 @@ export function probeLibrary(name: RuntimeLibraryName): RuntimeLibraryReport {
 
 /** The CUDA driver and runtime versions, the devices visible, and why there are none. */
 export function probeCuda(): Pick<DoctorReport, "driverVersion" | "runtimeVersion" | "cudaError"> & { devices: number } {
-  const [driver, runtime, devices] = [new Int32Array(1), new Int32Array(1), new Int32Array(1)];
-  const status = native().bunmg_cuda_probe(driver, runtime, devices);
+  const out = new Int32Array(3);
+  const status = native().bunmg_cuda_probe(out.subarray(0, 1), out.subarray(1, 2), out.subarray(2, 3));
+  const [driverVersion = 0, runtimeVersion = 0, devices = 0] = out;
   return {
-    driverVersion: driver[0],
-    runtimeVersion: runtime[0],
-    devices: devices[0],
+    driverVersion,
+    runtimeVersion,
+    devices,
     ...(status === STATUS.OK ? {} : { cudaError: lastErrorMessage() }),
   };
 }

@@ -83,7 +83,7 @@ export function parseLaunch(argv: string[]): LaunchArguments | undefined {
     script,
     args: argv.slice(i + 1),
     ...(devices === undefined ? {} : { devices }),
-    ...(backend === undefined ? {} : { backend: backend as LaunchArguments["backend"] }),
+    ...(backend === undefined ? {} : { backend: backend as NonNullable<LaunchArguments["backend"]> }),
     ...(values["timeout-ms"] === undefined ? {} : { timeoutMs: integer("timeout-ms", values["timeout-ms"], 1) }),
     ...(values["grace-ms"] === undefined ? {} : { graceMs: integer("grace-ms", values["grace-ms"], 0) }),
     ...(values.job === undefined ? {} : { job: values.job }),
