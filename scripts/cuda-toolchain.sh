@@ -18,6 +18,8 @@ cusolvermp='nvidia-cusolvermp-cu13==0.9.1.9318.post1'
 stamp="$prefix/.bunmg-toolchain"
 root="$prefix/nvidia/cu13"
 
+# --target writes only into PREFIX, so a distribution's "externally managed" Python may be used.
+export PIP_BREAK_SYSTEM_PACKAGES=1
 if [ "$(cat "$stamp" 2>/dev/null)" != "$toolkit $nccl $cusolvermp" ] || [ ! -x "$root/bin/nvcc" ]; then
   cache=(--no-cache-dir)
   [ -n "${PIP_CACHE_DIR:-}" ] && cache=()
