@@ -67,7 +67,8 @@ describe("options reach CMake on every build", () => {
   /** Configures (no build) into a scratch folder; returns CMake's bunmg lines and the cache. */
   function configure(dir: string, options: BuildOptions): { lines: string; cache: string } {
     const { toolkit } = findCudaToolkit();
-    const proc = Bun.spawnSync(configureCommand({ ...options, dir }, toolkit));
+    // Not under the sanitizer run's LD_PRELOAD (its ASan runtime is for libbunmg, not for nvcc).
+    const proc = Bun.spawnSync(configureCommand({ ...options, dir }, toolkit), { env: { ...process.env, LD_PRELOAD: undefined } });
     const out = proc.stdout.toString() + proc.stderr.toString();
     if (proc.exitCode !== 0) throw new Error(out);
     return { lines: out.split("\n").filter((l) => l.startsWith("-- bunmg:")).join("\n"), cache: readFileSync(join(dir, "CMakeCache.txt"), "utf8") };

@@ -100,7 +100,7 @@ describe("MPMD (processes, host backend)", () => {
     expect(bad.stderr.toString()).toContain("bunmg launch: rank 1 (pid");
     expect(segmentsOf(badJob)).toEqual([]);
     const usage = Bun.spawnSync([process.execPath, cli, "launch", "--np", "2"]);
-    expect(usage.exitCode).toBe(1);
+    expect(usage.exitCode).toBe(2); // a usage error
     expect(usage.stderr.toString()).toContain("no script given");
   });
 
