@@ -5,7 +5,7 @@
 //
 //   bun scripts/platform-package.ts [--pack DIR]
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { build, BuildError, buildDir, packageRoot } from "./build.ts";
 
@@ -66,7 +66,8 @@ export function buildPlatformPackage(): string {
 }
 
 /** `bun pm pack` of a package folder into `destination`; returns the tarball's path. */
-export function pack(folder: string, destination: string): string {
+export function pack(folder: string, to: string): string {
+  const destination = resolve(to); // bun pm pack runs in the package's folder
   mkdirSync(destination, { recursive: true });
   const proc = Bun.spawnSync([process.execPath, "pm", "pack", "--quiet", "--destination", destination], { cwd: folder, stderr: "inherit" });
   if (proc.exitCode !== 0) throw new BuildError(`bun pm pack in ${folder} failed with exit code ${proc.exitCode}`);
