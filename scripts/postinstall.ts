@@ -2,9 +2,10 @@
 // is already there ($BUNMG_LIBRARY, the platform package, a current local build), and never
 // fails the install. When the build cannot run or fails, it says what is missing and how to
 // build later; the package stays installed.
-import { existsSync } from "node:fs";
+import { existsSync, realpathSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { locateLibrary, native } from "../lib/native.ts";
-import { build, BuildError, missingTools } from "./build.ts";
+import { build, BuildError, missingTools, packageRoot } from "./build.ts";
 
 const LATER = "Build it later with `bunx bunmg build` (in a clone of bunmg: `bun run build`), or set BUNMG_LIBRARY to a built libbunmg.so.";
 
@@ -20,7 +21,15 @@ function unusable(): string | undefined {
   }
 }
 
+/** In a clone bunmg is linked into its own node_modules, so an install runs this hook twice: for
+ * that link (where Bun hides the output; skipped) and for the clone itself. */
+function forOwnLink(): boolean {
+  const manifest = process.env.npm_package_json;
+  return manifest !== undefined && manifest !== join(packageRoot, "package.json") && realpathSync(dirname(manifest)) === realpathSync(packageRoot);
+}
+
 function main(): void {
+  if (forOwnLink()) return;
   const why = unusable();
   if (why === undefined) {
     const { path, source } = locateLibrary();
