@@ -71,9 +71,9 @@ export function native(): Symbols {
 function load(): Library {
   const { path, looked } = locateLibrary();
   const howToBuild =
-    "Build it with `bun run build` in the bunmg package (needs cmake and a C compiler), or, in " +
-    "a project that did `bun add bunmg`, run `bunx bunmg build` (or `bun pm trust bunmg` so the " +
-    "postinstall build runs); set BUNMG_LIBRARY to use a library built elsewhere.";
+    "On Linux x64 the prebuilt package bunmg-linux-x64-gnu (an optional dependency of bunmg) has it; " +
+    "else build it with `bunx bunmg build` (in a clone of bunmg: `bun run build`; needs cmake and " +
+    "a C compiler), or set BUNMG_LIBRARY to a library built elsewhere.";
   if (!existsSync(path)) {
     throw new BunmgError("LIBRARY_NOT_FOUND", `libbunmg not found at ${path} (looked at: ${looked.join("; ")}). ${howToBuild}`);
   }
