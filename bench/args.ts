@@ -49,7 +49,8 @@ export const USAGE = `usage: bun bench [flags]
   --with-floor                           scaling, peers: also time the floor (bunmg_floor) per size
   --max-seconds S                        scaling: skip sizes whose rough estimate exceeds S
                                          (default 600)
-  --out DIR                              JSON results folder (default bench/results)`;
+  --out DIR                              results folder (default bench/out, git-ignored; a report
+                                         to keep goes to a named folder: bench/results/<name>)`;
 
 function fail(message: string): never {
   throw new Error(`bench: ${message}\n${USAGE}`);
@@ -125,6 +126,6 @@ export function parseBenchArgs(argv: string[]): BenchArgs {
     verbose: v.verbose ?? false,
     withFloor: v["with-floor"] ?? false,
     maxSeconds: ints("max-seconds", v["max-seconds"], 1)?.[0] ?? 600,
-    out: v.out ?? join(import.meta.dir, "results"),
+    out: v.out ?? join(import.meta.dir, "out"),
   };
 }

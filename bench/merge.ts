@@ -7,7 +7,8 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { SCENARIOS, type ScenarioName } from "./args.ts";
 import { reportCharts } from "./plot.ts";
-import { runLabel, stamp, writeSummary, type Row, type ScenarioResult } from "./report.ts";
+import { runLabel, stamp, type Row, type ScenarioResult } from "./report.ts";
+import { writeSummary } from "./summary.ts";
 import { REGISTRY } from "./scenarios/index.ts";
 
 export interface ResultFile {
@@ -93,7 +94,7 @@ export function writeMerged(dir: string, merged: Merged, when = stamp()): string
 
 if (import.meta.main) {
   try {
-    const { values, positionals } = parseArgs({ options: { out: { type: "string", default: "bench/results" } }, allowPositionals: true });
+    const { values, positionals } = parseArgs({ options: { out: { type: "string", default: "bench/out" } }, allowPositionals: true });
     console.error(`merge: summary and plots: ${writeMerged(values.out, mergeResults(positionals.map(readResult)))}`);
   } catch (e) {
     console.error(`${(e as Error).message}\nusage: bun bench/merge.ts [--out DIR] RESULT.json ...`);

@@ -1,20 +1,21 @@
 // Progress lines on stderr: "[3/7] redistribute n=32768 T=256 float64 ... (~2m 10s left)".
-// Each case carries a rough a-priori estimate (seconds on two H100-class GPUs); once a case has
-// finished, the estimates of the rest are scaled by how the finished ones compared.
+// Each case carries a rough estimate (bench/estimates.ts); once a case has finished, the
+// estimates of the rest are scaled by how the finished ones compared.
 import { now } from "./timing.ts";
 
 export interface CaseInfo {
   /** e.g. "n=32768 T=256 float64" */
   label: string;
-  /** rough seconds on the CUDA backend at these sizes */
+  /** rough seconds (a-priori for GPUs of the H100 class; bench/estimates.ts scales them) */
   estimate: number;
 }
 
 export function duration(s: number): string {
   if (!Number.isFinite(s)) return "?";
-  if (s < 60) return `${Math.max(1, Math.round(s))}s`;
-  const m = Math.floor(s / 60);
-  if (m < 60) return `${m}m ${String(Math.round(s - 60 * m)).padStart(2, "0")}s`;
+  const whole = Math.max(1, Math.round(s));
+  if (whole < 60) return `${whole}s`;
+  const m = Math.floor(whole / 60);
+  if (m < 60) return `${m}m ${String(whole - 60 * m).padStart(2, "0")}s`;
   return `${Math.floor(m / 60)}h ${String(m % 60).padStart(2, "0")}m`;
 }
 

@@ -1,7 +1,7 @@
-// Results: Markdown tables for stdout, JSON files for bench/results/, number formatting.
+// Results: Markdown tables for stdout, the JSON file of a scenario, number formatting, and the
+// footnotes that depend on the backend.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { lineChart, type Chart } from "./plot.ts";
 
 export type Row = Record<string, unknown>;
 
@@ -45,10 +45,19 @@ function cell(column: Column, row: Row): string {
   return text.replaceAll("|", "\\|");
 }
 
+/** The table; a column with no value in any row (the floor on the host backend, a note column
+ * without notes) is left out. */
 export function markdownTable(rows: readonly Row[], columns: readonly Column[]): string {
-  const lines = [`| ${columns.map((c) => c.title).join(" | ")} |`, `| ${columns.map(() => "---").join(" | ")} |`];
-  for (const row of rows) lines.push(`| ${columns.map((c) => cell(c, row)).join(" | ")} |`);
+  const shown = columns.filter((c) => rows.some((row) => cell(c, row) !== "-"));
+  const lines = [`| ${shown.map((c) => c.title).join(" | ")} |`, `| ${shown.map(() => "---").join(" | ")} |`];
+  for (const row of rows) lines.push(`| ${shown.map((c) => cell(c, row)).join(" | ")} |`);
   return lines.join("\n");
+}
+
+/** A footnote about the CUDA machinery (cuSOLVERMg, the floor program, CUDA IPC) on a CUDA run;
+ * on a host run its host wording, or nothing. */
+export function backendNote(backend: string, cuda: string, host?: string): string[] {
+  return backend === "cuda" ? [cuda] : host === undefined ? [] : [host];
 }
 
 /** The Markdown section of one scenario: heading, table, notes. */
@@ -73,23 +82,5 @@ export function writeJson(dir: string, scenario: string, backend: string, when: 
   mkdirSync(dir, { recursive: true });
   const path = join(dir, `${scenario}-${backend}-${when}.json`);
   writeFileSync(path, `${JSON.stringify(payload, (_, v) => (typeof v === "number" && !Number.isFinite(v) ? null : v), 2)}\n`);
-  return path;
-}
-
-/** Writes `<dir>/<stamp>-summary.md` (the sources it was made from, every scenario's table and
- * notes, the plots inline) and one `<stamp>-<chart>.svg` per chart; returns the summary's path. */
-export function writeSummary(dir: string, when: string, heading: string, sections: { title: string; result: ScenarioResult }[], charts: Chart[], sources: string[] = []): string {
-  mkdirSync(dir, { recursive: true });
-  const parts = [`# bunmg benchmark ${when}`, "", `${heading}. JSON per scenario beside this file; see bench/NOTES.md.`, ""];
-  if (sources.length > 0) parts.push(...sources.map((s) => `- ${s}`), "");
-  for (const s of sections) parts.push(markdownSection(s.title, s.result), "");
-  if (charts.length > 0) parts.push("## Plots", "");
-  for (const chart of charts) {
-    const file = `${when}-${chart.name}.svg`;
-    writeFileSync(join(dir, file), lineChart(chart));
-    parts.push(`![${chart.title}](${file})`, "");
-  }
-  const path = join(dir, `${when}-summary.md`);
-  writeFileSync(path, parts.join("\n"));
   return path;
 }

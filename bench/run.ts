@@ -1,10 +1,13 @@
 // `bun bench`: runs the scenarios, prints one Markdown table per scenario on stdout and writes
-// bench/results/<scenario>-<backend>-<date>.json. Progress goes to stderr. See bench/NOTES.md.
+// <out>/<scenario>-<backend>-<date>.json (default out: bench/out, git-ignored), a summary and
+// plots. Progress goes to stderr. See bench/NOTES.md.
 import { version } from "../lib/index.ts";
 import { parseBenchArgs, USAGE } from "./args.ts";
+import { applyScale, calibration } from "./estimates.ts";
 import { duration, Progress } from "./progress.ts";
 import { reportCharts } from "./plot.ts";
-import { markdownSection, runLabel, stamp, writeJson, writeSummary, type ScenarioResult } from "./report.ts";
+import { markdownSection, runLabel, stamp, writeJson, type ScenarioResult } from "./report.ts";
+import { writeSummary } from "./summary.ts";
 import { REGISTRY } from "./scenarios/index.ts";
 import { now } from "./timing.ts";
 
@@ -16,17 +19,23 @@ async function main(): Promise<number> {
     console.error((e as Error).message);
     return 2;
   }
-  const plans = args.scenarios.map((name) => ({ name, plan: REGISTRY[name].plan(args) }));
+  const scales = calibration(args);
+  const plans = args.scenarios.map((name) => {
+    const plan = REGISTRY[name].plan(args);
+    applyScale(plan.cases, scales.get(name));
+    return { name, plan };
+  });
   const all = plans.flatMap((p) => p.plan.cases);
   const where = runLabel(args.backend, args.devices, args.quick);
   const rough = duration(all.reduce((s, c) => s + c.estimate, 0));
   if (args.list) {
     for (const { name, plan } of plans) {
       const total = plan.cases.reduce((s, c) => s + c.estimate, 0);
-      console.log(`${name} (~${duration(total)})`);
+      const scale = scales.get(name);
+      console.log(`${name} (~${duration(total)}; ${scale ? `scaled x${scale.factor.toFixed(2)} by the recorded run ${scale.from}` : "a-priori estimate: no recorded run to scale it"})`);
       for (const c of plan.cases) console.log(`  ${c.label}  ~${duration(c.estimate)}`);
     }
-    console.log(`${all.length} cases (${where}), ~${rough} in all (rough: H100-class GPUs, DESIGN.md rates)`);
+    console.log(`${all.length} cases (${where}), ~${rough} in all: each scenario's estimates for GPUs of the H100 class, scaled by its newest ${args.backend} run recorded in bench/results/ where there is one`);
     return 0;
   }
 

@@ -30,6 +30,21 @@ export function squaredNorm(x: ArrayLike<number>): number {
   return s;
 }
 
+/** ||A X - B|| / (||A|| ||X||) in float64 for a row-major n x n `a` and row-major n x nrhs `x`
+ * and `b` (complex interleaved when a holds twice n * n numbers). */
+export function solveResidual(a: ArrayLike<number>, n: number, x: ArrayLike<number>, b: ArrayLike<number>, nrhs: number): number {
+  const c = a.length === 2 * n * n ? 2 : 1;
+  let r2 = 0;
+  for (let k = 0; k < nrhs; k++) {
+    const y = matvec(a, n, n, c, (j) => element(x, j * nrhs + k, c));
+    for (let i = 0; i < n; i++) {
+      const [br, bi] = element(b, i * nrhs + k, c);
+      r2 += (y[2 * i] - br) ** 2 + (y[2 * i + 1] - bi) ** 2;
+    }
+  }
+  return Math.sqrt(r2 / (squaredNorm(a) * squaredNorm(x)));
+}
+
 /** ||A_r x - b_r|| / (||A_r|| ||x||) for a rank's rows A_r (row-major, real) of an n-column
  * matrix, whose first row is global row `first`; 0 for a rank without rows. */
 export function rowsResidual(rows: Float64Array, n: number, first: number, x: Float64Array, b: Float64Array): number {

@@ -12,9 +12,17 @@ const backend = opt.backend as "host" | "cuda" | undefined;
 const n = Number(opt.n);
 
 if (rankEnvironment() === undefined) {
-  // Started directly: run this script once per device, as `bunmg launch` does.
-  const count = opt.np ? Number(opt.np) : backend === "host" ? 2 : cudaDeviceCount();
-  const { exitCode } = await launch({ script: import.meta.path, args: process.argv.slice(2), devices: Array.from({ length: count }, (_, i) => i), backend });
+  // Started directly: run this script once per device, as `bunmg launch` does; without a GPU,
+  // two ranks on the host backend (as examples/spmd.ts falls back to host Workers).
+  const gpus = cudaDeviceCount();
+  const ranks = backend ?? (gpus > 0 ? "cuda" : "host");
+  if (ranks === "cuda" && gpus === 0) {
+    console.error("mpmd.ts: --backend cuda, but no CUDA device is visible (`bunx bunmg doctor` says why); try --backend host");
+    process.exit(1);
+  }
+  const count = opt.np ? Number(opt.np) : ranks === "host" ? 2 : gpus;
+  if (ranks === "host" && backend === undefined) console.log(`no GPU visible: ${count} ranks on the host backend`);
+  const { exitCode } = await launch({ script: import.meta.path, args: process.argv.slice(2), devices: Array.from({ length: count }, (_, i) => i), backend: ranks });
   process.exit(exitCode);
 }
 

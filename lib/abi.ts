@@ -51,6 +51,8 @@ export const MAX_TILE = { potrs: 2 ** 31 - 1, potri: 2 ** 31 - 1, syevd: 1024 } 
 export const GROUP_MODE = { threads: 0, processes: 1 } as const;
 /** bunmg_syevd flags. */
 export const EIG = { vectors: 1, rows: 2 } as const;
+/** bunmg_runtime_library: the libraries loaded at run time (diagnostics). */
+export const RUNTIME_LIBRARY = { lapack: 0, cusolverMg: 1, cusolverDn: 2 } as const;
 
 type FieldType = "i32" | "i64" | "u64" | "ptr";
 const FIELD_BYTES: Record<FieldType, number> = { i32: 4, i64: 8, u64: 8, ptr: 8 };
@@ -189,4 +191,12 @@ export const symbols = {
   bunmg_group_potri: { args: ["ptr", "buffer", "i64"], returns: "i32" },
   bunmg_group_syevd: { args: ["ptr", "buffer", "i64", "i32", "buffer"], returns: "i32" }, // local, tile, flags, w
   bunmg_shm_sweep: { args: ["buffer", "buffer", "i32", "buffer"], returns: "i32" }, // job ("" = every job), secret ("" = none), force, int32*
+
+  // diagnostics (bunmg info, bunmg doctor; lib/doctor.ts)
+  bunmg_backend_compiled: { args: ["i32", "buffer"], returns: "i32" }, // backend, int32*
+  bunmg_build_options: { args: [], returns: "cstring" },
+  bunmg_cuda_probe: { args: ["buffer", "buffer", "buffer"], returns: "i32" }, // int32* driver, runtime, devices
+  bunmg_cuda_device_info: { args: ["i32", "buffer", "i32", "buffer", "buffer", "buffer"], returns: "i32" }, // id, name, bytes, int32* x2, uint64_t*
+  bunmg_cuda_peer_access: { args: ["i32", "i32", "buffer"], returns: "i32" }, // from, to, int32*
+  bunmg_library_probe: { args: ["i32", "buffer", "buffer", "buffer"], returns: "i32" }, // library, const char** x3
 } as const;

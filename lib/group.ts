@@ -77,7 +77,7 @@ export function newSecret(): string {
   return randomHex(16);
 }
 
-/** @internal */
+/** A job id as given, or INVALID_ARGUMENT naming the rule. */
 export function checkJob(job: unknown): string {
   if (typeof job !== "string" || !JOB_PATTERN.test(job)) {
     throw invalid(`job id must be 1..${JOB_MAX} characters of [A-Za-z0-9_-], got ${describe(job)}`);

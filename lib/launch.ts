@@ -4,11 +4,12 @@
 // rank has exited, failed or not, the others get `graceMs` to exit too (after a failure the
 // group's waits fail them within its timeout), then they are terminated as stragglers. When
 // every rank has exited, the launch's shared-memory segments are removed.
+import { existsSync } from "node:fs";
 import { constants } from "node:os";
-import { invalid } from "./errors.ts";
-import { DEFAULT_GROUP_TIMEOUT_MS, newJobId, newSecret, sweepSharedMemory } from "./group.ts";
+import { BunmgError, invalid } from "./errors.ts";
+import { checkJob, DEFAULT_GROUP_TIMEOUT_MS, newJobId, newSecret, sweepSharedMemory } from "./group.ts";
 import { MAX_DEVICES } from "./abi.ts";
-import type { Backend } from "./mesh.ts";
+import { cudaDeviceCount, type Backend } from "./mesh.ts";
 import { RANK_ENV } from "./mpmd.ts";
 import { checkInteger, describe } from "./validate.ts";
 
@@ -102,17 +103,32 @@ function sweepJob(job: string, secret: string): number {
   }
 }
 
-/** Starts the ranks; `finished` resolves once all have exited. */
-export function startLaunch(options: LaunchOptions): LaunchedJob {
+/** Every option checked before a rank starts; INVALID_ARGUMENT naming the option and its bounds. */
+function checkLaunchOptions(options: LaunchOptions) {
   if (typeof options !== "object" || options === null) throw invalid(`launch options must be an object, got ${describe(options)}`);
   if (typeof options.script !== "string" || options.script === "") throw invalid(`script must be a path, got ${describe(options.script)}`);
+  if (!existsSync(options.script)) throw invalid(`script ${options.script} does not exist`);
+  if (options.args !== undefined && (!Array.isArray(options.args) || options.args.some((a) => typeof a !== "string"))) {
+    throw invalid(`args must be an array of strings, got ${describe(options.args)}`);
+  }
   if (!Array.isArray(options.devices) || options.devices.length < 1 || options.devices.length > MAX_DEVICES) {
     throw invalid(`devices must list 1..${MAX_DEVICES} device ids, got ${describe(options.devices)}`);
   }
-  const devices = options.devices.map((d, i) => checkInteger(d, `devices[${i}]`, 0));
+  if (options.backend !== undefined && options.backend !== "host" && options.backend !== "cuda") {
+    throw invalid(`backend must be "host" or "cuda", got ${describe(options.backend)}`);
+  }
+  const gpus = options.backend === "cuda" ? cudaDeviceCount() : MAX_DEVICES;
+  if (gpus === 0) throw new BunmgError("NO_DEVICE", `backend "cuda": no CUDA device is visible (\`bunmg doctor\` says why); use backend "host"`);
+  const devices = options.devices.map((d, i) => checkInteger(d, `devices[${i}]`, 0, options.backend === "cuda" ? gpus - 1 : Number.MAX_SAFE_INTEGER));
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkInteger(options.timeoutMs, "timeoutMs", 1);
   const graceMs = checkInteger(options.graceMs ?? (timeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS) + 5000, "graceMs", 0);
-  const job = options.job ?? newJobId();
+  const job = options.job === undefined ? newJobId() : checkJob(options.job);
+  return { devices, timeoutMs, graceMs, job };
+}
+
+/** Starts the ranks; `finished` resolves once all have exited. */
+export function startLaunch(options: LaunchOptions): LaunchedJob {
+  const { devices, timeoutMs, graceMs, job } = checkLaunchOptions(options);
   const secret = newSecret();
   const onLine = options.onLine ?? writePrefixed;
   const procs = devices.map((device, rank) =>

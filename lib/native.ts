@@ -6,18 +6,56 @@ import { join, resolve } from "node:path";
 import { ABI_VERSION, symbols } from "./abi.ts";
 import { BunmgError, codeOf } from "./errors.ts";
 
-
-
 type Library = FFILibrary<typeof symbols>;
 export type Symbols = Library["symbols"];
 
 /** Package root: lib/ lives directly under it. */
 export const packageRoot = resolve(import.meta.dir, "..");
 
-/** Where the library is looked up: $BUNMG_LIBRARY, else <package root>/build/libbunmg.so. */
-export function libraryPath(): string {
+/** The prebuilt platform packages (listed in package.json's optionalDependencies), by
+ * `${process.platform}-${process.arch}`. Each one's default export is its library's path. */
+export const PLATFORM_PACKAGES: Readonly<Record<string, string>> = { "linux-x64": "bunmg-linux-x64-gnu" };
+
+/** Where libbunmg comes from: $BUNMG_LIBRARY, the platform package, or the local build. */
+export type LibrarySource = "BUNMG_LIBRARY" | "platform package" | "local build";
+
+export interface LibraryLocation {
+  path: string;
+  source: LibrarySource;
+  /** each place looked at, in order, with what was found there */
+  looked: string[];
+}
+
+/** The platform package's library path, or why there is none. */
+function platformLibrary(): { path?: string; why: string } {
+  const name = PLATFORM_PACKAGES[`${process.platform}-${process.arch}`];
+  if (name === undefined) return { why: `no prebuilt package for ${process.platform}-${process.arch}` };
+  let path: unknown;
+  try {
+    path = (require(name) as { default?: unknown }).default;
+  } catch {
+    return { why: `${name}: not installed` };
+  }
+  if (typeof path !== "string" || !existsSync(path)) return { why: `${name}: installed, but its library is missing (${String(path)})` };
+  return { path, why: `${name}: ${path}` };
+}
+
+/** Finds libbunmg: $BUNMG_LIBRARY alone when set; else the platform package when installed;
+ * else <package root>/build/libbunmg.so (present or not). Nothing is loaded. */
+export function locateLibrary(): LibraryLocation {
   const fromEnv = process.env.BUNMG_LIBRARY?.trim();
-  return fromEnv ? resolve(fromEnv) : join(packageRoot, "build", `libbunmg.${suffix}`);
+  if (fromEnv) return { path: resolve(fromEnv), source: "BUNMG_LIBRARY", looked: [`BUNMG_LIBRARY=${fromEnv}`] };
+  const platform = platformLibrary();
+  const looked = [`BUNMG_LIBRARY: not set`, `platform package: ${platform.why}`];
+  if (platform.path !== undefined) return { path: platform.path, source: "platform package", looked };
+  const local = join(packageRoot, "build", `libbunmg.${suffix}`);
+  looked.push(`local build: ${local}${existsSync(local) ? "" : " (not built)"}`);
+  return { path: local, source: "local build", looked };
+}
+
+/** The library's path, as locateLibrary() finds it. */
+export function libraryPath(): string {
+  return locateLibrary().path;
 }
 
 let loaded: Library | undefined;
@@ -31,13 +69,13 @@ export function native(): Symbols {
 }
 
 function load(): Library {
-  const path = libraryPath();
+  const { path, looked } = locateLibrary();
   const howToBuild =
-    "Build it with `bun run build` in the bunmg package (needs cmake and a C compiler), or, in " +
-    "a project that did `bun add bunmg`, run `bunx bunmg build` (or `bun pm trust bunmg` so the " +
-    "postinstall build runs); set BUNMG_LIBRARY to use a library built elsewhere.";
+    "On Linux x64 the prebuilt package bunmg-linux-x64-gnu (an optional dependency of bunmg) has it; " +
+    "else build it with `bunx bunmg build` (in a clone of bunmg: `bun run build`; needs cmake and " +
+    "a C compiler), or set BUNMG_LIBRARY to a library built elsewhere.";
   if (!existsSync(path)) {
-    throw new BunmgError("LIBRARY_NOT_FOUND", `libbunmg not found at ${path}. ${howToBuild}`);
+    throw new BunmgError("LIBRARY_NOT_FOUND", `libbunmg not found at ${path} (looked at: ${looked.join("; ")}). ${howToBuild}`);
   }
   let library: Library;
   try {

@@ -628,6 +628,13 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_group_potri", "group NULL", err("INVALID_ARGUMENT", "group_potri: group is NULL"), (f) => c(abi.bunmg_group_potri(NULL, descriptor(f.A), T))],
   ["bunmg_group_syevd", "w NULL", err("INVALID_ARGUMENT", "eigenvalue output is NULL"), (f) => withGroup(f, (g, m) => abi.bunmg_group_syevd(g, m, T, 1, NULL))],
   ["bunmg_shm_sweep", "job NULL with force", err("INVALID_ARGUMENT", "shm_sweep: a forced sweep needs a job id"), () => c(abi.bunmg_shm_sweep(NULL, NULL, 1, NULL))],
+  // diagnostics
+  ["bunmg_backend_compiled", "compiled NULL", err("INVALID_ARGUMENT", "backend_compiled: output is NULL"), () => c(abi.bunmg_backend_compiled(0, NULL))],
+  ["bunmg_build_options", "no arguments", { ok: "a string of key=value pairs" }, () => expect(abi.bunmg_build_options()).toMatch(/^version=\S+ build_type=/)],
+  ["bunmg_cuda_probe", "every output NULL", err("INVALID_ARGUMENT", "cuda_probe: an output is NULL"), () => c(abi.bunmg_cuda_probe(NULL, NULL, NULL))],
+  ["bunmg_cuda_device_info", "name NULL with name_bytes 16", err("INVALID_ARGUMENT", "cuda_device_info: name is NULL with name_bytes 16"), () => c(abi.bunmg_cuda_device_info(0, NULL, 16, NULL, NULL, NULL))],
+  ["bunmg_cuda_peer_access", "can_access NULL", err("INVALID_ARGUMENT", "cuda_peer_access: output is NULL"), () => c(abi.bunmg_cuda_peer_access(0, 0, NULL))],
+  ["bunmg_library_probe", "every output NULL, library 99", err("INVALID_ARGUMENT", "library_probe: 99 is not a bunmg_runtime_library"), () => c(abi.bunmg_library_probe(99, NULL, NULL, NULL))],
 ];
 
 function withPlan(fn: (plan: Pointer) => void): void {

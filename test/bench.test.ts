@@ -1,13 +1,19 @@
-// Checks of the report code that needs no devices: the SVG charts are well-formed XML with the
-// expected ticks and legend, the capacity search finds the threshold, and results of several runs
-// merge into one report.
+// Checks of the bench code that needs no devices: the SVG charts are well-formed XML with the
+// expected ticks and legend, the capacity search finds the threshold, results of several runs
+// merge into one report, and what a person reads (tables, progress labels, footnotes, --list's
+// estimates, where ad-hoc results go) fits the run.
 import { afterAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseBenchArgs, SCENARIOS } from "../bench/args.ts";
+import { applyScale, calibration } from "../bench/estimates.ts";
 import { mergeResults, readResult, writeMerged } from "../bench/merge.ts";
 import { lineChart, reportCharts } from "../bench/plot.ts";
+import { duration, Progress } from "../bench/progress.ts";
+import { backendNote, markdownTable } from "../bench/report.ts";
 import { searchLargest } from "../bench/scenarios/capacity.ts";
+import { REGISTRY } from "../bench/scenarios/index.ts";
 import { longTimeouts } from "./timeout.ts";
 
 longTimeouts();
@@ -113,5 +119,82 @@ describe("merge", () => {
     expect(() => readResult(join(dir, "junk.json"))).toThrow(/junk.json is not a bun bench result/);
     expect(() => readResult(join(dir, "missing.json"))).toThrow(/missing.json/);
     expect(() => mergeResults([])).toThrow(/no result files/);
+  });
+});
+
+describe("output a person reads", () => {
+  const root = join(import.meta.dir, "..");
+
+  test("ad-hoc results go to a git-ignored folder", () => {
+    const out = parseBenchArgs(["--quick"]).out;
+    expect(out).toBe(join(root, "bench", "out"));
+    const git = Bun.spawnSync(["git", "check-ignore", "-q", join(out, "copy-host-2026-01-01-000000.json")], { cwd: root });
+    if (git.exitCode === 128) return; // not a git checkout (a packed copy): nothing to ignore
+    expect(git.exitCode).toBe(0);
+  });
+
+  test("progress labels do not repeat the scenario's name", () => {
+    for (const argv of [["--quick"], ["--backend", "cuda", "--devices", "0,1"]]) {
+      const args = parseBenchArgs(argv);
+      for (const name of SCENARIOS) for (const c of REGISTRY[name].plan(args).cases) expect(c.label.split(" ")[0]).not.toBe(name);
+    }
+  });
+
+  test("a column without any value is left out of the table", () => {
+    const table = markdownTable([{ a: 1, b: undefined, c: "x" }, { a: 2, c: "y" }], [{ key: "a", title: "A" }, { key: "b", title: "floor" }, { key: "c", title: "C" }]);
+    expect(table.split("\n")[0]).toBe("| A | C |");
+    expect(table).toContain("| 2 | y |");
+  });
+
+  test("CUDA footnotes only on CUDA runs", async () => {
+    expect(backendNote("cuda", "floor = cuSOLVERMg", "LAPACK")).toEqual(["floor = cuSOLVERMg"]);
+    expect(backendNote("host", "floor = cuSOLVERMg", "LAPACK")).toEqual(["LAPACK"]);
+    expect(backendNote("host", "floor = cuSOLVERMg")).toEqual([]);
+    const silent = new (class extends Progress {
+      override start(): void {}
+      override log(): void {}
+    })([]);
+    for (const name of ["copy", "redistribute", "strategy", "scaling", "tiles", "groups"] as const) {
+      const args = parseBenchArgs(["--quick", "--scenario", name, "--sizes", "48", "--tiles", "16", "--repeats", "1"]);
+      const { notes } = await REGISTRY[name].plan(args).run({ args, progress: silent });
+      expect(notes.filter((n) => /cuSOLVER|CUDA|JAXMg|bunmg_floor|1 GPU/.test(n)), name).toEqual([]);
+    }
+  });
+
+  test("durations round once (no '2m 60s')", () => {
+    expect(duration(179.6)).toBe("3m 00s");
+    expect(duration(59.6)).toBe("1m 00s");
+    expect(duration(0.2)).toBe("1s");
+  });
+
+  test("--list estimates are scaled by the newest recorded run of each scenario", () => {
+    const dir = mkdtempSync(join(tmpdir(), "bunmg-estimates-"));
+    try {
+      const args = parseBenchArgs(["--backend", "cuda", "--devices", "0,0", "--scenario", "copy"]);
+      const planned = REGISTRY.copy.plan(args).cases.reduce((t, c) => t + c.estimate, 0);
+      const record = (file: string, date: string, seconds: number, backend = "cuda") =>
+        writeFileSync(join(dir, file), JSON.stringify({ scenario: "copy", backend, devices: [0, 0], quick: false, date, seconds, argv: ["--scenario", "copy", "--devices", "0,0"], rows: [] }));
+      record("old.json", "2026-01-01T00:00:00Z", planned * 4);
+      record("new.json", "2026-02-01T00:00:00Z", planned / 2);
+      record("host.json", "2026-03-01T00:00:00Z", planned * 9, "host");
+      writeFileSync(join(dir, "junk.json"), "{ not json");
+      const scale = calibration(args, dir).get("copy");
+      expect(scale?.from).toBe("new.json");
+      expect(scale?.factor).toBeCloseTo(0.5, 10);
+      const cases = REGISTRY.copy.plan(args).cases;
+      applyScale(cases, scale);
+      expect(cases.reduce((t, c) => t + c.estimate, 0)).toBeCloseTo(planned / 2, 10);
+      expect(calibration({ backend: "host", quick: true }, dir).size).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  test("--list names where its estimates come from, and no file the repository lacks", () => {
+    const proc = Bun.spawnSync([process.execPath, join(root, "bench", "run.ts"), "--list", "--backend", "cuda", "--devices", "0,0"], { cwd: root });
+    const out = proc.stdout.toString();
+    expect(proc.exitCode).toBe(0);
+    expect(out).not.toContain("DESIGN.md");
+    expect(out).toMatch(/scaled x[\d.]+ by the recorded run h\w+-\d{4}-\d\d-\d\d\/copy-cuda-/);
   });
 });

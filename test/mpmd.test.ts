@@ -124,7 +124,7 @@ describe("MPMD (processes, host backend)", () => {
     expect(straggler.stdout.toString()).toContain("[rank 0] RESULT ");
     expect(straggler.stderr.toString()).toMatch(/bunmg launch: rank 1 \(pid \d+\) was still running after the grace and was terminated \(SIGTERM\)/);
     const usage = Bun.spawnSync([process.execPath, cli, "launch", "--np", "2"]);
-    expect(usage.exitCode).toBe(1);
+    expect(usage.exitCode).toBe(2); // a usage error
     expect(usage.stderr.toString()).toContain("no script given");
   });
 

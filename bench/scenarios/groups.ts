@@ -46,12 +46,12 @@ async function mpmdTimes(devices: readonly number[], backend: Backend, spec: Gro
 
 export const groups: Scenario = (args): Plan => {
   const sizes = args.sizes ?? (args.quick ? [256] : [32768]);
-  const cases = sizes.map((n): CaseInfo & { n: number } => ({ n, label: `groups potrs float64 n=${n}`, estimate: 10 + 12 * (n / 32768) ** 3 }));
+  const cases = sizes.map((n): CaseInfo & { n: number } => ({ n, label: `potrs float64 n=${n}`, estimate: 10 + 12 * (n / 32768) ** 3 }));
   return {
     cases,
     async run({ progress }) {
       const rows: Row[] = [];
-      const notes = [...NOTES];
+      const notes = notesFor(args.backend);
       for (const c of cases) {
         progress.start("groups", c);
         const spec: GroupBenchSpec = { n: c.n, tile: args.tiles?.[0] ?? defaultTileSize("potrs", "float64", c.n), repeats: args.repeats };
@@ -78,8 +78,8 @@ export const groups: Scenario = (args): Plan => {
   };
 };
 
-const NOTES = [
-  "single process = potrs(A, B, { strategy: \"multi\" }) + A.fromCyclic() on one Mesh of the devices; SPMD = runSpmd, a Worker per device; MPMD = bunmg launch, a process per device (CUDA IPC); each group call = group.potrs on every rank, timed on rank 0. Medians after one warm-up.",
+const notesFor = (backend: Backend) => [
+  `single process = potrs(A, B, { strategy: "multi" }) + A.fromCyclic() on one Mesh of the devices; SPMD = runSpmd, a Worker per device; MPMD = bunmg launch, a process per device (${backend === "cuda" ? "CUDA IPC" : "shared-memory segments"}); each group call = group.potrs on every rank, timed on rank 0. Medians after one warm-up.`,
   "overhead = group time / single-process time - 1 (goal: within 2%).",
 ];
 

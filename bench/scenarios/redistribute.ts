@@ -5,7 +5,7 @@
 import { cyclicPlan, DTYPES, shardCapacity, ShardedMatrix, type DType, type Mesh } from "../../lib/index.ts";
 import { runPeer, type BaselineResult } from "../peers.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Column, type Row } from "../report.ts";
+import { backendNote, fmt, type Column, type Row } from "../report.ts";
 import { deviceList, doesNotFit, message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { median, seconds } from "../timing.ts";
 
@@ -97,7 +97,7 @@ export const redistribute: Scenario = (args): Plan => {
       else notes.push(`Peer reference: positions 0 <-> 1 both ways = ${fmt.gbps(peer)} GB/s; x G/2 = ${fmt.gbps(reference)} GB/s for G = ${G} (every device's links busy); "of peer" = GB/s / reference.`);
       notes.push(
         "cross = rows crossing devices (cyclicPlan(N, T, G, lanes).rowsCross) x N x element size; GB/s = cross / seconds.",
-        "speed-up = JAXMg-style baseline (pad copy + one column at a time through device 0) / bunmg toCyclic.",
+        ...backendNote(args.backend, "speed-up = JAXMg-style baseline (pad copy + one column at a time through device 0) / bunmg toCyclic."),
       );
       return {
         rows,

@@ -5,7 +5,7 @@
 import { defaultTileSize, estimateMemory, ShardedMatrix, type DType, type Mesh, type Routine, type Strategy } from "../../lib/index.ts";
 import type { BenchArgs } from "../args.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Column, type Row } from "../report.ts";
+import { backendNote, fmt, type Column, type Row } from "../report.ts";
 import { doesNotFit, message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { openFirst, timeSolve } from "../solve.ts";
 import { estimate, flops, measureFloor } from "./solvers.ts";
@@ -89,7 +89,11 @@ export const scaling: Scenario = (args): Plan => {
         rows.push(row);
       }
       notes.push(
-        `mesh = strategy "multi" (cuSOLVERMg) on devices ${args.devices.join(",")}; single = strategy "single" on the first device alone; floor = bunmg_floor on the mesh (--with-floor), 1 GPU = its cuSOLVERDn run.`,
+        ...backendNote(
+          args.backend,
+          `mesh = strategy "multi" (cuSOLVERMg) on devices ${args.devices.join(",")}; single = strategy "single" on the first device alone; floor = bunmg_floor on the mesh (--with-floor), 1 GPU = its cuSOLVERDn run.`,
+          `mesh = strategy "multi" on ${args.devices.length} host positions; single = strategy "single" on the first position alone (LAPACK in both).`,
+        ),
         "Timed: the call, median of repeats after one warm-up, A regenerated with fillRandom outside the timed region; T = defaultTileSize.",
       );
       return { rows, columns: COLUMNS, notes };

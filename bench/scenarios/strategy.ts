@@ -4,7 +4,7 @@
 import { chooseStrategy, ShardedMatrix, type DType, type Routine, type Strategy } from "../../lib/index.ts";
 import type { BenchArgs } from "../args.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Column, type Row } from "../report.ts";
+import { backendNote, fmt, type Column, type Row } from "../report.ts";
 import { message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { timeSolve } from "../solve.ts";
 
@@ -26,7 +26,7 @@ export const strategy: Scenario = (args: BenchArgs): Plan => {
   for (const routine of args.routines ?? (Object.keys(DEFAULTS) as Routine[]))
     for (const dtype of args.dtypes ?? DEFAULTS[routine].dtypes)
       for (const n of args.sizes ?? (args.quick ? [64, 200] : DEFAULTS[routine].sizes))
-        cases.push({ routine, dtype, n, label: `strategy ${routine} ${dtype} n=${n}`, estimate: 2 + (routine === "syevd" ? 12 : 3) * (n / 8192) ** 3 });
+        cases.push({ routine, dtype, n, label: `${routine} ${dtype} n=${n}`, estimate: 2 + (routine === "syevd" ? 12 : 3) * (n / 8192) ** 3 });
   return {
     cases,
     run({ progress }) {
@@ -61,7 +61,11 @@ export const strategy: Scenario = (args: BenchArgs): Plan => {
         }
       }
       const notes = [
-        "multi = cuSOLVERMg over the mesh; single = the row shards gathered on position 0, cuSOLVERDn there (LAPACK on the host backend), scattered back; auto = the rule in lib/strategy.ts.",
+        ...backendNote(
+          args.backend,
+          "multi = cuSOLVERMg over the mesh; single = the row shards gathered on position 0, cuSOLVERDn there, scattered back; auto = the rule in lib/strategy.ts.",
+          "multi = the multi-device path over the mesh; single = the row shards gathered on position 0 and solved there; LAPACK in both; auto = the rule in lib/strategy.ts.",
+        ),
         "auto/best = auto over the faster of multi and single (goal: within 1.02). Median of repeats after one warm-up.",
       ];
       for (const r of rows) if (r.multiNote || r.singleNote || r.note) notes.push(`${r.routine} ${r.dtype} n=${r.n}: ${[r.note, r.multiNote, r.singleNote].filter(Boolean).join("; ")}`);

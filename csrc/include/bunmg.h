@@ -344,6 +344,43 @@ BUNMG_API bunmg_status bunmg_group_syevd(bunmg_group *group, const bunmg_matrix 
  * NULL): how many. */
 BUNMG_API bunmg_status bunmg_shm_sweep(const char *job, const char *secret, int32_t force, int32_t *removed);
 
+/* ---- diagnostics (bunmg info, bunmg doctor): what this build holds and what it can load ----
+ * None of these needs a mesh. Returned strings belong to the library and stay valid while it is
+ * loaded. */
+/* compiled: 1 when `backend` (bunmg_backend) is compiled in (host always; cuda when the library
+ * was built with a CUDA compiler), else 0. */
+BUNMG_API bunmg_status bunmg_backend_compiled(int32_t backend, int32_t *compiled);
+/* The options the library was built with, as space-separated key=value pairs: version,
+ * build_type, cuda (the toolkit's version, or off), cuda_architectures, sanitize, compiler. */
+BUNMG_API const char *bunmg_build_options(void);
+/* CUDA versions as 1000 * major + 10 * minor: the driver's (0 when there is none) and the
+ * runtime's linked into the library (0 without the CUDA backend); devices: the CUDA devices
+ * visible. NO_DEVICE when there are none, with the runtime's reason in the last error; the
+ * outputs are written either way. */
+BUNMG_API bunmg_status bunmg_cuda_probe(int32_t *driver_version, int32_t *runtime_version, int32_t *devices);
+/* CUDA device `id` (a runtime ordinal): its name, NUL-terminated within name_bytes; compute
+ * capability; total memory (free memory: bunmg_mesh_memory on a mesh of it). Each output may be
+ * NULL (not written). Creates no context. */
+BUNMG_API bunmg_status bunmg_cuda_device_info(int32_t id, char *name, int32_t name_bytes, int32_t *cc_major,
+                                              int32_t *cc_minor, uint64_t *total_bytes);
+/* can_access: 1 when device `from` can read and write device `to`'s memory directly
+ * (cudaDeviceCanAccessPeer), else 0; 0 for from == to. */
+BUNMG_API bunmg_status bunmg_cuda_peer_access(int32_t from, int32_t to, int32_t *can_access);
+
+typedef enum bunmg_runtime_library {
+  BUNMG_LIBRARY_LAPACK = 0,     /* the host backend's solvers */
+  BUNMG_LIBRARY_CUSOLVERMG = 1, /* the CUDA backend's multi-device solvers */
+  BUNMG_LIBRARY_CUSOLVERDN = 2  /* the CUDA backend's single-device path */
+} bunmg_runtime_library;
+/* Loads a library loaded at run time as the solvers do (once per process) and reports it: path,
+ * the file loaded ("" when none); version, as the library tells it (cusolverGetProperty,
+ * LAPACK's ilaver; "" when it cannot); tried, every candidate in search order with what became
+ * of it. LIBRARY_NOT_FOUND with the solvers' message when none loads; UNSUPPORTED for the
+ * cuSOLVER libraries without the CUDA backend. Each output may be NULL; the others are written
+ * whatever the status. */
+BUNMG_API bunmg_status bunmg_library_probe(int32_t library, const char **path, const char **version,
+                                           const char **tried);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,14 +4,14 @@
 // post-state, and keep no memory beyond the mesh's cache; the device's free memory must be back
 // where it started once the meshes are gone. Skipped without a GPU (see gpu.test.ts).
 import { describe, expect, test } from "bun:test";
-import { cudaDeviceCount, DeviceBuffer, estimateMemory, Mesh, potri, potrs, ShardedMatrix, syevd } from "../../lib/index.ts";
+import { DeviceBuffer, estimateMemory, Mesh, potri, potrs, ShardedMatrix, syevd } from "../../lib/index.ts";
 import { describeCounts, sweepFaults, type SweepShape, type SweptRoutine } from "../fault-sweep.ts";
 import { bitsEqual, expectError } from "../helpers.ts";
 import { longTimeouts } from "../timeout.ts";
+import { gpus, gpuSuite } from "./gpus.ts";
 
 longTimeouts();
 
-const gpus = cudaDeviceCount();
 const ids = gpus >= 2 ? [0, 1] : [0, 0];
 const SHAPES: SweepShape[] = [
   { n: 300, T: 64, dtype: "float64" },
@@ -27,7 +27,7 @@ function freeMemory(): number[] {
   });
 }
 
-describe.skipIf(gpus === 0)(`faults on CUDA ${JSON.stringify(ids)}`, () => {
+if (gpuSuite(`faults on CUDA ${JSON.stringify(ids)}`)) describe(`faults on CUDA ${JSON.stringify(ids)}`, () => {
   let before: number[];
 
   test("baseline: free device memory after a warm-up", () => {

@@ -1,20 +1,24 @@
 // What the GPU test files share: the visible CUDA devices, and what a file does without one. It
-// skips, saying so, or fails when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU machine so that a
-// broken driver or a CPU-only build cannot pass silently).
+// registers no tests but one in their place, so a run without a GPU reports one line per file:
+// a skipped test saying why, or a failing one when BUNMG_GPU_TESTS_REQUIRED=1 (set on the GPU
+// machine so that a broken driver or a CPU-only build cannot pass silently).
 import { test } from "bun:test";
+import { probeCuda } from "../../lib/doctor.ts";
 import { cudaDeviceCount } from "../../lib/index.ts";
 
 export const gpus = cudaDeviceCount();
 
-/** Whether `suite` can run: true with a GPU; else registers the failing test (required) or warns. */
+/** Whether `suite` can run: true with a GPU. Without one it registers the single test that
+ * stands for the suite, and the file registers nothing else (`if (gpuSuite(...)) describe(...)`). */
 export function gpuSuite(suite: string): boolean {
   if (gpus > 0) return true;
+  const why = probeCuda().cudaError ?? "no CUDA device";
   if (process.env.BUNMG_GPU_TESTS_REQUIRED === "1") {
     test(`${suite}: a CUDA device is required (BUNMG_GPU_TESTS_REQUIRED=1)`, () => {
-      throw new Error("BUNMG_GPU_TESTS_REQUIRED=1 but cudaDeviceCount() is 0: no driver, no GPU, or libbunmg built without CUDA");
+      throw new Error(`BUNMG_GPU_TESTS_REQUIRED=1 but there is no CUDA device: ${why}`);
     });
   } else {
-    console.warn(`${suite} skipped: no CUDA device`);
+    test.skip(`${suite}: skipped, no CUDA device (${why})`, () => {});
   }
   return false;
 }

@@ -99,6 +99,13 @@ typedef struct bunmg_library {
 
 /* Loads the library once per process (thread-safe); LIBRARY_NOT_FOUND names what was tried. */
 bunmg_status bunmg_library_load(bunmg_library *library);
+/* What the last bunmg_library_load of `library` found, for bunmg doctor: the file loaded ("" when
+ * none), every candidate looked at with its outcome, and the handle once every symbol resolved
+ * (else NULL). */
+void bunmg_library_report(const bunmg_library *library, const char **path, const char **looked, void **handle);
+/* The two cuSOLVER libraries of cusolvermg.c and cusolverdn.c, for bunmg doctor (probe.c). */
+extern bunmg_library *const bunmg_cusolvermg_library;
+extern bunmg_library *const bunmg_cusolverdn_library;
 /* SOLVER_ERROR naming the routine and the cusolverStatus_t unless s is 0 (success). */
 bunmg_status bunmg_cusolver_check(int s, const char *routine);
 const char *bunmg_cusolver_status_name(int s);

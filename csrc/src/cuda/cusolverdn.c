@@ -69,6 +69,7 @@ enum { POTRI_SIZE_SYMBOL = 10, POTRI_SYMBOL = 14 }; /* their first entries above
 
 static bunmg_library library = {"cuSOLVERDn", "BUNMG_CUSOLVER", "libcusolver", symbols,
                                  sizeof symbols / sizeof *symbols, 0};
+bunmg_library *const bunmg_cusolverdn_library = &library; /* for bunmg doctor (probe.c) */
 
 /* ---- per-position state ---- */
 

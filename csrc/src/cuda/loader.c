@@ -4,6 +4,7 @@
 #include <dlfcn.h>
 #include <glob.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,34 @@ typedef struct attempts {
   size_t len;
   char last_error[320];
   char last_path[256];
+  char looked[2048]; /* every candidate and wheel pattern with its outcome, for bunmg doctor */
+  size_t looked_len;
 } attempts;
+
+static void note_looked(attempts *a, const char *candidate, const char *outcome) {
+  if (a->looked_len >= sizeof a->looked) return;
+  int n = snprintf(a->looked + a->looked_len, sizeof a->looked - a->looked_len, "%s%s (%s)",
+                   a->looked_len ? ", " : "", candidate, outcome);
+  a->looked_len = n < 0 ? sizeof a->looked : a->looked_len + (size_t)n;
+}
+
+/* What the last load of each library found, for bunmg doctor (bunmg_library_report). */
+typedef struct library_report {
+  const bunmg_library *spec;
+  char path[PATH_MAX];
+  char looked[2048];
+  void *handle;
+} library_report;
+static library_report reports[4];
+
+static library_report *report_of(const bunmg_library *spec) {
+  for (size_t i = 0; i < sizeof reports / sizeof *reports; i++)
+    if (reports[i].spec == spec || !reports[i].spec) {
+      reports[i].spec = spec;
+      return &reports[i];
+    }
+  return NULL;
+}
 
 /* Libraries the cuSOLVER libraries link against, tried from their own folder (CUDA toolkit, cu13
  * wheel) and from the sibling wheels of the cu12 layout, for when that folder is not on the
@@ -57,6 +85,9 @@ static void *try_open(const char *path, attempts *a) {
   if (!lib) {
     const char *e = dlerror();
     snprintf(a->last_error, sizeof a->last_error, "%s", e ? e : "unknown error");
+    note_looked(a, path, strstr(a->last_error, "No such file") ? "not found" : a->last_error);
+  } else {
+    note_looked(a, path, "loaded");
   }
   return lib;
 }
@@ -81,6 +112,8 @@ static void *open_from_wheels(const char *base, attempts *a) {
                wheel_folders[w], base, versions[w]);
       if (glob(pattern, 0, NULL, &g) == 0)
         for (size_t i = 0; i < g.gl_pathc && !lib; i++) lib = try_open(g.gl_pathv[i], a);
+      else
+        note_looked(a, pattern, "no match");
       globfree(&g);
       if (lib) return lib;
     }
@@ -118,20 +151,43 @@ bunmg_status bunmg_library_load(bunmg_library *spec) {
                           "%s not found (install the CUDA toolkit or the nvidia-cusolver pip wheel, or set %s "
                           "to the library's path); tried %s; last error: %s",
                           spec->what, spec->env, a.tried, a.last_error);
+    library_report *report = report_of(spec);
+    if (report) {
+      struct link_map *map = NULL;
+      const char *found = lib && dlinfo(lib, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name[0] ? map->l_name
+                          : lib                                                                 ? a.last_path
+                                                                                                : "";
+      snprintf(report->path, sizeof report->path, "%s", found);
+      snprintf(report->looked, sizeof report->looked, "%s", a.looked);
+      report->handle = NULL;
+    }
     for (size_t i = 0; lib && i < spec->nsymbols; i++) {
       void *sym = dlsym(lib, spec->symbols[i].name);
       if (!sym) {
         status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND, "%s has no symbol %s: not a %s library?", a.last_path,
                             spec->symbols[i].name, spec->what);
         dlclose(lib);
+        lib = NULL;
         break;
       }
       memcpy(spec->symbols[i].slot, &sym, sizeof sym); /* POSIX: function pointers are object-sized */
     }
     spec->loaded = status == BUNMG_OK;
+    if (report && spec->loaded) report->handle = lib;
   }
   pthread_mutex_unlock(&load_lock);
   return status;
+}
+
+void bunmg_library_report(const bunmg_library *spec, const char **path, const char **looked, void **handle) {
+  pthread_mutex_lock(&load_lock);
+  const library_report *report = NULL;
+  for (size_t i = 0; i < sizeof reports / sizeof *reports && !report; i++)
+    if (reports[i].spec == spec) report = &reports[i];
+  *path = report ? report->path : "";
+  *looked = report ? report->looked : "";
+  *handle = report ? report->handle : NULL;
+  pthread_mutex_unlock(&load_lock);
 }
 
 const char *bunmg_cusolver_status_name(int s) {

@@ -3,6 +3,7 @@
 
 #include <dlfcn.h>
 #include <limits.h>
+#include <link.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -36,7 +37,10 @@ typedef void any_fn(void);
 static any_fn *fn[NROUTINES][4];
 static const char *loaded;     /* the library loaded: loaded_path, or NULL */
 static char loaded_path[4096];
-static char load_error[1024];  /* why nothing loaded; reported to every later caller */
+static void *loaded_handle;
+static char load_error[1536];  /* why nothing loaded; reported to every later caller */
+static char tried[1024];       /* each candidate with what became of it, for bunmg doctor */
+static size_t tried_len;
 
 /* "dpotrf", "zheevd", ... */
 static void routine_name(char out[8], int routine, int32_t dtype) {
@@ -68,27 +72,37 @@ static int try_library(const char *path, int verbose, char *why, size_t why_len)
         return 0;
       }
     }
-  snprintf(loaded_path, sizeof loaded_path, "%s", path); /* getenv's string may change */
+  /* The file the loader found (a bare soname says nothing of where); getenv's string may change. */
+  struct link_map *map = NULL;
+  snprintf(loaded_path, sizeof loaded_path, "%s",
+           dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name[0] ? map->l_name : path);
   loaded = loaded_path;
+  loaded_handle = h;
   return 1;
+}
+
+static void note_tried(const char *candidate, const char *outcome) {
+  if (tried_len >= sizeof tried) return;
+  int n = snprintf(tried + tried_len, sizeof tried - tried_len, "%s%s (%s)", tried_len ? ", " : "", candidate,
+                   outcome);
+  tried_len = n < 0 ? sizeof tried : tried_len + (size_t)n;
 }
 
 static void load(void) {
   char why[256];
   const char *env = getenv("BUNMG_LAPACK");
   if (env && *env) {
-    if (try_library(env, 1, why, sizeof why)) return;
-    snprintf(load_error, sizeof load_error,
-             "LAPACK could not be loaded from BUNMG_LAPACK=%s (%s); " ADVICE, env, why);
+    int ok = try_library(env, 1, why, sizeof why);
+    note_tried(env, ok ? "loaded, from BUNMG_LAPACK" : why);
+    if (!ok)
+      snprintf(load_error, sizeof load_error,
+               "LAPACK could not be loaded from BUNMG_LAPACK=%s (%s); " ADVICE, env, why);
     return;
   }
-  char tried[640] = "";
-  size_t len = 0;
   for (size_t i = 0; i < sizeof candidates / sizeof *candidates; i++) {
-    if (try_library(candidates[i], 0, why, sizeof why)) return;
-    if (len < sizeof tried)
-      len += (size_t)snprintf(tried + len, sizeof tried - len, "%s%s (%s)", i ? ", " : "",
-                              candidates[i], why);
+    int ok = try_library(candidates[i], 0, why, sizeof why);
+    note_tried(candidates[i], ok ? "loaded" : why);
+    if (ok) return;
   }
   snprintf(load_error, sizeof load_error, "LAPACK could not be loaded; tried %s; " ADVICE, tried);
 }
@@ -98,7 +112,28 @@ int bunmg_lapack_available(void) {
   return loaded != NULL;
 }
 
-const char *bunmg_lapack_library(void) { return bunmg_lapack_available() ? loaded : NULL; }
+/* LAPACK's own version (ilaver), once loaded; stays "" when it has none. */
+static char version_text[32];
+typedef void ilaver_fn(int *major, int *minor, int *patch);
+static void read_version(void) {
+  void *p = loaded_handle ? dlsym(loaded_handle, "ilaver_") : NULL;
+  ilaver_fn *ilaver;
+  memcpy(&ilaver, &p, sizeof p);
+  if (!ilaver) return;
+  int major = 0, minor = 0, patch = 0;
+  ilaver(&major, &minor, &patch);
+  snprintf(version_text, sizeof version_text, "%d.%d.%d", major, minor, patch);
+}
+
+bunmg_status bunmg_lapack_probe(const char **path, const char **version, const char **where) {
+  static pthread_once_t version_once = PTHREAD_ONCE_INIT;
+  bunmg_status st = bunmg_lapack_load();
+  pthread_once(&version_once, read_version);
+  *path = loaded ? loaded : "";
+  *version = version_text;
+  *where = tried;
+  return st;
+}
 
 bunmg_status bunmg_lapack_load(void) {
   if (bunmg_lapack_available()) return BUNMG_OK;

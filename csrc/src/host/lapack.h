@@ -19,8 +19,9 @@
 bunmg_status bunmg_lapack_load(void);
 /* 1 when LAPACK is loaded (trying once), without touching the thread's last error. */
 int bunmg_lapack_available(void);
-/* The library that was loaded, or NULL. */
-const char *bunmg_lapack_library(void);
+/* Loads LAPACK as bunmg_lapack_load and reports, for bunmg doctor: the file loaded ("" when
+ * none), ilaver's version ("" without it), and each candidate tried with what became of it. */
+bunmg_status bunmg_lapack_probe(const char **path, const char **version, const char **tried);
 
 /* xPOTRF: Cholesky factor of the `uplo` triangle ('L' or 'U'). */
 bunmg_status bunmg_lapack_potrf(int32_t dtype, char uplo, int64_t n, void *a, int64_t lda,

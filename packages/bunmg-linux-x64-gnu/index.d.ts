@@ -1,0 +1,3 @@
+/** The path of this package's prebuilt libbunmg.so. */
+declare const libraryPath: string;
+export default libraryPath;
