@@ -4,14 +4,10 @@
 # solves on the host backend through the installed package, checks that the platform package's
 # library (with the CUDA backend) is the one used, and type-checks under bun init's tsconfig.
 #
-#   .ci/fresh-project.sh PLATFORM_TARBALL [--report-type-errors]
-#
-# --report-type-errors: print tsc's errors without failing on them.
+#   .ci/fresh-project.sh PLATFORM_TARBALL
 set -euo pipefail
 cd "$(dirname "$0")/.."
-platform=$(realpath "${1:?usage: .ci/fresh-project.sh PLATFORM_TARBALL [--report-type-errors]}")
-enforce_types=1
-[ "${2:-}" = "--report-type-errors" ] && enforce_types=0
+platform=$(realpath "${1:?usage: .ci/fresh-project.sh PLATFORM_TARBALL}")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -56,13 +52,8 @@ grep -q '^backends compiled in: host, cuda' <<<"$info" || { echo "fresh project:
 
 echo "fresh project: bunx tsc --noEmit (bun init's tsconfig)"
 if ! in_app bunx tsc --noEmit >"$work/tsc.log" 2>&1; then
-  errors=$(grep -c 'error TS' "$work/tsc.log" || true)
-  if [ "$enforce_types" -eq 1 ]; then
-    cat "$work/tsc.log" >&2
-    echo "fresh project: $errors type errors" >&2
-    exit 1
-  fi
-  echo "fresh project: $errors type errors (reported, not enforced):"
-  grep 'error TS' "$work/tsc.log" | sed 's/^/  /' | head -40
+  cat "$work/tsc.log" >&2
+  echo "fresh project: $(grep -c 'error TS' "$work/tsc.log" || true) type errors" >&2
+  exit 1
 fi
 echo "fresh project: ok"

@@ -32,22 +32,32 @@ export type StatusName = (typeof STATUS_NAMES)[number];
 /** bunmg_status values by name. */
 export const STATUS = Object.fromEntries(STATUS_NAMES.map((name, value) => [name, value])) as Readonly<Record<StatusName, number>>;
 
-/** Limits of bunmg.h. */
-export const MAX_DEVICES = 32; // BUNMG_MAX_DEVICES
-export const MAX_EXTENT = 2 ** 40; // BUNMG_MAX_EXTENT: rows, columns and tiles
-export const JOB_MAX = 64; // characters of a job id
-export const SECRET_MAX = 128; // characters of a launch secret
+/** BUNMG_MAX_DEVICES: positions of a mesh, ranks of a group. */
+export const MAX_DEVICES = 32;
+/** BUNMG_MAX_EXTENT: rows, columns and tiles. */
+export const MAX_EXTENT = 2 ** 40;
+/** Characters of a job id. */
+export const JOB_MAX = 64;
+/** Characters of a launch secret. */
+export const SECRET_MAX = 128;
 
+/** bunmg_dtype. */
 export const DTYPE = { float32: 0, float64: 1, complex64: 2, complex128: 3 } as const;
+/** bunmg_backend. */
 export const BACKEND = { host: 0, cuda: 1 } as const;
+/** bunmg_layout. */
 export const LAYOUT = { rows: 0, cyclic: 1 } as const;
+/** bunmg_fill kinds. */
 export const FILL = { hpd: 0, uniform: 1 } as const;
+/** bunmg_fault: the failures tests can inject. */
 export const FAULT = { copy: 0, alloc: 1, solver: 2, factorNaN: 3, factorInfo: 4 } as const;
+/** bunmg_routine. */
 export const ROUTINE = { potrs: 0, potri: 1, syevd: 2 } as const;
 /** bunmg_path. */
 export const PATH = { auto: 0, single: 1, multi: 2 } as const;
 /** Largest tile each routine accepts (the solvers' int; cuSOLVERMg's syevd takes at most 1024). */
 export const MAX_TILE = { potrs: 2 ** 31 - 1, potri: 2 ** 31 - 1, syevd: 1024 } as const;
+/** bunmg_group_mode. */
 export const GROUP_MODE = { threads: 0, processes: 1 } as const;
 /** bunmg_syevd flags. */
 export const EIG = { vectors: 1, rows: 2 } as const;
@@ -123,6 +133,7 @@ export const PLAN_SUMMARY_FIELDS = [
   "shifts",
 ] as const;
 
+/** Every libbunmg function bun:ffi binds, with its argument and return types. */
 export const symbols = {
   // errors and versions
   bunmg_abi_version: { args: [], returns: "i32" },

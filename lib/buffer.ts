@@ -22,6 +22,9 @@ export interface CopyRange {
   length?: number;
 }
 
+/** Typed memory on one mesh position, owned until dispose() (or the mesh's). Lengths and offsets
+ * are in elements; `pointer` is the device address as a number. A buffer that backs a
+ * ShardedMatrix shard tells the matrix before its contents change. */
 export class DeviceBuffer<D extends DType = DType> implements MeshResource {
   readonly mesh: Mesh;
   /** mesh position that holds the memory */

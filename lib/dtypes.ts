@@ -33,6 +33,7 @@ export interface DTypeInfo {
 const EPS32 = 2 ** -23;
 const EPS64 = Number.EPSILON;
 
+/** Per dtype: its host storage array, real counterpart, components per element and epsilon. */
 export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
   float32: { name: "float32", code: DTYPE.float32, bytes: 4, components: 1, complex: false, real: "float32", storage: Float32Array, epsilon: EPS32 },
   float64: { name: "float64", code: DTYPE.float64, bytes: 8, components: 1, complex: false, real: "float64", storage: Float64Array, epsilon: EPS64 },
@@ -40,8 +41,10 @@ export const DTYPES: Readonly<Record<DType, DTypeInfo>> = {
   complex128: { name: "complex128", code: DTYPE.complex128, bytes: 16, components: 2, complex: true, real: "float64", storage: Float64Array, epsilon: EPS64 },
 };
 
+/** The four dtypes, in the ABI's order. */
 export const DTYPE_NAMES: readonly DType[] = ["float32", "float64", "complex64", "complex128"];
 
+/** Whether `value` names one of the four dtypes. */
 export function isDType(value: unknown): value is DType {
   return typeof value === "string" && Object.hasOwn(DTYPES, value);
 }

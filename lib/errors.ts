@@ -12,9 +12,9 @@ export const NO_STATUS = -1;
 export interface BunmgErrorDetail {
   status?: number;
   /** leading minor / pivot / eigensolver info (1-based, as LAPACK reports it) */
-  index?: number;
+  index?: number | undefined;
   /** mesh position (or rank) the failure happened on */
-  device?: number;
+  device?: number | undefined;
   cause?: unknown;
 }
 
@@ -47,10 +47,12 @@ export function codeOf(status: number): BunmgErrorCode {
   return code === undefined || code === "OK" ? "UNKNOWN" : code;
 }
 
+/** An INVALID_ARGUMENT error with this message. */
 export function invalid(message: string): BunmgError {
   return new BunmgError("INVALID_ARGUMENT", message);
 }
 
+/** A DISPOSED error (use of a disposed or stale object) with this message. */
 export function disposed(message: string): BunmgError {
   return new BunmgError("DISPOSED", message);
 }

@@ -30,16 +30,16 @@ export interface GroupOptions {
    * launch (runSpmd and `bunmg launch` make one per launch). A rank joins only the group of its
    * own secret: while another launch of the job id holds it, it waits for it to be free. Without
    * one, the job id alone says who belongs together. */
-  secret?: string;
+  secret?: string | undefined;
   rank: number;
   size: number;
   /** default: "cuda" when a GPU is visible, else "host" */
-  backend?: Backend;
+  backend?: Backend | undefined;
   /** this rank's CUDA device (default: the rank); ignored by the host backend */
-  device?: number;
+  device?: number | undefined;
   /** bound of every wait for another rank, in ms (default 60 s). Rank 0's solver itself is
    * not bounded, only its liveness is watched. */
-  timeoutMs?: number;
+  timeoutMs?: number | undefined;
 }
 
 /** tileSize: rows per tile of the cyclic layout (default: defaultTileSize(routine, dtype, n)), the
@@ -119,7 +119,7 @@ export function sweepSharedMemory(options?: SweepOptions | null): number {
   if (force && !job) throw invalid("a forced sweep needs a job id");
   const removed = new Int32Array(1);
   check(native().bunmg_shm_sweep(cString(job), cString(secret), force ? 1 : 0, removed), "bunmg_shm_sweep");
-  return removed[0];
+  return removed[0]!;
 }
 
 // struct bunmg_matrix: this rank's view of the matrix (tile 0, row layout).
@@ -135,6 +135,9 @@ function matrixView(n: number, capacity: number, dtypeCode: number, address: num
   return bytes;
 }
 
+/** One rank of a job (a Worker of runSpmd, or a process of `bunmg launch`): its device, its mesh
+ * and its shards. Its routines are collective: every rank calls them in the same order with the
+ * same n, dtype and options, and every rank gets the same outcome. leave() (or dispose) ends it. */
 export class Group implements MeshResource {
   readonly mode: GroupMode;
   readonly job: string;
@@ -148,7 +151,7 @@ export class Group implements MeshResource {
   #left: string | undefined;
   readonly #shards = new Set<GroupShard>();
 
-  private constructor(options: Required<Omit<GroupOptions, "backend" | "device" | "secret">>, mesh: Mesh, handle: number) {
+  private constructor(options: Pick<GroupOptions, "mode" | "job" | "rank" | "size"> & { timeoutMs: number }, mesh: Mesh, handle: number) {
     this.mode = options.mode;
     this.job = options.job;
     this.rank = options.rank;

@@ -46,8 +46,10 @@ export {
   type GroupSyevdResult,
   type GroupTileOptions,
   type ShardOptions,
+  type SweepOptions,
 } from "./group.ts";
 export { GroupError, runSpmd, type RankFunction, type SpmdOptions } from "./spmd.ts";
 export { joinFromEnv, RANK_ENV, rankEnvironment, type RankEnvironment } from "./mpmd.ts";
 export { launch, startLaunch, type LaunchedJob, type LaunchOptions, type LaunchResult, type RankExit } from "./launch.ts";
 export { libraryPath, version } from "./native.ts";
+export { diagnose, type BackendReport, type DoctorReport, type GpuReport, type RuntimeLibraryReport } from "./doctor.ts";

@@ -58,7 +58,7 @@ export interface LaunchResult {
   /** segments removed by the final sweep */
   removed: number;
   /** the first rank to exit, which started the grace (undefined when none did before) */
-  firstExit?: number;
+  firstExit?: number | undefined;
 }
 
 export interface LaunchedJob {
@@ -131,8 +131,10 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
   const { devices, timeoutMs, graceMs, job } = checkLaunchOptions(options);
   const secret = newSecret();
   const onLine = options.onLine ?? writePrefixed;
-  const procs = devices.map((device, rank) =>
-    Bun.spawn([process.execPath, options.script, ...(options.args ?? [])], {
+  const ranks = devices.map((device, rank) => ({
+    rank,
+    device,
+    proc: Bun.spawn([process.execPath, options.script, ...(options.args ?? [])], {
       env: {
         ...process.env,
         ...options.env,
@@ -148,21 +150,20 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
       stdout: "pipe",
       stderr: "pipe",
     }),
-  );
-  const running = new Set(procs.map((_, rank) => rank));
+  }));
+  const running = new Set(ranks.map(({ rank }) => rank));
   const kill = (rank?: number, signal: NodeJS.Signals = "SIGTERM") => {
-    for (const r of rank === undefined ? [...running] : [rank]) if (running.has(r)) procs[r].kill(signal);
+    for (const r of rank === undefined ? [...running] : [rank]) if (running.has(r)) ranks[r]?.proc.kill(signal);
   };
   let firstFailure: RankExit | undefined;
   let firstExit: RankExit | undefined;
   const terminated = new Set<number>();
   const timers: ReturnType<typeof setTimeout>[] = [];
   // The first rank to exit starts the grace; the first to fail (by exit time) gives the exit code.
-  const onExit = (rank: number): RankExit => {
-    const proc = procs[rank];
+  const onExit = ({ rank, device, proc }: (typeof ranks)[number]): RankExit => {
     running.delete(rank);
     const signal = proc.signalCode === null ? null : String(proc.signalCode);
-    const exit: RankExit = { rank, device: devices[rank], pid: proc.pid, exitCode: proc.exitCode, signal, terminated: terminated.has(rank) };
+    const exit: RankExit = { rank, device, pid: proc.pid, exitCode: proc.exitCode, signal, terminated: terminated.has(rank) };
     if (exitStatus(exit) !== 0) firstFailure ??= exit;
     if (firstExit === undefined) {
       firstExit = exit;
@@ -176,21 +177,21 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
     }
     return exit;
   };
-  const waitRank = async (rank: number): Promise<RankExit> => {
-    const proc = procs[rank];
+  const waitRank = async (started: (typeof ranks)[number]): Promise<RankExit> => {
+    const { rank, proc } = started;
     const [exit] = await Promise.all([
-      proc.exited.then(() => onExit(rank)),
+      proc.exited.then(() => onExit(started)),
       forwardLines(proc.stdout, (line) => onLine(rank, "stdout", line)),
       forwardLines(proc.stderr, (line) => onLine(rank, "stderr", line)),
     ]);
     return exit;
   };
-  const finished = Promise.all(procs.map((_, rank) => waitRank(rank))).then((ranks) => {
+  const finished = Promise.all(ranks.map(waitRank)).then((exits) => {
     for (const t of timers) clearTimeout(t);
     const removed = options.sweep === false ? 0 : sweepJob(job, secret);
-    return { job, exitCode: firstFailure ? exitStatus(firstFailure) || 1 : 0, ranks, removed, firstExit: firstExit?.rank };
+    return { job, exitCode: firstFailure ? exitStatus(firstFailure) || 1 : 0, ranks: exits, removed, firstExit: firstExit?.rank };
   });
-  return { job, ranks: procs.map((p, rank) => ({ rank, device: devices[rank], pid: p.pid })), kill, finished };
+  return { job, ranks: ranks.map(({ rank, device, proc }) => ({ rank, device, pid: proc.pid })), kill, finished };
 }
 
 /** Runs `script` on one process per device and resolves when all have exited. */

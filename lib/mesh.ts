@@ -22,9 +22,12 @@ export interface MemoryInfo {
 export function cudaDeviceCount(): number {
   const out = new Int32Array(1);
   check(native().bunmg_cuda_device_count(out), "bunmg_cuda_device_count");
-  return out[0];
+  return out[0]!;
 }
 
+/** An ordered list of logical devices on one backend; it owns the solver handles and workspaces
+ * and frees, on dispose(), every buffer, matrix and factor still on it. Positions 0..size-1 name
+ * its devices everywhere else; one GPU may sit at several positions. */
 export class Mesh {
   readonly backend: Backend;
   /** device id at each position (host backend: 0..size-1) */
@@ -100,7 +103,7 @@ export class Mesh {
     const out = new Float64Array(1);
     const status = native().bunmg_copy_bandwidth(this[HANDLE](), dst, src, bytes, repeats, options.bothWays ? 1 : 0, out);
     check(status, "bunmg_copy_bandwidth");
-    return out[0];
+    return out[0]!;
   }
 
   /** Frees every buffer and matrix still allocated on this mesh, then the mesh. Idempotent. */

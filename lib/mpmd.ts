@@ -23,10 +23,10 @@ export interface RankEnvironment {
   size: number;
   job: string;
   /** absent when the launcher set none */
-  secret?: string;
+  secret?: string | undefined;
   device: number;
-  backend?: Backend;
-  timeoutMs?: number;
+  backend?: Backend | undefined;
+  timeoutMs?: number | undefined;
 }
 
 function integer(env: Record<string, string | undefined>, name: string): number | undefined {

@@ -101,15 +101,17 @@ export function version(): string {
   return native().bunmg_version() ?? "";
 }
 
+/** The message of this thread's last failed libbunmg call. */
 export function lastErrorMessage(): string {
   return native().bunmg_last_error() ?? "";
 }
 
+/** The leading minor or info (`index`) and mesh position (`device`) of the last failure. */
 export function lastErrorDetail(): { index: number; device: number } {
   const index = new BigInt64Array(1);
   const device = new Int32Array(1);
   native().bunmg_last_error_detail(index, device);
-  return { index: Number(index[0]), device: device[0] };
+  return { index: Number(index[0]), device: device[0]! };
 }
 
 /** Device pointers and handles are plain JS numbers; bun:ffi brands them as Pointer. */

@@ -64,6 +64,9 @@ function tileLocation(rows: number, tile: number, devices: number, k: number): [
   return [position[0]!, Number(row[0])];
 }
 
+/** A rows x cols row-major matrix split by rows over a mesh (position d holds rowRange(d)), whose
+ * shards have room for the cyclic layout the multi path needs (`capacity` rows each). `layout`
+ * says which layout the shards hold now; the solvers take it in row layout. */
 export class ShardedMatrix<D extends DType = DType> {
   readonly mesh: Mesh;
   readonly rows: number;

@@ -83,7 +83,7 @@ export type WorkerMessage = { type: "ready" } | { type: "result"; value: unknown
 interface ErrorRecord {
   name: string;
   message: string;
-  stack?: string;
+  stack?: string | undefined;
   code?: BunmgErrorCode;
   index?: number;
   device?: number;

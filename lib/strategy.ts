@@ -29,14 +29,15 @@ export interface StrategyOptions {
 
 /** The options a routine passes to libbunmg (struct bunmg_options). */
 export interface PathOptions {
-  tile?: number;
-  strategy?: Strategy;
+  tile?: number | undefined;
+  strategy?: Strategy | undefined;
   /** auto may fall back from single to multi (default true) */
-  fallback?: boolean;
+  fallback?: boolean | undefined;
   /** potrs: A unchanged afterwards on every path */
-  keep?: boolean;
+  keep?: boolean | undefined;
 }
 
+/** `value` as a Strategy, or INVALID_ARGUMENT naming what it was. */
 export function checkStrategy(value: unknown): Strategy {
   if (typeof value !== "string" || !Object.hasOwn(PATH, value)) {
     throw invalid(`strategy must be "auto", "single" or "multi", got ${describe(value)}`);
@@ -44,6 +45,7 @@ export function checkStrategy(value: unknown): Strategy {
   return value as Strategy;
 }
 
+/** `value` as a Routine, or INVALID_ARGUMENT naming what it was. */
 export function checkRoutine(value: unknown): Routine {
   if (typeof value !== "string" || !Object.hasOwn(ROUTINE, value)) {
     throw invalid(`unknown routine ${describe(value)}: expected potrs, potri or syevd`);
