@@ -6,7 +6,7 @@ import { defaultTileSize, DTYPES, estimateMemory, potri, potrs, ShardedMatrix, s
 import type { BenchArgs } from "../args.ts";
 import { runPeer, type FloorResult } from "../peers.ts";
 import type { CaseInfo } from "../progress.ts";
-import { fmt, type Column, type Row } from "../report.ts";
+import { backendNote, fmt, type Column, type Row } from "../report.ts";
 import { deviceList, doesNotFit, gpuCount, message, openMesh, type Plan, type Scenario } from "../scenario.ts";
 import { median, seconds, timeRepeats } from "../timing.ts";
 
@@ -32,7 +32,7 @@ export function flops(routine: Routine, dtype: DType, n: number, nrhs = 1): numb
   return DTYPES[dtype].complex ? 4 * f : f;
 }
 
-// Rough rates for the estimates: cuSOLVERMg on two H100-class GPUs (DESIGN.md's H200 figures)
+// Rough rates for the estimates: cuSOLVERMg on two H100-class GPUs (bench/NOTES.md's 2 x H200 reference figures)
 // and cuSOLVERDn on one.
 const RATE_MG: Record<Routine, number> = { potrs: 7e13, potri: 2.5e13, syevd: 3.2e12 };
 const RATE_DN: Record<Routine, number> = { potrs: 4.5e13, potri: 1.5e13, syevd: 5.5e12 };
@@ -78,11 +78,14 @@ export const solvers: Scenario = (args): Plan => {
         derive(row);
       }
       for (const r of rows) if (r.floorNote && args.backend === "cuda") notes.push(`${r.routine} ${r.dtype} n=${r.n}: ${r.floorNote}`);
-      if (args.backend !== "cuda") notes.push("Host backend (LAPACK): no floor and no single-GPU figures.");
       notes.push(
-        "Timed: bunmg = the potrs/potri/syevd call (redistribution, solver, copies of B and X); floor = potrf+potrs, potrf+potri or syevd on a block-cyclic matrix. Median of repeats after one warm-up.",
-        "redist = toCyclic (potrs: the factor stays cyclic) or toCyclic + fromCyclic (potri, syevd), timed separately; redist % and other % are of the floor time: bunmg/floor = 1 + redist % + other %.",
-        "1 GPU = cuSOLVERDn on the first device (bunmg_floor --single); speed-up = 1 GPU / bunmg.",
+        ...backendNote(
+          args.backend,
+          "Timed: bunmg = the potrs/potri/syevd call (redistribution, solver, copies of B and X); floor = potrf+potrs, potrf+potri or syevd on a block-cyclic matrix. Median of repeats after one warm-up.",
+          "Host backend (LAPACK): no floor and no single-GPU figures. Timed: bunmg = the potrs/potri/syevd call (redistribution, solver, copies of B and X). Median of repeats after one warm-up.",
+        ),
+        ...backendNote(args.backend, "redist = toCyclic (potrs: the factor stays cyclic) or toCyclic + fromCyclic (potri, syevd), timed separately; redist % and other % are of the floor time: bunmg/floor = 1 + redist % + other %."),
+        ...backendNote(args.backend, "1 GPU = cuSOLVERDn on the first device (bunmg_floor --single); speed-up = 1 GPU / bunmg."),
         "held = bytes bunmg holds after a call (largest seen; staging is freed within the call), per position, with estimateMemory's total; free = the device's free memory before A was allocated and after the runs.",
       );
       return { rows, columns: COLUMNS, notes };
