@@ -7,41 +7,37 @@
  * one host wait of a pass, hands them over. So a whole potrs (gather, scan, potrf, diagonal,
  * potrs) costs one wait, and nothing is allocated once the buffers have grown.
  *
- * There is no cusolverDn.h at build time: the prototypes below follow the CUDA 12/13 header
- * (the 64-bit cusolverDnX* API; potri exists only in the legacy typed API). */
+ * The function pointers take their types from NVIDIA's cusolverDn.h (the 64-bit cusolverDnX* API;
+ * potri exists only in the legacy typed API), so a call that does not match the header's
+ * signature does not compile. */
 #include <limits.h>
 #include <stdlib.h>
 
-#include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
+#include <cusolverDn.h>
 
 #include "cuda/mailbox.h"
 
-enum { FILL_LOWER = 0, EIG_NOVECTOR = 0, EIG_VECTOR = 1 }; /* cublasFillMode_t, cusolverEigMode_t */
-
 /* ---- the library ---- */
 
-typedef int (*potri_size_fn)(void *h, int uplo, int n, void *a, int lda, int *lwork);
-typedef int (*potri_fn)(void *h, int uplo, int n, void *a, int lda, void *work, int lwork, int *info);
-
 static struct {
-  int (*create)(void **handle);
-  int (*destroy)(void *handle);
-  int (*set_stream)(void *handle, cudaStream_t stream);
-  int (*create_params)(void **params);
-  int (*destroy_params)(void *params);
-  int (*potrf_size)(void *h, void *params, int uplo, int64_t n, int type_a, const void *a, int64_t lda,
-                    int compute_type, size_t *device_bytes, size_t *host_bytes);
-  int (*potrf)(void *h, void *params, int uplo, int64_t n, int type_a, void *a, int64_t lda, int compute_type,
-               void *device_work, size_t device_bytes, void *host_work, size_t host_bytes, int *info);
-  int (*potrs)(void *h, void *params, int uplo, int64_t n, int64_t nrhs, int type_a, const void *a, int64_t lda,
-               int type_b, void *b, int64_t ldb, int *info);
-  int (*syevd_size)(void *h, void *params, int jobz, int uplo, int64_t n, int type_a, const void *a, int64_t lda,
-                    int type_w, const void *w, int compute_type, size_t *device_bytes, size_t *host_bytes);
-  int (*syevd)(void *h, void *params, int jobz, int uplo, int64_t n, int type_a, void *a, int64_t lda, int type_w,
-               void *w, int compute_type, void *device_work, size_t device_bytes, void *host_work,
-               size_t host_bytes, int *info);
-  potri_size_fn potri_size[4]; /* by bunmg_dtype: S, D, C, Z */
-  potri_fn potri[4];
+  __typeof__(cusolverDnCreate) *create;
+  __typeof__(cusolverDnDestroy) *destroy;
+  __typeof__(cusolverDnSetStream) *set_stream;
+  __typeof__(cusolverDnCreateParams) *create_params;
+  __typeof__(cusolverDnDestroyParams) *destroy_params;
+  __typeof__(cusolverDnXpotrf_bufferSize) *potrf_size;
+  __typeof__(cusolverDnXpotrf) *potrf;
+  __typeof__(cusolverDnXpotrs) *potrs;
+  __typeof__(cusolverDnXsyevd_bufferSize) *syevd_size;
+  __typeof__(cusolverDnXsyevd) *syevd;
+  __typeof__(cusolverDnSpotri_bufferSize) *spotri_size;
+  __typeof__(cusolverDnDpotri_bufferSize) *dpotri_size;
+  __typeof__(cusolverDnCpotri_bufferSize) *cpotri_size;
+  __typeof__(cusolverDnZpotri_bufferSize) *zpotri_size;
+  __typeof__(cusolverDnSpotri) *spotri;
+  __typeof__(cusolverDnDpotri) *dpotri;
+  __typeof__(cusolverDnCpotri) *cpotri;
+  __typeof__(cusolverDnZpotri) *zpotri;
 } dn;
 
 static const bunmg_symbol symbols[] = {
@@ -55,17 +51,17 @@ static const bunmg_symbol symbols[] = {
     {"cusolverDnXpotrs", &dn.potrs},
     {"cusolverDnXsyevd_bufferSize", &dn.syevd_size},
     {"cusolverDnXsyevd", &dn.syevd},
-    {"cusolverDnSpotri_bufferSize", &dn.potri_size[BUNMG_FLOAT32]},
-    {"cusolverDnDpotri_bufferSize", &dn.potri_size[BUNMG_FLOAT64]},
-    {"cusolverDnCpotri_bufferSize", &dn.potri_size[BUNMG_COMPLEX64]},
-    {"cusolverDnZpotri_bufferSize", &dn.potri_size[BUNMG_COMPLEX128]},
-    {"cusolverDnSpotri", &dn.potri[BUNMG_FLOAT32]},
-    {"cusolverDnDpotri", &dn.potri[BUNMG_FLOAT64]},
-    {"cusolverDnCpotri", &dn.potri[BUNMG_COMPLEX64]},
-    {"cusolverDnZpotri", &dn.potri[BUNMG_COMPLEX128]},
+    {"cusolverDnSpotri_bufferSize", &dn.spotri_size},
+    {"cusolverDnDpotri_bufferSize", &dn.dpotri_size},
+    {"cusolverDnCpotri_bufferSize", &dn.cpotri_size},
+    {"cusolverDnZpotri_bufferSize", &dn.zpotri_size},
+    {"cusolverDnSpotri", &dn.spotri},
+    {"cusolverDnDpotri", &dn.dpotri},
+    {"cusolverDnCpotri", &dn.cpotri},
+    {"cusolverDnZpotri", &dn.zpotri},
 };
 
-enum { POTRI_SIZE_SYMBOL = 10, POTRI_SYMBOL = 14 }; /* their first entries above, for messages */
+enum { POTRI_SIZE_SYMBOL = 10, POTRI_SYMBOL = 14 }; /* their first entries above (by dtype), for messages */
 
 static bunmg_library library = {"cuSOLVERDn", "BUNMG_CUSOLVER", "libcusolver", symbols,
                                  sizeof symbols / sizeof *symbols, 0};
@@ -81,7 +77,8 @@ typedef struct grown {
 } grown;
 
 typedef struct dn_position {
-  void *handle, *params;
+  cusolverDnHandle_t handle;
+  cusolverDnParams_t params;
   grown work;   /* cuSOLVERDn's device workspace (eigenvalues after it for syevd) */
   grown rhs;    /* B, solved into X */
   grown packed; /* a diagonal, packed for one contiguous copy */
@@ -135,7 +132,7 @@ static bunmg_status get_position(bunmg_mesh *mesh, int32_t pos, dn_position **ou
     *out = p;
     return status;
   }
-  void *handle = NULL;
+  cusolverDnHandle_t handle = NULL;
   status = bunmg_cusolver_check(dn.create(&handle), "cusolverDnCreate");
   if (status == BUNMG_OK) p->handle = handle; /* from here bunmg_dn_destroy releases it */
   if (status == BUNMG_OK) status = bunmg_cusolver_check(dn.set_stream(handle, stream_of(mesh, pos)), "cusolverDnSetStream");
@@ -145,7 +142,8 @@ static bunmg_status get_position(bunmg_mesh *mesh, int32_t pos, dn_position **ou
   if (status != BUNMG_OK) { /* a position is usable whole or not at all: try again next time */
     if (p->params) (void)dn.destroy_params(p->params);
     if (p->handle) (void)dn.destroy(p->handle);
-    p->params = p->handle = NULL;
+    p->params = NULL;
+    p->handle = NULL;
     bunmg_held_free(mesh, pos, &p->scratch, SCRATCH_BYTES);
     (void)cudaGetLastError();
   }
@@ -232,7 +230,7 @@ bunmg_status bunmg_dn_diagonal(bunmg_mesh *mesh, int32_t dev, const void *a, int
 static bunmg_status potrf_size(dn_position *p, const void *a, int64_t n, int32_t dtype, size_t *device_bytes,
                                size_t *host_bytes) {
   int type = bunmg_cuda_data_type(dtype);
-  return bunmg_cusolver_check(dn.potrf_size(p->handle, p->params, FILL_LOWER, n, type, a, n, type, device_bytes, host_bytes),
+  return bunmg_cusolver_check(dn.potrf_size(p->handle, p->params, CUBLAS_FILL_MODE_LOWER, n, type, a, n, type, device_bytes, host_bytes),
                               "cusolverDnXpotrf_bufferSize");
 }
 
@@ -245,7 +243,7 @@ bunmg_status bunmg_dn_potrf(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, i
   if (status == BUNMG_OK) status = grow(mesh, dev, &p->work, device_bytes, "workspace");
   if (status == BUNMG_OK) status = grow_host(p, host_bytes);
   if (status == BUNMG_OK)
-    status = bunmg_cusolver_check(dn.potrf(p->handle, p->params, FILL_LOWER, n, type, a, n, type, p->work.ptr, device_bytes,
+    status = bunmg_cusolver_check(dn.potrf(p->handle, p->params, CUBLAS_FILL_MODE_LOWER, n, type, a, n, type, p->work.ptr, device_bytes,
                                            p->host_work, host_bytes, p->scratch),
                                   "cusolverDnXpotrf");
   return status == BUNMG_OK ? fetch_info(mesh, dev, p, info) : status;
@@ -256,7 +254,7 @@ static bunmg_status potrs_device(bunmg_mesh *mesh, int32_t dev, dn_position *p, 
                                  int32_t dtype, void *b, int64_t nrhs, int64_t *info) {
   int type = bunmg_cuda_data_type(dtype);
   bunmg_status status = bunmg_cusolver_check(
-      dn.potrs(p->handle, p->params, FILL_LOWER, n, nrhs, type, a, n, type, b, n, p->scratch), "cusolverDnXpotrs");
+      dn.potrs(p->handle, p->params, CUBLAS_FILL_MODE_LOWER, n, nrhs, type, a, n, type, b, n, p->scratch), "cusolverDnXpotrs");
   return status == BUNMG_OK ? fetch_info(mesh, dev, p, info) : status;
 }
 
@@ -288,12 +286,32 @@ static bunmg_status potri_order(int64_t n) {
   return BUNMG_OK;
 }
 
+/* The typed potri of dtype (n already checked against INT_MAX). */
+static cusolverStatus_t potri_size_typed(dn_position *p, int32_t dtype, void *a, int n, int *lwork) {
+  const cublasFillMode_t lower = CUBLAS_FILL_MODE_LOWER;
+  switch (dtype) {
+  case BUNMG_FLOAT32: return dn.spotri_size(p->handle, lower, n, a, n, lwork);
+  case BUNMG_FLOAT64: return dn.dpotri_size(p->handle, lower, n, a, n, lwork);
+  case BUNMG_COMPLEX64: return dn.cpotri_size(p->handle, lower, n, a, n, lwork);
+  default: return dn.zpotri_size(p->handle, lower, n, a, n, lwork);
+  }
+}
+
+static cusolverStatus_t potri_typed(dn_position *p, int32_t dtype, void *a, int n, void *work, int lwork, int *info) {
+  const cublasFillMode_t lower = CUBLAS_FILL_MODE_LOWER;
+  switch (dtype) {
+  case BUNMG_FLOAT32: return dn.spotri(p->handle, lower, n, a, n, work, lwork, info);
+  case BUNMG_FLOAT64: return dn.dpotri(p->handle, lower, n, a, n, work, lwork, info);
+  case BUNMG_COMPLEX64: return dn.cpotri(p->handle, lower, n, a, n, work, lwork, info);
+  default: return dn.zpotri(p->handle, lower, n, a, n, work, lwork, info);
+  }
+}
+
 static bunmg_status potri_size(dn_position *p, void *a, int64_t n, int32_t dtype, size_t *bytes) {
   int lwork = 0;
   bunmg_status status = potri_order(n);
   if (status == BUNMG_OK)
-    status = bunmg_cusolver_check(dn.potri_size[dtype](p->handle, FILL_LOWER, (int)n, a, (int)n, &lwork),
-                                  symbols[POTRI_SIZE_SYMBOL + dtype].name);
+    status = bunmg_cusolver_check(potri_size_typed(p, dtype, a, (int)n, &lwork), symbols[POTRI_SIZE_SYMBOL + dtype].name);
   if (status == BUNMG_OK) *bytes = (size_t)(lwork > 0 ? lwork : 0) * bunmg_dtype_size(dtype);
   return status;
 }
@@ -305,18 +323,18 @@ bunmg_status bunmg_dn_potri(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, i
   if (status == BUNMG_OK) status = potri_size(p, a, n, dtype, &bytes);
   if (status == BUNMG_OK) status = grow(mesh, dev, &p->work, bytes, "workspace");
   if (status == BUNMG_OK)
-    status = bunmg_cusolver_check(dn.potri[dtype](p->handle, FILL_LOWER, (int)n, a, (int)n, p->work.ptr,
-                                                  (int)(bytes / bunmg_dtype_size(dtype)), p->scratch),
-                                  symbols[POTRI_SYMBOL + dtype].name);
+    status = bunmg_cusolver_check(
+        potri_typed(p, dtype, a, (int)n, p->work.ptr, (int)(bytes / bunmg_dtype_size(dtype)), p->scratch),
+        symbols[POTRI_SYMBOL + dtype].name);
   return status == BUNMG_OK ? fetch_info(mesh, dev, p, info) : status;
 }
 
 /* cusolverDnXsyevd's size query is reported to fail beyond about N = 25000: that is
  * UNSUPPORTED (the caller can take the multi-device path), not a solver failure. */
-static bunmg_status syevd_size(dn_position *p, int jobz, const void *a, int64_t n, int32_t dtype, const void *w,
+static bunmg_status syevd_size(dn_position *p, cusolverEigMode_t jobz, const void *a, int64_t n, int32_t dtype, const void *w,
                                size_t *device_bytes, size_t *host_bytes) {
   int type = bunmg_cuda_data_type(dtype);
-  int s = dn.syevd_size(p->handle, p->params, jobz, FILL_LOWER, n, type, a, n, bunmg_cuda_real_type(dtype), w, type,
+  int s = dn.syevd_size(p->handle, p->params, jobz, CUBLAS_FILL_MODE_LOWER, n, type, a, n, bunmg_cuda_real_type(dtype), w, type,
                         device_bytes, host_bytes);
   if (s == 0) return BUNMG_OK;
   (void)cudaGetLastError();
@@ -331,14 +349,15 @@ bunmg_status bunmg_dn_syevd(bunmg_mesh *mesh, int32_t dev, void *a, int64_t n, i
                             void *w, int64_t *info) {
   dn_position *p = NULL;
   size_t device_bytes = 0, host_bytes = 0, w_bytes = (size_t)n * bunmg_dtype_real_size(dtype);
-  int type = bunmg_cuda_data_type(dtype), jobz = vectors ? EIG_VECTOR : EIG_NOVECTOR;
+  cudaDataType type = bunmg_cuda_data_type(dtype);
+  cusolverEigMode_t jobz = vectors ? CUSOLVER_EIG_MODE_VECTOR : CUSOLVER_EIG_MODE_NOVECTOR;
   bunmg_status status = begin(mesh, dev, n, &p);
   if (status == BUNMG_OK) status = syevd_size(p, jobz, a, n, dtype, p->scratch, &device_bytes, &host_bytes);
   if (status == BUNMG_OK) status = grow(mesh, dev, &p->work, aligned(device_bytes) + w_bytes, "workspace");
   if (status == BUNMG_OK) status = grow_host(p, host_bytes);
   char *d_w = status == BUNMG_OK ? (char *)p->work.ptr + aligned(device_bytes) : NULL;
   if (status == BUNMG_OK)
-    status = bunmg_cusolver_check(dn.syevd(p->handle, p->params, jobz, FILL_LOWER, n, type, a, n, bunmg_cuda_real_type(dtype),
+    status = bunmg_cusolver_check(dn.syevd(p->handle, p->params, jobz, CUBLAS_FILL_MODE_LOWER, n, type, a, n, bunmg_cuda_real_type(dtype),
                                            d_w, type, p->work.ptr, device_bytes, p->host_work, host_bytes, p->scratch),
                                   "cusolverDnXsyevd");
   if (status == BUNMG_OK) status = fetch_info(mesh, dev, p, info);
@@ -366,7 +385,7 @@ bunmg_status bunmg_dn_workspace(bunmg_mesh *mesh, int32_t dev, int32_t routine, 
   size_t first = 0, second = 0, host = 0;
   bunmg_status status = get_position(mesh, dev, &p);
   if (status == BUNMG_OK && routine == BUNMG_ROUTINE_SYEVD) {
-    status = syevd_size(p, EIG_VECTOR, p->scratch, n, dtype, p->scratch, &first, &host);
+    status = syevd_size(p, CUSOLVER_EIG_MODE_VECTOR, p->scratch, n, dtype, p->scratch, &first, &host);
     if (status == BUNMG_OK) first = aligned(first) + (size_t)n * bunmg_dtype_real_size(dtype);
   } else if (status == BUNMG_OK) {
     status = potrf_size(p, p->scratch, n, dtype, &first, &host);

@@ -1,48 +1,48 @@
 /* The solver ops over cuSOLVERMg, loaded at run time (loader.c) so that libbunmg loads (and its
  * host backend works) on machines without it. Per mesh: one handle and one 1 x G device grid (made
  * on the first solver call), cached matrix descriptors, and one grow-only workspace per position.
- * There is no cusolverMg.h at build time: the prototypes below follow the CUDA 12/13 header. */
+ * The function pointers take their types from NVIDIA's cusolverMg.h, so a call that does not
+ * match the header's signature does not compile. */
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include <library_types.h> /* cudaDataType: CUDA_R_32F ... */
+/* CUDA 13 marks cuSOLVERMg deprecated (cuSOLVERMp is its successor); it is still shipped and is
+ * what this backend is built on. */
+#define DISABLE_CUSOLVERMG_DEPRECATED
+#include <cusolverMg.h>
 
 #include "cuda/cuda_internal.h"
 
-/* cublasFillMode_t, cusolverEigMode_t, cusolverMgGridMapping_t */
-enum { FILL_LOWER = 0, EIG_NOVECTOR = 0, EIG_VECTOR = 1, GRID_COL_MAJOR = 0 };
 enum { IA = 1, JA = 1 }; /* cuSOLVERMg is 1-based; bunmg always works on the whole matrix */
 
 /* ---- the library ---- */
 
-typedef int (*factor_size_fn)(void *h, int uplo, int n, void **a, int ia, int ja, void *desc_a,
-                              int type, int64_t *lwork);
-typedef int (*factor_fn)(void *h, int uplo, int n, void **a, int ia, int ja, void *desc_a,
-                         int type, void **work, int64_t lwork, int *info);
+/* potrf and potri share one signature */
+typedef __typeof__(cusolverMgPotrf_bufferSize) *factor_size_fn;
+typedef __typeof__(cusolverMgPotrf) *factor_fn;
 
 static struct {
-  int (*create)(void **handle);
-  int (*destroy)(void *handle);
-  int (*device_select)(void *handle, int count, int *ids);
-  int (*create_grid)(void **grid, int32_t rows, int32_t cols, const int32_t *ids, int mapping);
-  int (*destroy_grid)(void *grid);
-  int (*create_desc)(void **desc, int64_t rows, int64_t cols, int64_t row_block,
-                     int64_t col_block, int type, void *grid);
-  int (*destroy_desc)(void *desc);
-  factor_size_fn potrf_size, potri_size; /* potrf and potri share one signature */
+  __typeof__(cusolverMgCreate) *create;
+  __typeof__(cusolverMgDestroy) *destroy;
+  __typeof__(cusolverMgDeviceSelect) *device_select;
+  __typeof__(cusolverMgCreateDeviceGrid) *create_grid;
+  __typeof__(cusolverMgDestroyGrid) *destroy_grid;
+  __typeof__(cusolverMgCreateMatrixDesc) *create_desc;
+  __typeof__(cusolverMgDestroyMatrixDesc) *destroy_desc;
+  factor_size_fn potrf_size, potri_size;
   factor_fn potrf, potri;
-  int (*potrs_size)(void *h, int uplo, int n, int nrhs, void **a, int ia, int ja, void *desc_a,
-                    void **b, int ib, int jb, void *desc_b, int type, int64_t *lwork);
-  int (*potrs)(void *h, int uplo, int n, int nrhs, void **a, int ia, int ja, void *desc_a,
-               void **b, int ib, int jb, void *desc_b, int type, void **work, int64_t lwork,
-               int *info);
-  int (*syevd_size)(void *h, int jobz, int uplo, int n, void **a, int ia, int ja, void *desc_a,
-                    void *w, int w_type, int type, int64_t *lwork);
-  int (*syevd)(void *h, int jobz, int uplo, int n, void **a, int ia, int ja, void *desc_a,
-               void *w, int w_type, int type, void **work, int64_t lwork, int *info);
+  __typeof__(cusolverMgPotrs_bufferSize) *potrs_size;
+  __typeof__(cusolverMgPotrs) *potrs;
+  __typeof__(cusolverMgSyevd_bufferSize) *syevd_size;
+  __typeof__(cusolverMgSyevd) *syevd;
 } mg;
+
+/* The header's two factor signatures are one type, so potri fits factor()'s slots. */
+_Static_assert(__builtin_types_compatible_p(__typeof__(&cusolverMgPotri_bufferSize), factor_size_fn) &&
+                   __builtin_types_compatible_p(__typeof__(&cusolverMgPotri), factor_fn),
+               "cusolverMgPotri and cusolverMgPotrf differ in signature");
 
 static const bunmg_symbol symbols[] = {
     {"cusolverMgCreate", &mg.create},
@@ -89,11 +89,12 @@ enum { DESC_CACHE = 8, STUB_BYTES = 256 };
 typedef struct mg_desc {
   int64_t rows, cols, tile;
   int32_t dtype;
-  void *desc;
+  cudaLibMgMatrixDesc_t desc;
 } mg_desc;
 
 struct bunmg_mg {
-  void *handle, *grid;
+  cusolverMgHandle_t handle;
+  cudaLibMgGrid_t grid;
   mg_desc desc[DESC_CACHE]; /* least recently used first */
   int32_t ndesc;
   void *work[BUNMG_MAX_DEVICES]; /* array_d_work: grows, never shrinks */
@@ -137,7 +138,7 @@ static bunmg_status get_state(bunmg_mesh *mesh, bunmg_mg **out) {
   if (status == BUNMG_OK)
     status = check(mg.device_select(s->handle, mesh->ndev, ids), "cusolverMgDeviceSelect");
   if (status == BUNMG_OK) {
-    status = check(mg.create_grid(&s->grid, 1, mesh->ndev, mesh->device_ids, GRID_COL_MAJOR),
+    status = check(mg.create_grid(&s->grid, 1, mesh->ndev, mesh->device_ids, CUDALIBMG_GRID_MAPPING_COL_MAJOR),
                    "cusolverMgCreateDeviceGrid");
     if (status != BUNMG_OK) s->grid = NULL;
   }
@@ -243,12 +244,12 @@ static bunmg_status factor(bunmg_mesh *mesh, const bunmg_matrix *a, factor_size_
   snprintf(size_name, sizeof size_name, "%s_bufferSize", name);
   bunmg_status status = begin(mesh, a, &c);
   if (status == BUNMG_OK)
-    status = check(size_fn(c.s->handle, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, c.type, &lwork),
+    status = check(size_fn(c.s->handle, CUBLAS_FILL_MODE_LOWER, c.n, c.a, IA, JA, c.desc_a, c.type, &lwork),
                    size_name);
   if (status == BUNMG_OK) status = ensure_workspace(mesh, c.s, lwork, c.dtype);
   if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
   if (status == BUNMG_OK)
-    status = check(run_fn(c.s->handle, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, c.type, c.s->work,
+    status = check(run_fn(c.s->handle, CUBLAS_FILL_MODE_LOWER, c.n, c.a, IA, JA, c.desc_a, c.type, c.s->work,
                           lwork, &h_info),
                    name);
   if (status == BUNMG_OK) status = settle(mesh);
@@ -286,14 +287,14 @@ bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, in
   if (status == BUNMG_OK) {
     array_b[0] = d_b;
     for (int32_t pos = 1; pos < mesh->ndev; pos++) array_b[pos] = c.s->stub[pos];
-    status = check(mg.potrs_size(c.s->handle, FILL_LOWER, c.n, (int)nrhs, c.a, IA, JA, c.desc_a,
+    status = check(mg.potrs_size(c.s->handle, CUBLAS_FILL_MODE_LOWER, c.n, (int)nrhs, c.a, IA, JA, c.desc_a,
                                  array_b, IA, JA, desc_b, c.type, &lwork),
                    "cusolverMgPotrs_bufferSize");
   }
   if (status == BUNMG_OK) status = ensure_workspace(mesh, c.s, lwork, c.dtype);
   if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
   if (status == BUNMG_OK)
-    status = check(mg.potrs(c.s->handle, FILL_LOWER, c.n, (int)nrhs, c.a, IA, JA, c.desc_a, array_b,
+    status = check(mg.potrs(c.s->handle, CUBLAS_FILL_MODE_LOWER, c.n, (int)nrhs, c.a, IA, JA, c.desc_a, array_b,
                             IA, JA, desc_b, c.type, c.s->work, lwork, &h_info),
                    "cusolverMgPotrs");
   if (status == BUNMG_OK) status = settle(mesh);
@@ -306,18 +307,18 @@ bunmg_status bunmg_mg_potrs(bunmg_mesh *mesh, const bunmg_matrix *a, void *b, in
 bunmg_status bunmg_mg_syevd(bunmg_mesh *mesh, const bunmg_matrix *a, int32_t vectors, void *w,
                             int64_t *info) {
   call c;
-  int jobz = vectors ? EIG_VECTOR : EIG_NOVECTOR;
+  cusolverEigMode_t jobz = vectors ? CUSOLVER_EIG_MODE_VECTOR : CUSOLVER_EIG_MODE_NOVECTOR;
   int64_t lwork = 0;
   int h_info = 0;
   bunmg_status status = begin(mesh, a, &c);
   if (status == BUNMG_OK)
-    status = check(mg.syevd_size(c.s->handle, jobz, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
+    status = check(mg.syevd_size(c.s->handle, jobz, CUBLAS_FILL_MODE_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
                                  bunmg_cuda_real_type(c.dtype), c.type, &lwork),
                    "cusolverMgSyevd_bufferSize");
   if (status == BUNMG_OK) status = ensure_workspace(mesh, c.s, lwork, c.dtype);
   if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
   if (status == BUNMG_OK)
-    status = check(mg.syevd(c.s->handle, jobz, FILL_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
+    status = check(mg.syevd(c.s->handle, jobz, CUBLAS_FILL_MODE_LOWER, c.n, c.a, IA, JA, c.desc_a, w,
                             bunmg_cuda_real_type(c.dtype), c.type, c.s->work, lwork, &h_info),
                    "cusolverMgSyevd");
   if (status == BUNMG_OK) status = settle(mesh);
@@ -343,22 +344,22 @@ bunmg_status bunmg_mg_workspace_bytes(bunmg_mesh *mesh, int32_t routine, int64_t
   if (status == BUNMG_OK) status = get_desc(s, n, n, tile, dtype, &desc_a);
   if (status == BUNMG_OK) status = bunmg_cuda_use(mesh, 0);
   if (status == BUNMG_OK && routine != BUNMG_ROUTINE_SYEVD)
-    status = check(mg.potrf_size(s->handle, FILL_LOWER, (int)n, s->stub, IA, JA, desc_a, type, &first),
+    status = check(mg.potrf_size(s->handle, CUBLAS_FILL_MODE_LOWER, (int)n, s->stub, IA, JA, desc_a, type, &first),
                    "cusolverMgPotrf_bufferSize");
   if (status == BUNMG_OK && routine == BUNMG_ROUTINE_POTRS) {
     status = get_desc(s, n, nrhs, nrhs, dtype, &desc_b);
     if (status == BUNMG_OK)
-      status = check(mg.potrs_size(s->handle, FILL_LOWER, (int)n, (int)nrhs, s->stub, IA, JA, desc_a,
+      status = check(mg.potrs_size(s->handle, CUBLAS_FILL_MODE_LOWER, (int)n, (int)nrhs, s->stub, IA, JA, desc_a,
                                    s->stub, IA, JA, desc_b, type, &second),
                      "cusolverMgPotrs_bufferSize");
   } else if (status == BUNMG_OK && routine == BUNMG_ROUTINE_POTRI) {
-    status = check(mg.potri_size(s->handle, FILL_LOWER, (int)n, s->stub, IA, JA, desc_a, type, &second),
+    status = check(mg.potri_size(s->handle, CUBLAS_FILL_MODE_LOWER, (int)n, s->stub, IA, JA, desc_a, type, &second),
                    "cusolverMgPotri_bufferSize");
   } else if (status == BUNMG_OK && routine == BUNMG_ROUTINE_SYEVD) {
     w = malloc((size_t)n * bunmg_dtype_real_size(dtype)); /* host W, in case the query looks */
     if (!w) status = bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
     if (status == BUNMG_OK)
-      status = check(mg.syevd_size(s->handle, EIG_VECTOR, FILL_LOWER, (int)n, s->stub, IA, JA, desc_a,
+      status = check(mg.syevd_size(s->handle, CUSOLVER_EIG_MODE_VECTOR, CUBLAS_FILL_MODE_LOWER, (int)n, s->stub, IA, JA, desc_a,
                                    w, bunmg_cuda_real_type(dtype), type, &second),
                      "cusolverMgSyevd_bufferSize");
     free(w);
