@@ -222,7 +222,7 @@ export function runGridOnHost(grid: GridShape, buffers: readonly ArrayBufferView
   const addresses = new BigUint64Array(ranks);
   buffers.forEach((b, r) => {
     if (!ArrayBuffer.isView(b) || b.byteLength < need) throw invalid(`buffer of rank ${r} must be a view of at least ${need} bytes, got ${describe(b)}`);
-    addresses[r] = BigInt(ptr(b));
+    addresses[r] = BigInt(ptr(new Uint8Array(b.buffer, b.byteOffset, b.byteLength)));
   });
   const fault = new BigInt64Array(3);
   if (options.fault) {

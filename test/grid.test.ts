@@ -457,7 +457,7 @@ describe("failures", () => {
       expect(run.error?.code).toBe("TIMEOUT");
       expect(run.error?.device).toBe(2);
       expect(run.error?.message).toContain("rank 2 did not");
-      expect(run.statuses.filter((s, r) => r !== 2)).toEqual(["TIMEOUT", "TIMEOUT", "TIMEOUT"]);
+      expect(run.statuses.filter((_, r) => r !== 2)).toEqual(["TIMEOUT", "TIMEOUT", "TIMEOUT"]);
     }
   });
 });
