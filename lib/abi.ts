@@ -111,6 +111,8 @@ export const MAX_RANKS = 4096; // BUNMG_MAX_RANKS
 export const GRID_ORDER = { row: 0, column: 1 } as const;
 export const GRID_PHASE = { split: 0, exchange: 1 } as const;
 export const GRID_FAULT = { none: 0, fail: 1, die: 2, stall: 3 } as const;
+/** bunmg_grid_exec_host flags. */
+export const GRID_FLAGS = { toRows: 1, agreePerPhase: 2 } as const;
 
 /** struct bunmg_grid. */
 export const GRID = layout([
@@ -250,7 +252,7 @@ export const symbols = {
   bunmg_grid_plan_get_summary: { args: ["ptr", "buffer"], returns: "i32" },
   bunmg_grid_plan_get_moves: { args: ["ptr", "buffer", "i64", "buffer"], returns: "i32" },
   bunmg_grid_exec_host: {
-    args: ["ptr", "buffer", "i32", "i32", "i64", "buffer", "buffer"], // plan, void*[ranks], element bytes, direction, timeout, int64 fault[3], int32 statuses[ranks]
+    args: ["ptr", "buffer", "i32", "i32", "i64", "buffer", "buffer"], // plan, void*[ranks], element bytes, flags, timeout, int64 fault[3], int32 statuses[ranks]
     returns: "i32",
   },
 } as const;

@@ -6,6 +6,7 @@ import { ptr, type Pointer } from "bun:ffi";
 import {
   GRID,
   GRID_FAULT,
+  GRID_FLAGS,
   GRID_MOVE,
   GRID_ORDER,
   GRID_PHASE,
@@ -199,6 +200,9 @@ export interface HostRunOptions extends GridPlanOptions {
   elementBytes: number;
   /** bound of every wait (default 60000) */
   timeoutMs?: number;
+  /** agree on failures once per phase, as a queueing transport (NCCL) does, instead of after
+   * every round: a failure in the exchange is then LAYOUT_LOST rather than rolled back */
+  agreePerPhase?: boolean;
   /** one injected fault: the rank's `operation`-th transport operation (0 = its first) */
   fault?: { kind: Exclude<keyof typeof GRID_FAULT, "none">; rank: number; operation: number };
 }
@@ -232,7 +236,8 @@ export function runGridOnHost(grid: GridShape, buffers: readonly ArrayBufferView
   }
   const statuses = new Int32Array(ranks);
   return withPlan(grid, options, (plan) => {
-    const status = native().bunmg_grid_exec_host(plan, addresses, elementBytes, options.direction === "toGrid" ? 0 : 1, timeoutMs, fault, statuses);
+    const flags = (options.direction === "toRows" ? GRID_FLAGS.toRows : 0) | (options.agreePerPhase ? GRID_FLAGS.agreePerPhase : 0);
+    const status = native().bunmg_grid_exec_host(plan, addresses, elementBytes, flags, timeoutMs, fault, statuses);
     const names = Array.from(statuses, (s) => STATUS_NAMES[s] ?? "UNKNOWN");
     return status === 0 ? { statuses: names } : { statuses: names, error: nativeError(status, "bunmg_grid_exec_host") };
   });

@@ -261,14 +261,14 @@ function idsOf(buffers: Uint8Array[], bytes: number): Int32Array[] {
   });
 }
 
-function runHost(g: GridShape, bytes: number, lanes = 1, chunk = 0): void {
+function runHost(g: GridShape, bytes: number, lanes = 1, chunk = 0, agreePerPhase = false): void {
   const ref = reference(g);
   const capacity = gridCapacity(g);
   const buffers = hostBuffers(g, capacity, bytes, ref.rowsAt);
-  const there = runGridOnHost(g, buffers, { direction: "toGrid", elementBytes: bytes, lanes, chunk });
+  const there = runGridOnHost(g, buffers, { direction: "toGrid", elementBytes: bytes, lanes, chunk, agreePerPhase });
   expect(there.error).toBeUndefined();
   expectLayout(g, idsOf(buffers, bytes), ref.gridAt, (v) => v, `host run to the grid (${bytes}-byte elements)`);
-  const back = runGridOnHost(g, buffers, { direction: "toRows", elementBytes: bytes, lanes, chunk });
+  const back = runGridOnHost(g, buffers, { direction: "toRows", elementBytes: bytes, lanes, chunk, agreePerPhase });
   expect(back.error).toBeUndefined();
   expectLayout(g, idsOf(buffers, bytes), ref.rowsAt, (v) => v, `host run back to rows (${bytes}-byte elements)`);
 }
@@ -363,6 +363,10 @@ describe("the executor on host buffers, one thread per rank", () => {
     for (const g of shapes()) runHost(g, 8);
   });
 
+  test("agreeing once per phase, as a queueing transport does", () => {
+    for (const g of shapes().filter((_, k) => k % 4 === 1)) runHost(g, 8, 2, 0, true);
+  });
+
   test("4- and 16-byte elements, lanes and chunks", () => {
     const r = rng(23);
     for (const g of randomShapes(40, 29)) runHost(g, r() < 0.5 ? 4 : 16, randInt(r, 1, 3), r() < 0.5 ? 0 : randInt(r, 1, 9));
@@ -418,6 +422,28 @@ describe("failures", () => {
             expectLayout(g, idsOf(buffers, 8), start, (v) => v, `${where}: after the roll back`);
           }
       }
+    }
+  });
+
+  test("agreeing once per phase: a failed exchange is LAYOUT_LOST on every rank, a failed split still rolls back", () => {
+    const g = cases[0];
+    const ref = reference(g);
+    const plan = gridPlan(g);
+    const ops = operations(plan, ref.ranks);
+    const splitOps = plan.moves.filter((m) => m.phase === "split" && m.srcRank === 1).length;
+    for (let operation = 0; operation < ops[1]; operation++) {
+      const buffers = hostBuffers(g, plan.capacity, 8, ref.rowsAt);
+      const run = runGridOnHost(g, buffers, { direction: "toGrid", elementBytes: 8, agreePerPhase: true, fault: { kind: "fail", rank: 1, operation } });
+      const where = `rank 1 operation ${operation}`;
+      if (operation < splitOps) {
+        expect(run.error?.code, where).toBe("DEVICE_ERROR");
+        expectLayout(g, idsOf(buffers, 8), ref.rowsAt, (v) => v, `${where}: after the roll back`);
+      } else {
+        expect(run.error?.code, where).toBe("LAYOUT_LOST");
+        expect(run.error?.message, where).toContain("agrees only at its end: the layout is lost");
+        expect(run.statuses, where).toEqual(["LAYOUT_LOST", "LAYOUT_LOST", "LAYOUT_LOST", "LAYOUT_LOST"]);
+      }
+      expect(run.error?.device, where).toBe(1);
     }
   });
 

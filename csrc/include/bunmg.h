@@ -384,12 +384,17 @@ BUNMG_API bunmg_status bunmg_grid_plan_get_moves(const bunmg_grid_plan *plan, bu
 
 /* Runs a plan over host buffers, one per rank (bunmg_grid_capacity elements of element_bytes
  * each), each rank on its own thread with an in-process transport that matches sends and
- * receives as a network would: direction 0 row layout to grid layout, 1 back. Every wait is
- * bounded by timeout_ms (<= 0: 60000). A failure rolls every rank back to the layout it started
- * in; a rank that is lost ends the run with PEER_LOST on the others (their data is then lost).
- * fault (may be NULL) injects one fault for tests: {kind, rank, n}, the rank's n-th transport
- * operation (0 = its first) fails, makes the rank die, or stalls it for twice the timeout.
- * statuses (may be NULL) receives every rank's status. */
+ * receives as a network would. flags: BUNMG_GRID_TO_ROWS runs the plan back (grid layout to row
+ * layout); BUNMG_GRID_AGREE_PER_PHASE agrees on failures once per phase instead of after every
+ * round of the exchange, as a transport whose operations only queue work (NCCL, CUDA streams)
+ * does: a failure in the exchange then cannot be rolled back and ends in LAYOUT_LOST. Every wait
+ * is bounded by timeout_ms (<= 0: 60000). Otherwise a failure rolls every rank back to the layout
+ * it started in; a rank that is lost ends the run with PEER_LOST on the others (their data is
+ * then lost). fault (may be NULL) injects one fault for tests: {kind, rank, n}, the rank's n-th
+ * transport operation (0 = its first) fails, makes the rank die, or stalls it for twice the
+ * timeout. statuses (may be NULL) receives every rank's status. */
+#define BUNMG_GRID_TO_ROWS 1
+#define BUNMG_GRID_AGREE_PER_PHASE 2
 typedef enum bunmg_grid_fault {
   BUNMG_GRID_FAULT_NONE = 0,
   BUNMG_GRID_FAULT_FAIL = 1,  /* the operation reports DEVICE_ERROR (a send still delivers, marked bad) */
@@ -397,8 +402,7 @@ typedef enum bunmg_grid_fault {
   BUNMG_GRID_FAULT_STALL = 3  /* the rank sleeps for twice the timeout first */
 } bunmg_grid_fault;
 BUNMG_API bunmg_status bunmg_grid_exec_host(const bunmg_grid_plan *plan, void *const *buffers, int32_t element_bytes,
-                                            int32_t direction, int64_t timeout_ms, const int64_t *fault,
-                                            int32_t *statuses);
+                                            int32_t flags, int64_t timeout_ms, const int64_t *fault, int32_t *statuses);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,9 @@
  * rank undoes the rounds before t, newest first, each move copied back from its destination to
  * its source, and then the phases before: round t itself needs no undoing, since each of its
  * moves writes only a region whose content an earlier round already copied elsewhere (or a free
- * one). A broken transport (TIMEOUT, PEER_LOST) ends the run at once: the matrix is lost. */
+ * one). A transport that agrees only once per phase learns of an exchange failure after later
+ * rounds copied from the region the failed move did not fill: LAYOUT_LOST. A broken transport
+ * (TIMEOUT, PEER_LOST) ends the run at once: the matrix is lost. */
 #include <stdio.h>
 #include <string.h>
 
@@ -102,27 +104,32 @@ typedef struct outcome {
   int32_t first;           /* the lowest failed rank, -1 when none */
   bunmg_status status;     /* its status */
   int64_t steps;           /* steps of the phase done everywhere before the failure (SPLIT: by this rank) */
+  int lost;                /* the failure came to light too late to roll back */
 } outcome;
 
 static bunmg_status agree(run *r, outcome *o) { return r->t->agree(r->t->context, r->failed, &o->first, &o->status); }
 
 /* Runs steps [0, steps) of a phase; stops at the first agreed failure. */
 static bunmg_status run_phase(run *r, int32_t phase, int backward, int64_t steps, outcome *o) {
-  *o = (outcome){-1, BUNMG_OK, 0};
+  *o = (outcome){-1, BUNMG_OK, 0, 0};
   r->failed = BUNMG_OK;
   for (int64_t k = 0; k < steps; k++) {
     bunmg_status st = run_round(r, phase, round_at(r->plan, phase, backward, k), backward);
     if (st != BUNMG_OK) return st;
-    if (phase == BUNMG_GRID_PHASE_EXCHANGE) {
+    if (phase == BUNMG_GRID_PHASE_EXCHANGE && r->t->agree_every_round) {
       st = agree(r, o);
       if (st != BUNMG_OK) return st;
       if (o->first >= 0) return BUNMG_OK;
-    } else if (r->failed != BUNMG_OK) {
+    } else if (phase == BUNMG_GRID_PHASE_SPLIT && r->failed != BUNMG_OK) {
       break;
     }
     o->steps = k + 1;
   }
-  if (phase == BUNMG_GRID_PHASE_SPLIT) return agree(r, o);
+  if (phase == BUNMG_GRID_PHASE_SPLIT || !r->t->agree_every_round) {
+    bunmg_status st = agree(r, o);
+    if (st == BUNMG_OK && o->first >= 0 && phase == BUNMG_GRID_PHASE_EXCHANGE) o->lost = 1;
+    return st;
+  }
   return BUNMG_OK;
 }
 
@@ -133,13 +140,13 @@ static bunmg_status undo_phase(run *r, int32_t phase, int backward, int64_t step
   for (int64_t k = steps - 1; k >= 0; k--) {
     bunmg_status st = run_round(r, phase, round_at(r->plan, phase, backward, k), !backward);
     if (st != BUNMG_OK) return st;
-    if (phase == BUNMG_GRID_PHASE_EXCHANGE) {
+    if (phase == BUNMG_GRID_PHASE_EXCHANGE && r->t->agree_every_round) {
       st = agree(r, &o);
       if (st != BUNMG_OK) return st;
       if (o.first >= 0) *clean = 0;
     }
   }
-  if (phase == BUNMG_GRID_PHASE_SPLIT) {
+  if (phase == BUNMG_GRID_PHASE_SPLIT || !r->t->agree_every_round) {
     bunmg_status st = agree(r, &o);
     if (st != BUNMG_OK) return st;
     if (o.first >= 0) *clean = 0;
@@ -170,6 +177,11 @@ bunmg_status bunmg_grid_execute(const bunmg_grid_plan *plan, const bunmg_grid_tr
     char cause[600];
     if (o.first == rank) snprintf(cause, sizeof cause, "%s", r.cause);
     else snprintf(cause, sizeof cause, "%s there", status_name(o.status));
+    if (o.lost)
+      return bunmg_fail_at(BUNMG_LAYOUT_LOST, -1, o.first,
+                           "redistribution to the %s layout failed on rank %d in its exchange phase (%s), which "
+                           "agrees only at its end: the layout is lost",
+                           layout_name(!reverse), o.first, cause);
     int64_t failed_round = phase == BUNMG_GRID_PHASE_EXCHANGE ? round_at(plan, phase, reverse, o.steps) : -1;
     int clean = 1;
     for (int q = p; q >= 0 && st == BUNMG_OK; q--) st = undo_phase(&r, order[q], reverse, done[q], &clean);

@@ -20,6 +20,9 @@ typedef struct bunmg_grid_transport {
   /* A barrier of every rank that also agrees on failures: each gives its status (OK or not);
    * *first receives the lowest failed rank (-1: none) and *first_status its status. */
   bunmg_status (*agree)(void *context, bunmg_status mine, int32_t *first, bunmg_status *first_status);
+  /* 1: agree after every round of the exchange, so a failure rolls back exactly; 0: once per
+   * phase, for transports that only queue work (a failure in the exchange is then LAYOUT_LOST). */
+  int32_t agree_every_round;
 } bunmg_grid_transport;
 
 /* Runs `plan` on this rank's buffer (plan capacity elements) and staging (plan staging elements)

@@ -70,7 +70,7 @@ typedef struct rank_ctx {
   void *buffer, *staging;
   const bunmg_grid_plan *plan;
   size_t esize;
-  int reverse;
+  int32_t flags;
 } rank_ctx;
 
 static struct timespec deadline_after(int64_t ms) {
@@ -286,9 +286,10 @@ static void *rank_main(void *arg) {
   int go = !w->cancelled;
   pthread_mutex_unlock(&w->lock);
   if (!go) return NULL;
-  bunmg_grid_transport t = {c, host_copy, host_send, host_recv, host_complete, host_agree};
+  bunmg_grid_transport t = {c, host_copy, host_send, host_recv, host_complete, host_agree,
+                             !(c->flags & BUNMG_GRID_AGREE_PER_PHASE)};
   bunmg_clear_error();
-  c->status = bunmg_grid_execute(c->plan, &t, c->rank, c->buffer, c->staging, c->esize, c->reverse);
+  c->status = bunmg_grid_execute(c->plan, &t, c->rank, c->buffer, c->staging, c->esize, c->flags & BUNMG_GRID_TO_ROWS);
   snprintf(c->message, sizeof c->message, "%s", bunmg_error_message());
   bunmg_last_error_detail(&c->index, &c->device);
   if (c->status == BUNMG_OK) return NULL;
@@ -299,7 +300,7 @@ static void *rank_main(void *arg) {
 }
 
 static bunmg_status check_args(const bunmg_grid_plan *plan, void *const *buffers, int32_t element_bytes,
-                               int32_t direction, const int64_t *fault) {
+                               int32_t flags, const int64_t *fault) {
   if (!plan) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "grid_exec_host: plan is NULL");
   int32_t ranks = plan->shape.ranks;
   if (ranks > HOST_MAX_RANKS)
@@ -310,9 +311,8 @@ static bunmg_status check_args(const bunmg_grid_plan *plan, void *const *buffers
     if (!buffers[r]) return bunmg_fail_at(BUNMG_INVALID_ARGUMENT, -1, r, "grid_exec_host: buffer of rank %d is NULL", r);
   if (element_bytes < 1 || element_bytes > 1024)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "grid_exec_host: element_bytes must be in 1..1024, got %d", element_bytes);
-  if (direction != 0 && direction != 1)
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "grid_exec_host: direction must be 0 (to the grid) or 1 (to rows), got %d",
-                      direction);
+  if (flags & ~(BUNMG_GRID_TO_ROWS | BUNMG_GRID_AGREE_PER_PHASE))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "grid_exec_host: unknown flags 0x%x", (unsigned)flags);
   if (fault && (fault[0] < BUNMG_GRID_FAULT_NONE || fault[0] > BUNMG_GRID_FAULT_STALL || fault[1] < 0 ||
                 fault[1] >= ranks || fault[2] < 0))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT,
@@ -333,9 +333,9 @@ static const rank_ctx *reported(const rank_ctx *ctx, const world *w) {
 }
 
 bunmg_status bunmg_grid_exec_host(const bunmg_grid_plan *plan, void *const *buffers, int32_t element_bytes,
-                                  int32_t direction, int64_t timeout_ms, const int64_t *fault, int32_t *statuses) {
+                                  int32_t flags, int64_t timeout_ms, const int64_t *fault, int32_t *statuses) {
   bunmg_clear_error();
-  bunmg_status st = check_args(plan, buffers, element_bytes, direction, fault);
+  bunmg_status st = check_args(plan, buffers, element_bytes, flags, fault);
   if (st != BUNMG_OK) return st;
   int32_t ranks = plan->shape.ranks;
   world w;
@@ -357,7 +357,7 @@ bunmg_status bunmg_grid_exec_host(const bunmg_grid_plan *plan, void *const *buff
   int ok = w.head && w.tail && w.dead && w.arrived_in && w.waiting_for && ctx && threads;
   for (int32_t r = 0; ok && r < ranks; r++) {
     ctx[r] = (rank_ctx){&w, r, 0, NULL, 0, 0, BUNMG_OK, "", -1, -1, buffers[r], malloc(staging_bytes), plan,
-                        (size_t)element_bytes, direction};
+                        (size_t)element_bytes, flags};
     ok = ctx[r].staging != NULL;
   }
   pthread_condattr_t attr;
