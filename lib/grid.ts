@@ -220,9 +220,9 @@ export function runGridOnHost(grid: GridShape, buffers: readonly ArrayBufferView
   const elementBytes = checkInteger(options.elementBytes, "elementBytes", 1, 1024);
   if (options.direction !== "toGrid" && options.direction !== "toRows") throw invalid(`direction must be "toGrid" or "toRows", got ${describe(options.direction)}`);
   const timeoutMs = checkInteger(options.timeoutMs ?? 0, "timeoutMs", 0);
+  const need = gridCapacity(grid) * elementBytes; // checks the grid first
   const ranks = grid.prows * grid.pcols;
   if (!Array.isArray(buffers) || buffers.length !== ranks) throw invalid(`buffers must be an array of ${ranks} views (one per rank), got ${describe(buffers)}`);
-  const need = gridCapacity(grid) * elementBytes;
   const addresses = new BigUint64Array(ranks);
   buffers.forEach((b, r) => {
     if (!ArrayBuffer.isView(b) || b.byteLength < need) throw invalid(`buffer of rank ${r} must be a view of at least ${need} bytes, got ${describe(b)}`);
