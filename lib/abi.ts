@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 3;
+export const ABI_VERSION = 4;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [
@@ -133,6 +133,72 @@ export const PLAN_SUMMARY_FIELDS = [
   "shifts",
 ] as const;
 
+// ---- the distributed engine (mp): 2D block-cyclic grid layouts (bunmg.h's mp section) ----
+
+export const MAX_RANKS = 4096; // BUNMG_MAX_RANKS
+export const GRID_ORDER = { row: 0, column: 1 } as const;
+export const GRID_PHASE = { split: 0, exchange: 1 } as const;
+export const GRID_FAULT = { none: 0, fail: 1, die: 2, stall: 3 } as const;
+/** bunmg_grid_exec_host flags. */
+export const GRID_FLAGS = { toRows: 1, agreePerPhase: 2 } as const;
+
+/** struct bunmg_grid. */
+export const GRID = layout([
+  ["m", "i64"],
+  ["n", "i64"],
+  ["mb", "i64"],
+  ["nb", "i64"],
+  ["prows", "i32"],
+  ["pcols", "i32"],
+  ["order", "i32"],
+  ["reserved", "i32"],
+] as const);
+
+/** struct bunmg_grid_rank. */
+export const GRID_RANK = layout([
+  ["prow", "i32"],
+  ["pcol", "i32"],
+  ["localRows", "i64"],
+  ["localCols", "i64"],
+  ["lld", "i64"],
+  ["shardFirst", "i64"],
+  ["shardRows", "i64"],
+  ["desc", "i64", 9],
+] as const);
+
+/** struct bunmg_grid_move. */
+export const GRID_MOVE = layout([
+  ["job", "i64"],
+  ["round", "i64"],
+  ["phase", "i32"],
+  ["lane", "i32"],
+  ["srcRank", "i32"],
+  ["dstRank", "i32"],
+  ["srcStaging", "i32"],
+  ["dstStaging", "i32"],
+  ["srcOffset", "i64"],
+  ["dstOffset", "i64"],
+  ["elements", "i64"],
+] as const);
+
+/** struct bunmg_grid_plan_summary: int64 fields, in this order. */
+export const GRID_SUMMARY_FIELDS = [
+  "capacity",
+  "lld",
+  "staging",
+  "splitMoves",
+  "splitRounds",
+  "exchangeMoves",
+  "exchangeRounds",
+  "pieces",
+  "fixed",
+  "chains",
+  "cycles",
+  "elementsCross",
+  "elementsLocal",
+  "largestMove",
+] as const;
+
 /** Every libbunmg function bun:ffi binds, with its argument and return types. */
 export const symbols = {
   // errors and versions
@@ -210,4 +276,17 @@ export const symbols = {
   bunmg_cuda_device_info: { args: ["i32", "buffer", "i32", "buffer", "buffer", "buffer"], returns: "i32" }, // id, name, bytes, int32* x2, uint64_t*
   bunmg_cuda_peer_access: { args: ["i32", "i32", "buffer"], returns: "i32" }, // from, to, int32*
   bunmg_library_probe: { args: ["i32", "buffer", "buffer", "buffer"], returns: "i32" }, // library, const char** x3
+
+  // the distributed engine (mp): grid layouts, plans and the host executor
+  bunmg_grid_describe: { args: ["buffer", "i32", "buffer"], returns: "i32" }, // grid, rank, bunmg_grid_rank*
+  bunmg_grid_capacity: { args: ["buffer", "buffer"], returns: "i32" }, // grid, int64*
+  bunmg_grid_locate: { args: ["buffer", "i64", "i64", "buffer", "buffer"], returns: "i32" }, // grid, i, j, int32*, int64*
+  bunmg_grid_plan_create: { args: ["buffer", "i32", "i64", "buffer"], returns: "i32" }, // grid, lanes, chunk, plan**
+  bunmg_grid_plan_destroy: { args: ["ptr"], returns: "i32" },
+  bunmg_grid_plan_get_summary: { args: ["ptr", "buffer"], returns: "i32" },
+  bunmg_grid_plan_get_moves: { args: ["ptr", "buffer", "i64", "buffer"], returns: "i32" },
+  bunmg_grid_exec_host: {
+    args: ["ptr", "buffer", "i32", "i32", "i64", "buffer", "buffer"], // plan, void*[ranks], element bytes, flags, timeout, int64 fault[3], int32 statuses[ranks]
+    returns: "i32",
+  },
 } as const;

@@ -4,7 +4,7 @@
 // checks what happened to the user's data. The case table of docs/reliability.md is generated
 // from the cases below (BUNMG_WRITE_DOCS=1 bun test test/bad-input.test.ts) and checked here.
 import { afterAll, describe, expect, test } from "bun:test";
-import { dlopen, type Pointer } from "bun:ffi";
+import { dlopen, ptr as bunPtr, type Pointer } from "bun:ffi";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import {
@@ -24,7 +24,7 @@ import {
   type HostArray,
   type SolverOptions,
 } from "../lib/index.ts";
-import { ABI_VERSION, MATRIX, PATH, symbols } from "../lib/abi.ts";
+import { ABI_VERSION, GRID, MATRIX, PATH, symbols } from "../lib/abi.ts";
 import { HANDLE, STRUCT } from "../lib/internal.ts";
 import { libraryPath, nativeError } from "../lib/native.ts";
 import { bitsEqual, components, expectDocSection, expectError, optionsStruct, randomArray, randomSPD, store } from "./helpers.ts";
@@ -635,7 +635,48 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_cuda_device_info", "name NULL with name_bytes 16", err("INVALID_ARGUMENT", "cuda_device_info: name is NULL with name_bytes 16"), () => c(abi.bunmg_cuda_device_info(0, NULL, 16, NULL, NULL, NULL))],
   ["bunmg_cuda_peer_access", "can_access NULL", err("INVALID_ARGUMENT", "cuda_peer_access: output is NULL"), () => c(abi.bunmg_cuda_peer_access(0, 0, NULL))],
   ["bunmg_library_probe", "every output NULL, library 99", err("INVALID_ARGUMENT", "library_probe: 99 is not a bunmg_runtime_library"), () => c(abi.bunmg_library_probe(99, NULL, NULL, NULL))],
+  // the distributed engine's grid layouts and plans
+  ["bunmg_grid_describe", "grid NULL", err("INVALID_ARGUMENT", "grid is NULL"), () => c(abi.bunmg_grid_describe(NULL, 0, new Uint8Array(120)))],
+  ["bunmg_grid_describe", "out NULL", err("INVALID_ARGUMENT", "grid_describe: output is NULL"), () => c(abi.bunmg_grid_describe(gridBytes(), 0, NULL))],
+  ["bunmg_grid_capacity", "elements NULL", err("INVALID_ARGUMENT", "grid_capacity: output is NULL"), () => c(abi.bunmg_grid_capacity(gridBytes(), NULL))],
+  ["bunmg_grid_locate", "outputs NULL", err("INVALID_ARGUMENT", "grid_locate: output is NULL"), () => c(abi.bunmg_grid_locate(gridBytes(), 0, 0, NULL, NULL))],
+  ["bunmg_grid_plan_create", "grid NULL", err("INVALID_ARGUMENT", "grid is NULL"), () => c(abi.bunmg_grid_plan_create(NULL, 1, 0, out64()))],
+  ["bunmg_grid_plan_create", "out NULL", err("INVALID_ARGUMENT", "grid plan output is NULL"), () => c(abi.bunmg_grid_plan_create(gridBytes(), 1, 0, NULL))],
+  ["bunmg_grid_plan_destroy", "plan NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_grid_plan_destroy(NULL))],
+  ["bunmg_grid_plan_get_summary", "plan NULL", err("INVALID_ARGUMENT", "grid_plan_get_summary: NULL argument"), () => c(abi.bunmg_grid_plan_get_summary(NULL, new BigInt64Array(14)))],
+  ["bunmg_grid_plan_get_summary", "out NULL", err("INVALID_ARGUMENT", "grid_plan_get_summary: NULL argument"), () => withGridPlan((plan) => c(abi.bunmg_grid_plan_get_summary(plan, NULL)))],
+  ["bunmg_grid_plan_get_moves", "count NULL", err("INVALID_ARGUMENT", "grid_plan_get_moves: NULL argument"), () => withGridPlan((plan) => c(abi.bunmg_grid_plan_get_moves(plan, NULL, 0, NULL)))],
+  ["bunmg_grid_plan_get_moves", "out NULL with cap 1", err("INVALID_ARGUMENT", "grid_plan_get_moves: NULL argument"), () => withGridPlan((plan) => c(abi.bunmg_grid_plan_get_moves(plan, NULL, 1, new BigInt64Array(1))))],
+  ["bunmg_grid_exec_host", "plan NULL", err("INVALID_ARGUMENT", "grid_exec_host: plan is NULL"), () => c(abi.bunmg_grid_exec_host(NULL, NULL, 8, 0, 0, NULL, NULL))],
+  ["bunmg_grid_exec_host", "buffer list NULL", err("INVALID_ARGUMENT", "grid_exec_host: buffer list is NULL"), () => withGridPlan((plan) => c(abi.bunmg_grid_exec_host(plan, NULL, 8, 0, 0, NULL, NULL)))],
+  ["bunmg_grid_exec_host", "a rank's buffer NULL", err("INVALID_ARGUMENT", "grid_exec_host: buffer of rank 1 is NULL"), () => withGridPlan((plan) => c(abi.bunmg_grid_exec_host(plan, gridBuffers([true, false]), 8, 0, 0, NULL, NULL)))],
 ];
+
+/** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a 2 x 1 grid. */
+function gridBytes(): Uint8Array {
+  const bytes = new Uint8Array(GRID.bytes);
+  const v = new DataView(bytes.buffer);
+  for (const key of ["m", "n", "mb", "nb"] as const) v.setBigInt64(GRID.offset[key], key.endsWith("b") ? 2n : 6n, true);
+  v.setInt32(GRID.offset.prows, 2, true);
+  v.setInt32(GRID.offset.pcols, 1, true);
+  return bytes;
+}
+
+const gridStorage = [new Float64Array(64), new Float64Array(64)];
+/** The rank buffer list of gridBytes()'s grid, with NULL where `present` says false. */
+function gridBuffers(present: boolean[]): BigUint64Array {
+  return new BigUint64Array(present.map((p, r) => (p ? BigInt(bunPtr(gridStorage[r])) : 0n)));
+}
+
+function withGridPlan(fn: (plan: Pointer) => void): void {
+  const out = out64();
+  c(abi.bunmg_grid_plan_create(gridBytes(), 1, 0, out));
+  try {
+    fn(ptr(out[0]));
+  } finally {
+    c(abi.bunmg_grid_plan_destroy(ptr(out[0])));
+  }
+}
 
 function withPlan(fn: (plan: Pointer) => void): void {
   const out = out64();

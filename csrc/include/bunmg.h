@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 3
+#define BUNMG_ABI_VERSION 4
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
@@ -380,6 +380,117 @@ typedef enum bunmg_runtime_library {
  * whatever the status. */
 BUNMG_API bunmg_status bunmg_library_probe(int32_t library, const char **path, const char **version,
                                            const char **tried);
+
+
+/* ---- the distributed engine (mp): 2D block-cyclic layouts over a process grid ----
+ * One rank per device, prows x pcols ranks. The distributed matrix is the column-major view of
+ * the row-major A: it has M = A's row length rows and N = A's rows columns, and A's row i is its
+ * column i (for Hermitian A that view is conj(A)). In row layout rank r holds A's rows
+ * [r*s, min((r+1)*s, N)), s = ceil(N / ranks), at the start of its buffer. The grid layout is
+ * ScaLAPACK's 2D block-cyclic one with MB x NB blocks and RSRC = CSRC = 0: element (i, j) of the
+ * distributed matrix (A[j][i]) lives at grid position ((i / MB) % prows, (j / NB) % pcols), local
+ * row (i / (MB * prows)) * MB + i % MB and local column (j / (NB * pcols)) * NB + j % NB, stored
+ * column-major with the same leading dimension on every rank, LLD = numroc(M, MB, 0, 0, prows)
+ * (the largest local row count; ScaLAPACK accepts any LLD >= max(1, LOCr)). Grid position
+ * (pr, pc) is rank pr * pcols + pc in row-major order (BLACS "Row"), pc * prows + pr in
+ * column-major order. */
+#define BUNMG_MAX_RANKS 4096
+
+typedef enum bunmg_grid_order { BUNMG_GRID_ROW_MAJOR = 0, BUNMG_GRID_COL_MAJOR = 1 } bunmg_grid_order;
+
+typedef struct bunmg_grid {
+  int64_t m, n;         /* the distributed matrix: A's row length and A's rows */
+  int64_t mb, nb;       /* block rows (of A's columns) and block columns (of A's rows) */
+  int32_t prows, pcols; /* the process grid */
+  int32_t order;        /* bunmg_grid_order */
+  int32_t reserved;     /* 0 */
+} bunmg_grid;
+
+/* One rank's part of the grid layout. */
+typedef struct bunmg_grid_rank {
+  int32_t prow, pcol;
+  int64_t local_rows, local_cols; /* numroc of M and N: the elements this rank holds */
+  int64_t lld;                    /* leading dimension of the local matrix (every rank's) */
+  int64_t shard_first, shard_rows; /* A's rows this rank holds in row layout */
+  int64_t desc[9]; /* ScaLAPACK's descriptor: 1, context 0 (the engine sets its own), M, N, MB, NB,
+                      0, 0, LLD */
+} bunmg_grid_rank;
+
+BUNMG_API bunmg_status bunmg_grid_describe(const bunmg_grid *grid, int32_t rank, bunmg_grid_rank *out);
+/* Elements each rank's buffer needs so that the row layout, the grid layout and the planner's
+ * intermediate layout all fit (the same for every rank). */
+BUNMG_API bunmg_status bunmg_grid_capacity(const bunmg_grid *grid, int64_t *elements);
+/* Where element (i, j) of the distributed matrix (A[j][i]) lives in the grid layout. */
+BUNMG_API bunmg_status bunmg_grid_locate(const bunmg_grid *grid, int64_t i, int64_t j, int32_t *rank,
+                                         int64_t *offset);
+
+/* A plan that moves every element between the row layout and the grid layout in place, in each
+ * rank's buffer of bunmg_grid_capacity elements. Phase SPLIT, within each rank: each of its rows
+ * of A is cut, through one row of staging, into prows slots of LLD elements (the slot for grid
+ * row pr holds the row's elements of the block rows pr, pr + prows, ...). Phase EXCHANGE: the
+ * slots are permuted across the ranks onto their local columns by chains and cycles of
+ * contiguous runs; each cycle stages one run of at most `chunk` elements on one of `lanes`
+ * staging slots per rank. Moves of one round are independent; a job's moves are in consecutive
+ * rounds of its lane. The way back runs the phases, rounds and moves in reverse order, each move
+ * from its destination to its source. */
+typedef struct bunmg_grid_plan bunmg_grid_plan;
+
+typedef enum bunmg_grid_phase { BUNMG_GRID_PHASE_SPLIT = 0, BUNMG_GRID_PHASE_EXCHANGE = 1 } bunmg_grid_phase;
+
+typedef struct bunmg_grid_plan_summary {
+  int64_t capacity;        /* elements per rank buffer, as bunmg_grid_capacity */
+  int64_t lld;             /* elements per slot = the local leading dimension */
+  int64_t staging;         /* staging elements per rank the executor allocates */
+  int64_t split_moves, split_rounds;
+  int64_t exchange_moves, exchange_rounds;
+  int64_t pieces;          /* runs of slots that move as one copy in the exchange (before chunking) */
+  int64_t fixed;           /* pieces already in place */
+  int64_t chains, cycles;  /* exchange jobs (cycles after chunking) */
+  int64_t elements_cross;  /* elements moved between ranks (one way) */
+  int64_t elements_local;  /* elements copied within a rank, staging included (one way) */
+  int64_t largest_move;    /* elements */
+} bunmg_grid_plan_summary;
+
+typedef struct bunmg_grid_move {
+  int64_t job;      /* the chain or cycle; for SPLIT, the rank's row job */
+  int64_t round;    /* within its phase */
+  int32_t phase;    /* bunmg_grid_phase */
+  int32_t lane;     /* the job's lane: rank * lanes + slot */
+  int32_t src_rank, dst_rank;
+  int32_t src_staging, dst_staging; /* 1: the offset is in that rank's staging buffer */
+  int64_t src_offset, dst_offset, elements;
+} bunmg_grid_move;
+
+/* lanes: 1..64 staging slots per rank; chunk: elements per staged run (0: MB * NB). */
+BUNMG_API bunmg_status bunmg_grid_plan_create(const bunmg_grid *grid, int32_t lanes, int64_t chunk,
+                                              bunmg_grid_plan **out);
+BUNMG_API bunmg_status bunmg_grid_plan_destroy(bunmg_grid_plan *plan);
+BUNMG_API bunmg_status bunmg_grid_plan_get_summary(const bunmg_grid_plan *plan, bunmg_grid_plan_summary *out);
+/* Copies up to `cap` moves (SPLIT then EXCHANGE, by round) into `out`; `count` receives the total. */
+BUNMG_API bunmg_status bunmg_grid_plan_get_moves(const bunmg_grid_plan *plan, bunmg_grid_move *out, int64_t cap,
+                                                 int64_t *count);
+
+/* Runs a plan over host buffers, one per rank (bunmg_grid_capacity elements of element_bytes
+ * each), each rank on its own thread with an in-process transport that matches sends and
+ * receives as a network would. flags: BUNMG_GRID_TO_ROWS runs the plan back (grid layout to row
+ * layout); BUNMG_GRID_AGREE_PER_PHASE agrees on failures once per phase instead of after every
+ * round of the exchange, as a transport whose operations only queue work (NCCL, CUDA streams)
+ * does: a failure in the exchange then cannot be rolled back and ends in LAYOUT_LOST. Every wait
+ * is bounded by timeout_ms (<= 0: 60000). Otherwise a failure rolls every rank back to the layout
+ * it started in; a rank that is lost ends the run with PEER_LOST on the others (their data is
+ * then lost). fault (may be NULL) injects one fault for tests: {kind, rank, n}, the rank's n-th
+ * transport operation (0 = its first) fails, makes the rank die, or stalls it for twice the
+ * timeout. statuses (may be NULL) receives every rank's status. */
+#define BUNMG_GRID_TO_ROWS 1
+#define BUNMG_GRID_AGREE_PER_PHASE 2
+typedef enum bunmg_grid_fault {
+  BUNMG_GRID_FAULT_NONE = 0,
+  BUNMG_GRID_FAULT_FAIL = 1,  /* the operation reports DEVICE_ERROR (a send still delivers, marked bad) */
+  BUNMG_GRID_FAULT_DIE = 2,   /* the rank stops, as a killed process would */
+  BUNMG_GRID_FAULT_STALL = 3  /* the rank sleeps for twice the timeout first */
+} bunmg_grid_fault;
+BUNMG_API bunmg_status bunmg_grid_exec_host(const bunmg_grid_plan *plan, void *const *buffers, int32_t element_bytes,
+                                            int32_t flags, int64_t timeout_ms, const int64_t *fault, int32_t *statuses);
 
 #ifdef __cplusplus
 }
