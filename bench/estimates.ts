@@ -6,21 +6,13 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseBenchArgs, type BenchArgs, type ScenarioName } from "./args.ts";
 import type { CaseInfo } from "./progress.ts";
+import type { ResultFile } from "./report.ts";
 import { REGISTRY } from "./scenarios/index.ts";
 
 export const RESULTS_DIR = join(import.meta.dir, "results");
 
 /** What a recorded result says of its run. */
-interface RecordedRun {
-  path: string;
-  scenario: ScenarioName;
-  backend: string;
-  devices: number[];
-  quick: boolean;
-  date: string;
-  seconds: number;
-  argv: string[];
-}
+type RecordedRun = Pick<ResultFile, "path" | "scenario" | "backend" | "devices" | "quick" | "date" | "argv"> & { seconds: number };
 
 export interface Scale {
   /** recorded seconds over the a-priori estimate of the same run */

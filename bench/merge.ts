@@ -7,22 +7,9 @@ import { basename } from "node:path";
 import { parseArgs } from "node:util";
 import { SCENARIOS, type ScenarioName } from "./args.ts";
 import { reportCharts } from "./plot.ts";
-import { runLabel, stamp, type Row, type ScenarioResult } from "./report.ts";
+import { runLabel, stamp, type ResultFile, type Row, type ScenarioResult } from "./report.ts";
 import { writeSummary } from "./summary.ts";
 import { REGISTRY } from "./scenarios/index.ts";
-
-export interface ResultFile {
-  path: string;
-  scenario: ScenarioName;
-  backend: string;
-  devices: number[];
-  quick: boolean;
-  date: string;
-  bunmg: string;
-  argv: string[];
-  notes: string[];
-  rows: Row[];
-}
 
 export interface Merged {
   where: string;

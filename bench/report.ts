@@ -2,8 +2,25 @@
 // footnotes that depend on the backend.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import type { ScenarioName } from "./args.ts";
 
 export type Row = Record<string, unknown>;
+
+/** A result file as `bun bench` writes it under bench/results/ (the fields its readers use). */
+export interface ResultFile {
+  path: string;
+  scenario: ScenarioName;
+  backend: string;
+  devices: number[];
+  quick: boolean;
+  date: string;
+  /** wall time of the scenario's run */
+  seconds?: number;
+  bunmg: string;
+  argv: string[];
+  notes: string[];
+  rows: Row[];
+}
 
 export interface Column {
   key: string;

@@ -9,6 +9,8 @@
 
 #include "core/plan.h"
 
+#include "core/cuts.h"
+
 typedef struct planner {
   int64_t n, tile, s, cap;
   int32_t ndev;
@@ -29,45 +31,21 @@ static int64_t dst_pos(const planner *p, int64_t j) {
   return d * p->cap + l;
 }
 
-static int64_t sigma(const planner *p, int64_t j) { return p->src_at[dst_pos(p, j)]; }
-static int64_t sigma_inv(const planner *p, int64_t j) { return p->dst_at[src_pos(p, j)]; }
-
-static int discontinuous(int64_t prev, int64_t cur) {
-  return (prev < 0) != (cur < 0) || (cur >= 0 && cur != prev + 1);
+static int64_t sigma(const void *ctx, int64_t j) {
+  const planner *p = ctx;
+  return p->src_at[dst_pos(p, j)];
+}
+static int64_t sigma_inv(const void *ctx, int64_t j) {
+  const planner *p = ctx;
+  return p->dst_at[src_pos(p, j)];
 }
 
-typedef struct breaks {
-  uint8_t *mark;
-  int64_t *stack;
-  int64_t depth, n;
-} breaks;
-
-static void add_break(breaks *b, int64_t j) {
-  if (j < 0 || j > b->n || b->mark[j]) return;
-  b->mark[j] = 1;
-  b->stack[b->depth++] = j;
-}
-
-static void find_breaks(const planner *p, breaks *b) {
-  add_break(b, 0);
-  add_break(b, p->n);
+/* Pieces also end at shard and tile boundaries: a piece is one copy within one shard. */
+static void find_cuts(const planner *p, bunmg_cuts *c) {
+  const bunmg_cut_map map = {p, sigma, sigma_inv, NULL};
   for (int64_t j = 1; j < p->n; j++)
-    if (j % p->s == 0 || j % p->tile == 0 || discontinuous(sigma(p, j - 1), sigma(p, j)) ||
-        discontinuous(sigma_inv(p, j - 1), sigma_inv(p, j)))
-      add_break(b, j);
-  while (b->depth > 0) {
-    int64_t j = b->stack[--b->depth];
-    if (j < p->n) {
-      add_break(b, sigma(p, j));
-      add_break(b, sigma_inv(p, j));
-    }
-    if (j > 0) {
-      int64_t t = sigma(p, j - 1);
-      if (t >= 0) add_break(b, t + 1);
-      t = sigma_inv(p, j - 1);
-      if (t >= 0) add_break(b, t + 1);
-    }
-  }
+    if (j % p->s == 0 || j % p->tile == 0 || bunmg_cut_needed(&map, j)) bunmg_cut(c, j);
+  bunmg_cuts_close(c, &map);
 }
 
 typedef struct piece {
@@ -258,13 +236,13 @@ bunmg_status bunmg_plan_build(int64_t rows, int64_t tile, int32_t ndev, int32_t 
   for (int32_t d = 0; d < ndev; d++) p.offset[d] = bunmg_shard_offset(rows, tile, ndev, d);
   size_t positions = (size_t)ndev * (size_t)cap;
   bunmg_plan *plan = calloc(1, sizeof *plan);
-  breaks b = {calloc((size_t)rows + 1, 1), malloc(sizeof(int64_t) * ((size_t)rows + 1)), 0, rows};
+  bunmg_cuts cuts = {NULL, NULL, 0, 0};
   p.src_at = malloc(sizeof(int64_t) * positions);
   p.dst_at = malloc(sizeof(int64_t) * positions);
   if (plan) plan->lane_staging_rows = calloc((size_t)(ndev * lanes_per_device), sizeof(int64_t));
-  if (!plan || !plan->lane_staging_rows || !b.mark || !b.stack || !p.src_at || !p.dst_at) {
+  if (!plan || !plan->lane_staging_rows || !p.src_at || !p.dst_at) {
     st = bunmg_fail(BUNMG_OUT_OF_MEMORY, "plan: out of host memory for %lld rows", (long long)rows);
-  } else {
+  } else if ((st = bunmg_cuts_init(&cuts, rows, "plan")) == BUNMG_OK) {
     *plan = (bunmg_plan){rows, tile, ndev, lanes_per_device, {0}, NULL, 0, NULL, 0, plan->lane_staging_rows};
     plan->summary.capacity = cap;
     for (size_t i = 0; i < positions; i++) p.src_at[i] = p.dst_at[i] = -1;
@@ -272,11 +250,10 @@ bunmg_status bunmg_plan_build(int64_t rows, int64_t tile, int32_t ndev, int32_t 
       p.src_at[src_pos(&p, j)] = j;
       p.dst_at[dst_pos(&p, j)] = j;
     }
-    find_breaks(&p, &b);
-    st = decompose(plan, &p, b.mark);
+    find_cuts(&p, &cuts);
+    st = decompose(plan, &p, cuts.mark);
   }
-  free(b.mark);
-  free(b.stack);
+  bunmg_cuts_free(&cuts);
   free(p.src_at);
   free(p.dst_at);
   if (st != BUNMG_OK) {

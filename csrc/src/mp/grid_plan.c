@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "mp/grid_plan.h"
+#include "core/cuts.h"
 
 /* Default staged run when MB * NB would be larger: far beyond any device's memory. */
 #define MAX_CHUNK ((int64_t)1 << 40)
@@ -30,8 +31,8 @@ typedef struct slots {
   int64_t *dst_at; /* position -> slot id that must end there, or -1 */
 } slots;
 
-static int present(const slots *sl, int64_t j) {
-  const bunmg_grid *g = &sl->shape->grid;
+static int present(const void *ctx, int64_t j) {
+  const bunmg_grid *g = &((const slots *)ctx)->shape->grid;
   return bunmg_numroc(g->m, g->mb, (int32_t)(j % g->prows), 0, g->prows) > 0;
 }
 
@@ -48,49 +49,29 @@ static int64_t dst_pos(const slots *sl, int64_t j) {
   return t * sl->shape->cap_slots + bunmg_g2l(i, g->nb, g->pcols);
 }
 
-static int64_t sigma(const slots *sl, int64_t j) { return sl->src_at[dst_pos(sl, j)]; }
-static int64_t sigma_inv(const slots *sl, int64_t j) { return sl->dst_at[src_pos(sl, j)]; }
-
-static int adjacent(int64_t cap, int64_t prev, int64_t cur) { return cur == prev + 1 && cur / cap == prev / cap; }
-static int discontinuous(int64_t prev, int64_t cur) { return (prev < 0) != (cur < 0) || (cur >= 0 && cur != prev + 1); }
-
-typedef struct breaks {
-  uint8_t *mark;
-  int64_t *stack;
-  int64_t depth, n;
-} breaks;
-
-static void add_break(breaks *b, int64_t j) {
-  if (j < 0 || j > b->n || b->mark[j]) return;
-  b->mark[j] = 1;
-  b->stack[b->depth++] = j;
+static int64_t sigma(const void *ctx, int64_t j) {
+  const slots *sl = ctx;
+  return sl->src_at[dst_pos(sl, j)];
+}
+static int64_t sigma_inv(const void *ctx, int64_t j) {
+  const slots *sl = ctx;
+  return sl->dst_at[src_pos(sl, j)];
 }
 
-static void find_breaks(const slots *sl, breaks *b) {
+static int adjacent(int64_t cap, int64_t prev, int64_t cur) { return cur == prev + 1 && cur / cap == prev / cap; }
+
+/* Pieces also end where slots stop existing or stop being contiguous at either end (a piece is
+ * one copy between two ranks). */
+static void find_cuts(const slots *sl, bunmg_cuts *c) {
+  const bunmg_cut_map map = {sl, sigma, sigma_inv, present};
   int64_t cap = sl->shape->cap_slots;
-  add_break(b, 0);
-  add_break(b, sl->count);
   for (int64_t j = 1; j < sl->count; j++) {
-    int p = present(sl, j - 1), c = present(sl, j);
-    if (p != c || (c && (!adjacent(cap, src_pos(sl, j - 1), src_pos(sl, j)) ||
-                         !adjacent(cap, dst_pos(sl, j - 1), dst_pos(sl, j)) ||
-                         discontinuous(sigma(sl, j - 1), sigma(sl, j)) ||
-                         discontinuous(sigma_inv(sl, j - 1), sigma_inv(sl, j)))))
-      add_break(b, j);
+    int p = present(sl, j - 1), q = present(sl, j);
+    if (p != q || (q && (!adjacent(cap, src_pos(sl, j - 1), src_pos(sl, j)) ||
+                         !adjacent(cap, dst_pos(sl, j - 1), dst_pos(sl, j)) || bunmg_cut_needed(&map, j))))
+      bunmg_cut(c, j);
   }
-  while (b->depth > 0) {
-    int64_t j = b->stack[--b->depth];
-    if (j < sl->count && present(sl, j)) {
-      add_break(b, sigma(sl, j));
-      add_break(b, sigma_inv(sl, j));
-    }
-    if (j > 0 && present(sl, j - 1)) {
-      int64_t t = sigma(sl, j - 1);
-      if (t >= 0) add_break(b, t + 1);
-      t = sigma_inv(sl, j - 1);
-      if (t >= 0) add_break(b, t + 1);
-    }
-  }
+  bunmg_cuts_close(c, &map);
 }
 
 typedef struct piece {
@@ -331,24 +312,23 @@ static bunmg_status build(bunmg_grid_plan *plan) {
   plan->split_rounds = sh->shard * plan->split_per_row;
   size_t positions = (size_t)sh->ranks * (size_t)sh->cap_slots;
   slots sl = {sh, g->n * g->prows, malloc(sizeof(int64_t) * positions), malloc(sizeof(int64_t) * positions)};
-  breaks b = {calloc((size_t)sl.count + 1, 1), malloc(sizeof(int64_t) * ((size_t)sl.count + 1)), 0, sl.count};
+  bunmg_cuts cuts = {NULL, NULL, 0, 0};
   bunmg_status st = BUNMG_OK;
-  if (!sl.src_at || !sl.dst_at || !b.mark || !b.stack) {
+  if (!sl.src_at || !sl.dst_at) {
     st = bunmg_fail(BUNMG_OUT_OF_MEMORY, "grid plan: out of host memory for %lld slots", (long long)sl.count);
-  } else {
+  } else if ((st = bunmg_cuts_init(&cuts, sl.count, "grid plan")) == BUNMG_OK) {
     for (size_t i = 0; i < positions; i++) sl.src_at[i] = sl.dst_at[i] = -1;
     for (int64_t j = 0; j < sl.count; j++)
       if (present(&sl, j)) {
         sl.src_at[src_pos(&sl, j)] = j;
         sl.dst_at[dst_pos(&sl, j)] = j;
       }
-    find_breaks(&sl, &b);
-    st = decompose(plan, &sl, b.mark);
+    find_cuts(&sl, &cuts);
+    st = decompose(plan, &sl, cuts.mark);
   }
   free(sl.src_at);
   free(sl.dst_at);
-  free(b.mark);
-  free(b.stack);
+  bunmg_cuts_free(&cuts);
   if (st == BUNMG_OK) st = sort_by_round(plan);
   if (st == BUNMG_OK) summarize(plan);
   return st;

@@ -49,7 +49,8 @@ bunmg_status bunmg_cholesky(bunmg_mesh *mesh, bunmg_matrix *a, bunmg_options *op
 /* The factor still stands for `a`. */
 static bunmg_status usable(const bunmg_factor *f, const bunmg_matrix *a) {
   if (f->consumed) return bunmg_fail(BUNMG_DISPOSED, "the Cholesky factor was consumed by inverse()");
-  if (!a) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix is NULL");
+  bunmg_status st = bunmg_check_matrix(f->mesh, a, 1); /* the whole descriptor, before anything moves */
+  if (st != BUNMG_OK) return st;
   if (a->rows != f->n || a->dtype != f->dtype || memcmp(a->shards, f->shards, sizeof f->shards) != 0)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "this matrix is not the one the Cholesky factor was made from");
   if (a->generation != f->generation)
