@@ -69,6 +69,7 @@ struct bunmg_group {
   owned_shard *owned; /* host backend, processes: shards in shared memory */
   size_t owned_count, owned_cap;
   uint64_t owned_seq;
+  int64_t grid_fault[3]; /* bunmg_grid_debug_inject's, for the next grid redistribution: kind, at, index */
 };
 
 static inline slot *own_slot(const bunmg_group *g) { return &g->m->slots[g->rank]; }
