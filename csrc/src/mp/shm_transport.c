@@ -170,8 +170,9 @@ static bunmg_status inject(shm_rank *c, int32_t at, int64_t index) {
     nanosleep(&pause_for, NULL);
     return BUNMG_OK;
   }
-  return bunmg_fail_at(BUNMG_DEVICE_ERROR, -1, c->rank, "injected failure at %s %lld on rank %d", at_names[at],
-                       (long long)index, c->rank);
+  char where[48] = "its join";
+  if (at != BUNMG_GRID_AT_JOIN) snprintf(where, sizeof where, "%s %lld", at_names[at], (long long)index);
+  return bunmg_fail_at(BUNMG_DEVICE_ERROR, -1, c->rank, "injected failure at %s on rank %d", where, c->rank);
 }
 
 bunmg_status bunmg_grid_debug_inject(bunmg_group *g, int32_t kind, int32_t at, int64_t index) {
