@@ -1,8 +1,9 @@
 // Grid redistributions between the ranks of a group (lib/grid-group.ts, csrc/src/mp/
-// shm_transport.c): real processes started as `bunmg launch` starts them, 1 to 6 ranks, every
-// grid they make, every dtype's element size, odd sizes and blocks, N below a block, N = 1. Each
-// rank checks its part of the grid against bunmg_grid_locate and its rows bit for bit after the
-// way back (test/fixtures/grid-rank.ts). Then failures across processes: a failed operation at
+// shm_transport.c, grid_group.c): real processes started as `bunmg launch` starts them, 1 to 6
+// ranks, every grid they make, every dtype's element size, odd sizes and blocks, N below a
+// block, N = 1, messages larger than their ring. Each rank checks its part of the grid against
+// bunmg_grid_locate and its rows bit for bit after the way back (test/fixtures/grid-rank.ts).
+// Then failures across processes: a failed operation at
 // every move rolls every rank back; calls that differ fail every rank alike; a rank SIGKILLed at
 // each step of the protocol leaves the others with PEER_LOST at once, in the documented state,
 // with nothing left in /dev/shm; a rank that stalls leaves them with TIMEOUT naming it.
@@ -48,7 +49,14 @@ const SIZES: [number, number, number, number][] = [
   [6, 1, 2, 2], // N = 1
   [1, 7, 1, 2], // M = 1
 ];
-const GRIDS: Record<number, [number, number][]> = { 1: [[1, 1]], 2: [[2, 1], [1, 2]], 4: [[2, 2]], 6: [[2, 3], [3, 2], [6, 1]] };
+/** Every grid of docs/mp-engine.md section 4.7, by rank count. */
+const GRIDS: Record<number, [number, number][]> = {
+  1: [[1, 1]],
+  2: [[2, 1], [1, 2]],
+  3: [[3, 1], [1, 3]],
+  4: [[2, 2], [4, 1], [1, 4]],
+  6: [[2, 3], [3, 2], [6, 1], [1, 6]],
+};
 
 /** Each grid on every size, the dtypes in turn (all four on each grid), both rank orders where
  * they differ, and a few with more lanes and small chunks. */
@@ -75,12 +83,26 @@ function moves(rank: number): { split: number; exchange: number } {
 }
 
 describe("grid redistributions between processes (shared memory)", () => {
-  test.each([1, 2, 4, 6])("%d process ranks: every grid, odd sizes and blocks, N below a block, N = 1, all four dtypes, there and back", async (ranks) => {
+  test.each([1, 2, 3, 4, 6])("%d process ranks: every grid, odd sizes and blocks, N below a block, N = 1, all four dtypes, there and back", async (ranks) => {
     const cases = matrixCases(ranks);
     const job = await launchGrid({ cases }, ranks);
     expect({ exitCode: job.exitCode, other: job.other }).toEqual({ exitCode: 0, other: [] });
     expectAllPlaced(job.outputs.map((o) => o.result), cases);
     expect(segmentsOf(job.job)).toEqual([]);
+  });
+
+  test.each([
+    [2, { m: 2000, n: 120, mb: 60, nb: 40, prows: 1, pcols: 2 }],
+    [6, { m: 2000, n: 120, mb: 16, nb: 10, prows: 1, pcols: 6 }],
+  ] as const)("%d process ranks: messages larger than their ring, which they go round many times", async (ranks, grid) => {
+    const ring = Math.floor(Math.min(256 << 10, Math.max(4 << 10, (4 << 20) / (ranks * (ranks - 1)))) / 64) * 64; // bunmg.h's R
+    const chunk = 1 << 20; // cycles stage whole pieces
+    const cross = gridPlan(grid, { chunk }).moves.filter((m) => m.srcRank !== m.dstRank);
+    expect(Math.max(...cross.map((m) => m.elements)) * 16).toBeGreaterThan(2 * ring);
+    const cases: GridCase[] = [{ grid, dtype: "complex128", chunk }];
+    const job = await launchGrid({ cases }, ranks);
+    expect(job.exitCode).toBe(0);
+    expectAllPlaced(job.outputs.map((o) => o.result), cases);
   });
 
   test("Workers of one process (threads mode) take the same path", async () => {
@@ -182,6 +204,29 @@ describe("a rank SIGKILLed at each step of the protocol", () => {
       expect(second?.error?.message).toContain(kill.says);
       if (kill.keepsRows) expect({ rank, rows: second?.after?.rows }).toEqual({ rank, rows: true });
       expect(out.errorAt! - diedAt).toBeLessThan(TIMEOUT_MS / 2);
+    });
+    expect(segmentsOf(job.job)).toEqual([]);
+  });
+
+  test("a rank killed from outside while its messages stream through the rings: the same", async () => {
+    const grid: GridShape = { m: 2000, n: 120, mb: 16, nb: 10, prows: 1, pcols: 6 };
+    const cases: GridCase[] = Array.from({ length: 8 }, () => ({ grid, dtype: "complex128", chunk: 1 << 20 }));
+    let killedAt = 0;
+    const job = await launchGrid({ cases }, 6, {
+      onStep: (rank, step, launched) => {
+        if (rank !== 1 || step !== "0 toGrid") return;
+        setTimeout(() => {
+          killedAt = performance.now();
+          launched.kill(1, "SIGKILL");
+        }, 150);
+      },
+    });
+    expect(job.ranks[1].signal).toBe("SIGKILL");
+    job.outputs.forEach((out, rank) => {
+      if (rank === 1) return;
+      expect({ rank, code: out.error?.code, device: out.error?.device }).toEqual({ rank, code: "PEER_LOST", device: 1 });
+      expect(out.result!.results.length).toBeLessThan(cases.length); // it broke before the last case
+      expect(out.errorAt! - killedAt).toBeLessThan(TIMEOUT_MS / 2);
     });
     expect(segmentsOf(job.job)).toEqual([]);
   });
