@@ -125,8 +125,8 @@ static bunmg_status join(shm_rank *c, uint64_t gen, const grid_call *mine, bunmg
   bunmg_group *g = c->g;
   bunmg_status injected = bunmg_shm_inject(c, BUNMG_GRID_AT_JOIN, 0);
   if (verdict == BUNMG_OK) verdict = injected;
-  char message[SHM_MESSAGE_BYTES];
-  snprintf(message, sizeof message, "%s", verdict == BUNMG_OK ? "" : bunmg_last_error());
+  char message[SHM_MESSAGE_BYTES] = ""; /* what every rank reports when this one failed its checks */
+  if (verdict != BUNMG_OK) snprintf(message, sizeof message, "rank %d: %s", c->rank, bunmg_last_error());
   char name[BUNMG_SHM_NAME_MAX];
   snprintf(name, sizeof name, "/" BUNMG_SHM_PREFIX "%s.%016llx.g%llu", g->job, (unsigned long long)g->id,
            (unsigned long long)gen);
@@ -143,8 +143,7 @@ static bunmg_status join(shm_rank *c, uint64_t gen, const grid_call *mine, bunmg
   st = t.agree(c, verdict, &first, &first_status);
   if (c->rank == 0) bunmg_seg_unlink(&c->seg); /* every rank has voted, so every rank has it mapped */
   if (st != BUNMG_OK || first < 0) return st;
-  return bunmg_fail_at(first_status, -1, first, "rank %d: %.*s", first, SHM_MESSAGE_BYTES - 1,
-                       c->x->members[first].message);
+  return bunmg_fail_at(first_status, -1, first, "%.*s", SHM_MESSAGE_BYTES - 1, c->x->members[first].message);
 }
 
 /* ---- the call ---- */
