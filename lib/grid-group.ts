@@ -115,13 +115,13 @@ export class GroupGrid<D extends DType = "float64"> {
     if (this.#plan === 0) problem = disposed(`${this} was disposed`);
     else {
       try {
-        checkArrayType(buffer, this.dtype, "buffer");
+        if (checkArrayType(buffer, this.dtype, "buffer").length === 0) problem = invalid(`buffer is empty: it needs the plan's capacity of ${this.capacity} elements`);
       } catch (e) {
         problem = e as BunmgError;
       }
     }
-    const address: Pointer | null = problem || buffer.byteLength === 0 ? null : ptr(buffer);
-    const status = native().bunmg_grid_redistribute(group, problem ? null : asPointer(this.#plan), address, problem ? 0 : buffer.byteLength, dtypeInfo(this.dtype).bytes, flags);
+    const address: Pointer | null = problem ? null : ptr(buffer);
+    const status = native().bunmg_grid_redistribute(group, this.#plan === 0 ? null : asPointer(this.#plan), address, problem ? 0 : buffer.byteLength, dtypeInfo(this.dtype).bytes, flags);
     if (problem) throw problem;
     check(status, "bunmg_grid_redistribute");
     return buffer;

@@ -144,7 +144,8 @@ describe("failures across processes", () => {
       { grid: GRID, dtype: "complex128", fault: { rank: 2, direction: "toGrid", kind: "fail", at: "join" } },
       { grid: GRID, dtype: "float32", agreePerPhase: true, fault: { rank: 0, direction: "toGrid", kind: "fail", at: "move", index: moves(0).split + 1 } },
       { grid: GRID, dtype: "float64", mismatch: { rank: 2, grid: { ...GRID, nb: 2 } } },
-      { grid: GRID, dtype: "complex64", shortBuffer: 1 },
+      { grid: GRID, dtype: "complex64", badBuffer: { rank: 1, how: "short" } },
+      { grid: GRID, dtype: "float32", badBuffer: { rank: 3, how: "type" } },
       { grid: GRID, dtype: "float64" },
     ];
     const job = await launchGrid({ cases }, 4);
@@ -159,7 +160,12 @@ describe("failures across processes", () => {
     job.outputs.forEach((out) => expect(out.result!.results[k + 1].error).toMatchObject({ code: "LAYOUT_LOST", device: 0, message: expect.stringContaining("agrees only at its end: the layout is lost") }));
     expectRolledBack(job, k + 2, "toGrid", "INVALID_ARGUMENT", 2, "rank 2 called a redistribution of 7 x 9 in 2 x 2 blocks on a 2 x 2 grid (row-major), 1 lane, 8-byte elements, to the grid, but rank 0 of 7 x 9 in 2 x 3 blocks");
     expectRolledBack(job, k + 3, "toGrid", "INVALID_ARGUMENT", 1, `nothing moved: rank 1: the buffer's ${(PLAN.capacity - 1) * 8} bytes are fewer than the plan's capacity of ${PLAN.capacity} elements of 8 bytes`);
-    job.outputs.forEach((out, rank) => expect(out.result!.results[k + 4]).toEqual({ placed: gridDescribe(GRID, rank).localRows * gridDescribe(GRID, rank).localCols, rowsBack: true }));
+    job.outputs.forEach((out, rank) => {
+      const e = out.result!.results[k + 4]!.error;
+      expect({ rank, code: e?.code, device: e?.device }).toEqual({ rank, code: "INVALID_ARGUMENT", device: rank === 3 ? undefined : 3 });
+      expect(e?.message).toContain(rank === 3 ? "buffer must be a Float32Array for dtype float32, got Int32Array" : "nothing moved: rank 3: buffer is NULL"); // its own reason; the others, what it passed
+    });
+    job.outputs.forEach((out, rank) => expect(out.result!.results[k + 5]).toEqual({ placed: gridDescribe(GRID, rank).localRows * gridDescribe(GRID, rank).localCols, rowsBack: true }));
     expect(segmentsOf(job.job)).toEqual([]);
   });
 });
@@ -279,6 +285,7 @@ describe("GroupGrid", () => {
     using gg = new GroupGrid(group, grid);
     const buffer = gg.allocBuffer().fill(7);
     expectError(() => gg.toGrid(new Float32Array(16) as never), "INVALID_ARGUMENT", "buffer must be a Float64Array for dtype float64");
+    expectError(() => gg.toGrid(new Float64Array(0)), "INVALID_ARGUMENT", "buffer is empty: it needs the plan's capacity of 16 elements");
     expectError(() => gg.toGrid(new Float64Array(15)), "INVALID_ARGUMENT", "grid_redistribute: nothing moved: rank 0: the buffer's 120 bytes are fewer than the plan's capacity of 16 elements of 8 bytes");
     using wide = new GroupGrid(group, { ...grid, prows: 2 });
     expectError(() => wide.toGrid(wide.allocBuffer()), "INVALID_ARGUMENT", "rank 0: the plan is for a 2 x 1 grid, but the group has 1 ranks");
