@@ -139,8 +139,10 @@ export const MAX_RANKS = 4096; // BUNMG_MAX_RANKS
 export const GRID_ORDER = { row: 0, column: 1 } as const;
 export const GRID_PHASE = { split: 0, exchange: 1 } as const;
 export const GRID_FAULT = { none: 0, fail: 1, die: 2, stall: 3 } as const;
-/** bunmg_grid_exec_host flags. */
+/** bunmg_grid_exec_host and bunmg_grid_redistribute flags. */
 export const GRID_FLAGS = { toRows: 1, agreePerPhase: 2 } as const;
+/** bunmg_grid_fault_at: where bunmg_grid_debug_inject's fault fires. */
+export const GRID_FAULT_AT = { join: 0, move: 1, agreement: 2 } as const;
 
 /** struct bunmg_grid. */
 export const GRID = layout([
@@ -289,4 +291,9 @@ export const symbols = {
     args: ["ptr", "buffer", "i32", "i32", "i64", "buffer", "buffer"], // plan, void*[ranks], element bytes, flags, timeout, int64 fault[3], int32 statuses[ranks]
     returns: "i32",
   },
+
+  // the distributed engine (mp): grid redistributions between the ranks of a group
+  // the buffer is a `ptr` (of a typed array) so that a rank with a bad one still takes part, passing NULL
+  bunmg_grid_redistribute: { args: ["ptr", "ptr", "ptr", "u64", "i32", "i32"], returns: "i32" }, // group, plan, buffer, bytes, element bytes, flags
+  bunmg_grid_debug_inject: { args: ["ptr", "i32", "i32", "i64"], returns: "i32" }, // group, kind, at, index
 } as const;

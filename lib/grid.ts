@@ -130,14 +130,19 @@ export function gridLocate(grid: GridShape, i: number, j: number): { rank: numbe
   return { rank: rank[0]!, offset: Number(offset[0]) };
 }
 
-/** Creates the plan, hands it to `fn`, and destroys it (the first error is the one reported). */
-function withPlan<T>(grid: GridShape, options: GridPlanOptions, fn: (plan: Pointer) => T): T {
+/** @internal a new native plan (the caller destroys it with bunmg_grid_plan_destroy) */
+export function createGridPlan(grid: GridShape, options: GridPlanOptions): Pointer {
   const lanes = checkInteger(options.lanes ?? 1, "lanes", 1, 64);
   const chunk = checkInteger(options.chunk ?? 0, "chunk", 0);
-  const lib = native();
   const out = new BigUint64Array(1);
-  check(lib.bunmg_grid_plan_create(encodeGrid(grid), lanes, chunk, out), "bunmg_grid_plan_create");
-  const plan = asPointer(readPointer(out));
+  check(native().bunmg_grid_plan_create(encodeGrid(grid), lanes, chunk, out), "bunmg_grid_plan_create");
+  return asPointer(readPointer(out));
+}
+
+/** Creates the plan, hands it to `fn`, and destroys it (the first error is the one reported). */
+function withPlan<T>(grid: GridShape, options: GridPlanOptions, fn: (plan: Pointer) => T): T {
+  const lib = native();
+  const plan = createGridPlan(grid, options);
   let result: T;
   try {
     result = fn(plan);
@@ -149,7 +154,8 @@ function withPlan<T>(grid: GridShape, options: GridPlanOptions, fn: (plan: Point
   return result;
 }
 
-function readSummary(plan: Pointer): GridPlanSummary {
+/** @internal a native plan's summary */
+export function readSummary(plan: Pointer): GridPlanSummary {
   const summary = new BigInt64Array(GRID_SUMMARY_FIELDS.length);
   check(native().bunmg_grid_plan_get_summary(plan, summary), "bunmg_grid_plan_get_summary");
   return Object.fromEntries(GRID_SUMMARY_FIELDS.map((k, i) => [k, Number(summary[i])])) as GridPlanSummary;

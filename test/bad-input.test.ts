@@ -651,14 +651,19 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_grid_exec_host", "plan NULL", err("INVALID_ARGUMENT", "grid_exec_host: plan is NULL"), () => c(abi.bunmg_grid_exec_host(NULL, NULL, 8, 0, 0, NULL, NULL))],
   ["bunmg_grid_exec_host", "buffer list NULL", err("INVALID_ARGUMENT", "grid_exec_host: buffer list is NULL"), () => withGridPlan((plan) => c(abi.bunmg_grid_exec_host(plan, NULL, 8, 0, 0, NULL, NULL)))],
   ["bunmg_grid_exec_host", "a rank's buffer NULL", err("INVALID_ARGUMENT", "grid_exec_host: buffer of rank 1 is NULL"), () => withGridPlan((plan) => c(abi.bunmg_grid_exec_host(plan, gridBuffers([true, false]), 8, 0, 0, NULL, NULL)))],
+  // grid redistributions between the ranks of a group (a group of one)
+  ["bunmg_grid_redistribute", "group NULL", err("INVALID_ARGUMENT", "grid_redistribute: group is NULL"), () => c(abi.bunmg_grid_redistribute(NULL, NULL, NULL, 0, 8, 0))],
+  ["bunmg_grid_redistribute", "plan NULL", err("INVALID_ARGUMENT", "grid_redistribute: nothing moved: rank 0: plan is NULL"), (f) => withGroup(f, (g) => abi.bunmg_grid_redistribute(g, NULL, ptr(bunPtr(gridStorage[0])), 512, 8, 0))],
+  ["bunmg_grid_redistribute", "buffer NULL", err("INVALID_ARGUMENT", "grid_redistribute: nothing moved: rank 0: buffer is NULL"), (f) => withGroup(f, (g) => withGridPlan((plan) => abi.bunmg_grid_redistribute(g, plan, NULL, 512, 8, 0), 1))],
+  ["bunmg_grid_debug_inject", "group NULL", err("INVALID_ARGUMENT", "grid_debug_inject: group is NULL"), () => c(abi.bunmg_grid_debug_inject(NULL, 1, 0, 0))],
 ];
 
-/** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a 2 x 1 grid. */
-function gridBytes(): Uint8Array {
+/** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a prows x 1 grid. */
+function gridBytes(prows = 2): Uint8Array {
   const bytes = new Uint8Array(GRID.bytes);
   const v = new DataView(bytes.buffer);
   for (const key of ["m", "n", "mb", "nb"] as const) v.setBigInt64(GRID.offset[key], key.endsWith("b") ? 2n : 6n, true);
-  v.setInt32(GRID.offset.prows, 2, true);
+  v.setInt32(GRID.offset.prows, prows, true);
   v.setInt32(GRID.offset.pcols, 1, true);
   return bytes;
 }
@@ -669,11 +674,12 @@ function gridBuffers(present: boolean[]): BigUint64Array {
   return new BigUint64Array(present.map((p, r) => (p ? BigInt(bunPtr(gridStorage[r])) : 0n)));
 }
 
-function withGridPlan(fn: (plan: Pointer) => void): void {
+/** Runs fn with a plan of gridBytes(prows)'s grid (destroyed after); returns what fn returns. */
+function withGridPlan<T>(fn: (plan: Pointer) => T, prows = 2): T {
   const out = out64();
-  c(abi.bunmg_grid_plan_create(gridBytes(), 1, 0, out));
+  c(abi.bunmg_grid_plan_create(gridBytes(prows), 1, 0, out));
   try {
-    fn(ptr(out[0]));
+    return fn(ptr(out[0]));
   } finally {
     c(abi.bunmg_grid_plan_destroy(ptr(out[0])));
   }

@@ -455,12 +455,13 @@ describe("failures", () => {
     expect(runGridOnHost(g, buffers, { direction: "toGrid", elementBytes: 8, fault: { kind: "fail", rank: 1, operation: ops[1] } }).error).toBeUndefined();
   });
 
-  test("a rank that dies at any operation: every other rank ends with PEER_LOST naming it", () => {
+  test("a rank that dies at any operation: every other rank ends with PEER_LOST naming it, its own rows back in place when the death came in the split", () => {
     for (const g of cases) {
       const ref = reference(g);
       const plan = gridPlan(g);
       const ops = operations(plan, ref.ranks);
-      for (const rank of [...new Set([0, ref.ranks - 1])])
+      for (const rank of [...new Set([0, ref.ranks - 1])]) {
+        const split = plan.moves.filter((m) => m.phase === "split" && m.srcRank === rank).length;
         for (let operation = 0; operation < ops[rank]; operation++) {
           const buffers = hostBuffers(g, plan.capacity, 8, ref.rowsAt);
           const run = runGridOnHost(g, buffers, { direction: "toGrid", elementBytes: 8, fault: { kind: "die", rank, operation } });
@@ -469,7 +470,16 @@ describe("failures", () => {
           expect(run.error?.device, where).toBe(rank);
           expect(run.error?.message, where).toContain(`rank ${rank} was lost`);
           run.statuses.forEach((s, r) => expect(s, `${where}: rank ${r}`).toBe("PEER_LOST"));
+          if (operation >= split) continue; // in the exchange: the matrix is lost
+          expect(run.error?.message, where).toContain("nothing had crossed between ranks, and this rank's buffer is back in its row layout");
+          const ids = idsOf(buffers, 8);
+          for (let i = 0; i < g.n; i++)
+            for (let j = 0; j < g.m; j++) {
+              const [r, o] = ref.rowsAt(i, j);
+              if (r !== rank && ids[r][o] !== id(g, i, j)) throw new Error(`${where}: rank ${r}'s A[${i}][${j}] is not back in place`);
+            }
         }
+      }
     }
   });
 

@@ -145,11 +145,11 @@ export function breaksGroup(step: string, ops: readonly Op[]): boolean {
 
 // ---- MPMD: a process per rank (startLaunch, as `bunmg launch` does) ----
 
-export interface RankOutput {
+export interface RankOutput<R = RankResult> {
   steps: string[];
   /** when each step's line arrived (performance.now()) */
   stepAt: Record<string, number>;
-  result?: RankResult;
+  result?: R;
   error?: { code: string; device?: number; message: string };
   errorAt?: number;
 }
@@ -164,21 +164,24 @@ export interface JobOptions {
   sweep?: boolean;
   /** default: a random one */
   job?: string;
+  /** the rank script, given the spec in BUNMG_TEST_SPEC (default: the group fixture) */
+  script?: string;
   /** called on each "STEP" line of a rank */
   onStep?: (rank: number, step: string, job: LaunchedJob) => void;
 }
 
-export type JobOutcome = LaunchResult & { outputs: RankOutput[]; other: string[]; ms: number; finishedAt: number; timeoutMs: number };
+export type JobOutcome<R = RankResult> = LaunchResult & { outputs: RankOutput<R>[]; other: string[]; ms: number; finishedAt: number; timeoutMs: number };
 
-/** Launches the fixture with `spec` on `devices` (a count: host ranks 0..n-1) and waits for it. */
-export async function launchJob(spec: RankSpec, devices: number | number[], options: JobOptions = {}): Promise<JobOutcome> {
+/** Launches the fixture (options.script: another rank script) with `spec` on `devices` (a count:
+ * host ranks 0..n-1) and waits for it. */
+export async function launchJob<R = RankResult>(spec: RankSpec | object, devices: number | number[], options: JobOptions = {}): Promise<JobOutcome<R>> {
   const ids = typeof devices === "number" ? Array.from({ length: devices }, (_, i) => i) : devices;
   const timeoutMs = options.timeoutMs ?? TIMEOUT_MS;
-  const outputs: RankOutput[] = ids.map(() => ({ steps: [], stepAt: {} }));
+  const outputs: RankOutput<R>[] = ids.map(() => ({ steps: [], stepAt: {} }));
   const other: string[] = [];
   const started = performance.now();
   const launched: LaunchedJob = startLaunch({
-    script: FIXTURE,
+    script: options.script ?? FIXTURE,
     devices: ids,
     backend: options.backend ?? "host",
     timeoutMs,
@@ -206,7 +209,7 @@ export async function launchJob(spec: RankSpec, devices: number | number[], opti
 }
 
 /** The ranks other than `dead` failed with `code` naming `dead`, and the job left nothing. */
-export function expectFailedBy(job: JobOutcome, dead: number, code: string): void {
+export function expectFailedBy(job: JobOutcome<unknown>, dead: number, code: string): void {
   job.outputs.forEach((out, rank) => {
     if (rank === dead) return;
     expect({ rank, error: out.error?.code, device: out.error?.device }).toEqual({ rank, error: code, device: dead });

@@ -478,7 +478,7 @@ BUNMG_API bunmg_status bunmg_grid_plan_get_moves(const bunmg_grid_plan *plan, bu
  * does: a failure in the exchange then cannot be rolled back and ends in LAYOUT_LOST. Every wait
  * is bounded by timeout_ms (<= 0: 60000). Otherwise a failure rolls every rank back to the layout
  * it started in; a rank that is lost ends the run with PEER_LOST on the others (their data is
- * then lost). fault (may be NULL) injects one fault for tests: {kind, rank, n}, the rank's n-th
+ * then lost, unless the break came in the split: see bunmg_grid_redistribute). fault (may be NULL) injects one fault for tests: {kind, rank, n}, the rank's n-th
  * transport operation (0 = its first) fails, makes the rank die, or stalls it for twice the
  * timeout. statuses (may be NULL) receives every rank's status. */
 #define BUNMG_GRID_TO_ROWS 1
@@ -491,6 +491,47 @@ typedef enum bunmg_grid_fault {
 } bunmg_grid_fault;
 BUNMG_API bunmg_status bunmg_grid_exec_host(const bunmg_grid_plan *plan, void *const *buffers, int32_t element_bytes,
                                             int32_t flags, int64_t timeout_ms, const int64_t *fault, int32_t *statuses);
+
+/* ---- the distributed engine (mp): grid redistributions between the ranks of a group ----
+ * A rank of a group (bunmg_group_join; processes or threads of one node, either backend) moves
+ * its own host buffer between the row layout and the grid layout, together with the group's
+ * other ranks, through shared memory. It is one of the group's collective calls: every rank
+ * calls the group's collectives in the same order (one that calls another collective instead is
+ * a rank that does not arrive: TIMEOUT). Each rank passes its own plan of the same grid, lanes
+ * and chunk (bunmg_grid_plan_create, prows * pcols = the group's size), the same element_bytes
+ * (1..1024) and flags (BUNMG_GRID_TO_ROWS: the way back; BUNMG_GRID_AGREE_PER_PHASE: as
+ * bunmg_grid_exec_host), and its buffer of buffer_bytes >= bunmg_grid_capacity * element_bytes.
+ * Every rank returns the same status:
+ *   - bad arguments on a rank, or calls that differ from rank 0's: INVALID_ARGUMENT with that
+ *     rank's message (device = the rank); nothing moved and the group stays usable;
+ *   - a failed operation: its status (device = the rank), every buffer rolled back to the layout
+ *     it started in, or LAYOUT_LOST when that cannot be (bunmg_grid_exec_host's rules);
+ *   - a rank that dies: PEER_LOST (device = that rank), seen within milliseconds (each wait
+ *     checks every rank's process every 10 ms); a rank that stops taking part: TIMEOUT naming
+ *     it after the group's timeout without data moving. The group is broken afterwards. This
+ *     rank's buffer is then as it was when the break came before anything crossed between
+ *     ranks (while joining, or in the split of the way to the grid), holds its rows when it came
+ *     after the exchange of the way back, and is lost otherwise (the message says which).
+ * Memory: per call one segment /dev/shm/bunmg-<job>.<meeting id>.g<n>, made by rank 0 and
+ * unlinked by it once every rank has mapped it (or when the call fails; a crashed rank 0's is
+ * removed by the others, or by the next sweep): a ring of R bytes per ordered pair of ranks,
+ * R = 4 MiB / (P (P - 1)) within 4..256 KiB, so at most max(4 MiB, 4 KiB P (P - 1)) in all; and
+ * in each rank's own memory, the plan's staging (summary.staging elements). */
+BUNMG_API bunmg_status bunmg_grid_redistribute(bunmg_group *group, const bunmg_grid_plan *plan, void *buffer,
+                                               uint64_t buffer_bytes, int32_t element_bytes, int32_t flags);
+
+/* For tests: arms one fault for this rank's next bunmg_grid_redistribute, where it fires once:
+ * at its join (index ignored), at its index-th copy, send or receive (0 = its first; roll backs
+ * count), or at its index-th agreement (0 = the join's, then the executor's). kind:
+ * BUNMG_GRID_FAULT_FAIL (the join or the operation reports DEVICE_ERROR; not at an agreement),
+ * DIE (the process kills itself with SIGKILL; process mode only), STALL (sleeps for twice the
+ * group's timeout first), NONE (disarms). */
+typedef enum bunmg_grid_fault_at {
+  BUNMG_GRID_AT_JOIN = 0,
+  BUNMG_GRID_AT_MOVE = 1,
+  BUNMG_GRID_AT_AGREEMENT = 2
+} bunmg_grid_fault_at;
+BUNMG_API bunmg_status bunmg_grid_debug_inject(bunmg_group *group, int32_t kind, int32_t at, int64_t index);
 
 #ifdef __cplusplus
 }

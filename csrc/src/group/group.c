@@ -63,13 +63,6 @@ bunmg_status bunmg_group_leave(bunmg_group *g) {
 
 /* ---- shard memory ---- */
 
-/* Names a segment this rank made. Its name holds the meeting's id, so a live holder is a bug. */
-static bunmg_status publish_own(bunmg_seg *seg, const char *name) {
-  bunmg_status st = bunmg_seg_publish(seg, name, NULL);
-  if (st != BUNMG_TIMEOUT) return st;
-  return bunmg_fail(BUNMG_INVALID_ARGUMENT, "shared memory segment %s already exists and its owner is alive", name);
-}
-
 static bunmg_status alloc_shared(bunmg_group *g, uint64_t bytes, void **out) {
   if (g->owned_count == g->owned_cap) {
     size_t cap = g->owned_cap ? 2 * g->owned_cap : 4;
@@ -83,7 +76,7 @@ static bunmg_status alloc_shared(bunmg_group *g, uint64_t bytes, void **out) {
            (unsigned long long)g->owned_seq++);
   owned_shard o;
   bunmg_status st = bunmg_seg_create(&o.seg, BUNMG_SEG_SHARD, SHARD_OFFSET + (size_t)(bytes ? bytes : 1), g->launch);
-  if (st == BUNMG_OK) st = publish_own(&o.seg, name);
+  if (st == BUNMG_OK) st = bunmg_group_publish(&o.seg, name);
   if (st != BUNMG_OK) {
     bunmg_seg_unmap(&o.seg);
     return st;
@@ -346,7 +339,7 @@ static bunmg_status lead(bunmg_group *g, const call *c, uint64_t gen, const char
     data_name(g, gen, name, sizeof name);
     if ((st = bunmg_seg_create(&data, BUNMG_SEG_DATA, DATA_OFFSET + c->data_bytes, g->launch)) == BUNMG_OK) {
       memcpy(data.base + DATA_OFFSET, c->data, c->data_bytes);
-      st = publish_own(&data, name);
+      st = bunmg_group_publish(&data, name);
     }
   }
   if (st != BUNMG_OK) bunmg_error_prefix("%s: ", op_names[c->op]);

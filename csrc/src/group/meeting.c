@@ -7,10 +7,11 @@
  * joined. Two launches of one job id thus run one after the other, or the later one times out
  * naming both; they never mix.
  *
- * Every wait polls (yields, then sleeps of 0.1 to 1 ms) for the awaited counter, the group's abort
- * record, and every 10 ms the other ranks' liveness; it fails after the timeout, except while
- * rank 0 runs the routine (started == gen), which only rank 0's liveness bounds. The first rank
- * to fail a wait records TIMEOUT or PEER_LOST in the abort record; every rank then reports it. */
+ * Every wait (bunmg_group_wait) polls (yields, then sleeps of 0.1 to 1 ms) for what it waits for,
+ * the group's abort record, and every 10 ms the other ranks' liveness; it fails after the timeout,
+ * which starts again whenever the wait sees something move, and does not run while rank 0 runs
+ * the routine (started == gen), which only rank 0's liveness bounds. The first rank to fail a
+ * wait records TIMEOUT or PEER_LOST in the abort record; every rank then reports it. */
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
@@ -47,11 +48,7 @@ bunmg_status bunmg_group_reported(const bunmg_group *g) {
   return bunmg_fail_at(m->abort_status, -1, m->abort_device, "%s", m->abort_message);
 }
 
-/* Records a failure that breaks the group (unless one is recorded already: the first one wins)
- * and reports the recorded one. Also removes the job's segments whose owner is gone. */
-static bunmg_status group_abort(bunmg_group *g, bunmg_status status, int32_t device, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static bunmg_status group_abort(bunmg_group *g, bunmg_status status, int32_t device, const char *fmt, ...) {
+bunmg_status bunmg_group_abort(bunmg_group *g, bunmg_status status, int32_t device, const char *fmt, ...) {
   meeting *m = g->m;
   int32_t none = 0;
   if (atomic_compare_exchange_strong(&m->abort_state, &none, 1)) {
@@ -65,6 +62,12 @@ static bunmg_status group_abort(bunmg_group *g, bunmg_status status, int32_t dev
   }
   bunmg_sweep(g->job, 0, 0);
   return bunmg_group_reported(g);
+}
+
+bunmg_status bunmg_group_publish(bunmg_seg *seg, const char *name) {
+  bunmg_status st = bunmg_seg_publish(seg, name, NULL);
+  if (st != BUNMG_TIMEOUT) return st;
+  return bunmg_fail(BUNMG_INVALID_ARGUMENT, "shared memory segment %s already exists and its owner is alive", name);
 }
 
 /* ---- waiting ---- */
@@ -116,36 +119,54 @@ static void backoff(int *round) {
   (*round)++;
 }
 
-bunmg_status bunmg_group_await(bunmg_group *g, await_kind kind, uint64_t gen, const char *stage) {
-  int64_t start = bunmg_now_ms(), deadline = start + g->timeout_ms, checked = start;
-  int from_lead = kind == AWAIT_FINISHED || kind == AWAIT_COMPLETED;
+bunmg_status bunmg_group_wait(bunmg_group *g, bunmg_group_look look, void *ctx, const char *stage) {
+  int64_t now = bunmg_now_ms(), deadline = now + g->timeout_ms, checked = now;
   for (int round = 0;; backoff(&round)) {
     if (bunmg_group_aborted(g)) return bunmg_group_reported(g);
-    int32_t blocking;
-    if (from_lead) {
-      if (reached(g, kind, 0, gen)) return BUNMG_OK;
-      /* rank 0 waits for the ranks behind: blame them first */
-      blocking = first_missing(g, kind == AWAIT_FINISHED ? AWAIT_ARRIVED : AWAIT_DONE, gen);
-      if (blocking < 0) blocking = 0;
-    } else if ((blocking = first_missing(g, kind, gen)) < 0) {
-      return BUNMG_OK;
+    bunmg_wait_state state = BUNMG_WAIT_STUCK;
+    int32_t blocking = look(g, ctx, &state);
+    if (blocking < 0) return BUNMG_OK;
+    now = bunmg_now_ms();
+    if (state == BUNMG_WAIT_MOVED) {
+      deadline = now + g->timeout_ms;
+      round = 0;
     }
-    int64_t now = bunmg_now_ms();
     if (now - checked >= LIVENESS_EVERY_MS) {
       checked = now;
       for (int32_t r = 0; r < g->size; r++) {
         char why[96];
         if (r != g->rank && gone(g, r, why, sizeof why))
-          return group_abort(g, BUNMG_PEER_LOST, r, "rank %d %s; rank %d noticed while waiting for rank %d to %s (job %s)",
-                             r, why, g->rank, blocking, stage, g->job);
+          return bunmg_group_abort(g, BUNMG_PEER_LOST, r,
+                                   "rank %d %s; rank %d noticed while waiting for rank %d to %s (job %s)", r, why,
+                                   g->rank, blocking, stage, g->job);
       }
     }
-    /* rank 0 running the routine is bounded by its liveness only: a solve can take minutes */
-    int running = kind == AWAIT_FINISHED && atomic_load_explicit(&g->m->started, memory_order_acquire) >= gen;
-    if (!running && now >= deadline)
-      return group_abort(g, BUNMG_TIMEOUT, blocking, "rank %d did not %s within %lld ms (job %s)", blocking, stage,
-                         (long long)g->timeout_ms, g->job);
+    if (state != BUNMG_WAIT_UNBOUNDED && now >= deadline)
+      return bunmg_group_abort(g, BUNMG_TIMEOUT, blocking, "rank %d did not %s within %lld ms (job %s)", blocking, stage,
+                               (long long)g->timeout_ms, g->job);
   }
+}
+
+typedef struct awaited {
+  await_kind kind;
+  uint64_t gen;
+} awaited;
+
+static int32_t look_await(bunmg_group *g, void *ctx, bunmg_wait_state *state) {
+  const awaited *a = ctx;
+  if (a->kind != AWAIT_FINISHED && a->kind != AWAIT_COMPLETED) return first_missing(g, a->kind, a->gen);
+  if (reached(g, a->kind, 0, a->gen)) return -1;
+  /* rank 0 running the routine is bounded by its liveness only: a solve can take minutes */
+  if (a->kind == AWAIT_FINISHED && atomic_load_explicit(&g->m->started, memory_order_acquire) >= a->gen)
+    *state = BUNMG_WAIT_UNBOUNDED;
+  /* rank 0 waits for the ranks behind: blame them first */
+  int32_t blocking = first_missing(g, a->kind == AWAIT_FINISHED ? AWAIT_ARRIVED : AWAIT_DONE, a->gen);
+  return blocking < 0 ? 0 : blocking;
+}
+
+bunmg_status bunmg_group_await(bunmg_group *g, await_kind kind, uint64_t gen, const char *stage) {
+  awaited a = {kind, gen};
+  return bunmg_group_wait(g, look_await, &a, stage);
 }
 
 /* ---- the meeting ---- */
@@ -236,7 +257,7 @@ static bunmg_status open_meeting(bunmg_group *g, const char *name) {
   g->id = g->m->id;
   const meeting *m = g->m;
   if (m->mode != g->mode || m->size != g->size || m->backend != g->local->backend)
-    return group_abort(g, BUNMG_INVALID_ARGUMENT, g->rank,
+    return bunmg_group_abort(g, BUNMG_INVALID_ARGUMENT, g->rank,
                        "rank %d joined job %s in %s mode with %d ranks on the %s backend, but rank 0 in %s mode with "
                        "%d ranks on the %s backend",
                        g->rank, g->job, mode_name(g->mode), g->size, backend_name(g->local->backend),

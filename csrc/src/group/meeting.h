@@ -69,6 +69,7 @@ struct bunmg_group {
   owned_shard *owned; /* host backend, processes: shards in shared memory */
   size_t owned_count, owned_cap;
   uint64_t owned_seq;
+  int64_t grid_fault[3]; /* bunmg_grid_debug_inject's, for the next grid redistribution: kind, at, index */
 };
 
 static inline slot *own_slot(const bunmg_group *g) { return &g->m->slots[g->rank]; }
@@ -79,6 +80,25 @@ static inline slot *own_slot(const bunmg_group *g) { return &g->m->slots[g->rank
 int bunmg_group_aborted(const bunmg_group *g);
 /* The group's recorded failure as this thread's error. */
 bunmg_status bunmg_group_reported(const bunmg_group *g);
+/* Records a failure that breaks the group (unless one is recorded already: the first one wins)
+ * and reports the recorded one. Also removes the job's segments whose owner is gone. */
+bunmg_status bunmg_group_abort(bunmg_group *g, bunmg_status status, int32_t device, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Names a segment this rank made. Its name holds the meeting's id, so a live holder is a bug. */
+bunmg_status bunmg_group_publish(bunmg_seg *seg, const char *name);
+
+/* What one look at a wait's condition saw besides its answer. */
+typedef enum {
+  BUNMG_WAIT_STUCK,    /* nothing moved */
+  BUNMG_WAIT_MOVED,    /* something moved: the timeout starts again */
+  BUNMG_WAIT_UNBOUNDED /* the wait is bounded by liveness only, for now */
+} bunmg_wait_state;
+/* One look: -1 once the wait is over, else the rank it waits for (the one a timeout names). */
+typedef int32_t (*bunmg_group_look)(bunmg_group *g, void *ctx, bunmg_wait_state *state);
+/* Polls look until it says the wait is over: OK; or the group's recorded failure, PEER_LOST when
+ * a rank is gone, TIMEOUT (naming look's rank) after the group's timeout without a move. `stage`
+ * says what the rank waited for is awaited to do, for messages ("arrive at potrs"). */
+bunmg_status bunmg_group_wait(bunmg_group *g, bunmg_group_look look, void *ctx, const char *stage);
 
 typedef enum { AWAIT_JOINED, AWAIT_ARRIVED, AWAIT_DONE, AWAIT_FINISHED, AWAIT_COMPLETED } await_kind;
 

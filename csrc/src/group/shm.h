@@ -4,6 +4,8 @@
  *   /bunmg-<job>                       a group's meeting point; unlinked once every rank has joined
  *   /bunmg-<job>.<id>.o<gen>           the small results of collective operation <gen>
  *   /bunmg-<job>.<id>.r<rank>.<n>      a host-backend shard of a rank in process mode
+ *   /bunmg-<job>.<id>.g<gen>           the mailboxes and agreements of grid redistribution <gen>
+ *                                      (mp/shm_transport.c); unlinked once every rank has joined
  * <id> is the meeting's random id (16 hex digits), so that two launches of one job id never
  * share a name. Job ids are [A-Za-z0-9_-]{1,64}, so "." separates a job's own segments.
  *
@@ -27,7 +29,7 @@
 #define BUNMG_SHM_DIR "/dev/shm"
 #define BUNMG_SHM_PREFIX "bunmg-"
 
-enum { BUNMG_SEG_MAIN = 1, BUNMG_SEG_DATA = 2, BUNMG_SEG_SHARD = 3 };
+enum { BUNMG_SEG_MAIN = 1, BUNMG_SEG_DATA = 2, BUNMG_SEG_SHARD = 3, BUNMG_SEG_GRID = 4 };
 
 /* At offset 0 of every segment; 64 bytes. */
 typedef struct bunmg_seg_head {

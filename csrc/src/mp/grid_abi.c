@@ -8,6 +8,7 @@ _Static_assert(BUNMG_MAX_RANKS == 4096, "lib/abi.ts MAX_RANKS");
 _Static_assert(BUNMG_GRID_COL_MAJOR == 1 && BUNMG_GRID_PHASE_EXCHANGE == 1 && BUNMG_GRID_FAULT_STALL == 3,
                "GRID_ORDER, GRID_PHASE, GRID_FAULT");
 _Static_assert(BUNMG_GRID_TO_ROWS == 1 && BUNMG_GRID_AGREE_PER_PHASE == 2, "GRID_FLAGS");
+_Static_assert(BUNMG_GRID_AT_JOIN == 0 && BUNMG_GRID_AT_MOVE == 1 && BUNMG_GRID_AT_AGREEMENT == 2, "GRID_FAULT_AT");
 
 _Static_assert(offsetof(bunmg_grid, m) == 0 && offsetof(bunmg_grid, n) == 8, "GRID.m, n");
 _Static_assert(offsetof(bunmg_grid, mb) == 16 && offsetof(bunmg_grid, nb) == 24, "GRID.mb, nb");

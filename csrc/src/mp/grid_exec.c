@@ -8,7 +8,8 @@
  * moves writes only a region whose content an earlier round already copied elsewhere (or a free
  * one). A transport that agrees only once per phase learns of an exchange failure after later
  * rounds copied from the region the failed move did not fill: LAYOUT_LOST. A broken transport
- * (TIMEOUT, PEER_LOST) ends the run at once: the matrix is lost. */
+ * (TIMEOUT, PEER_LOST) ends the run at once: in the exchange the matrix is lost; in the split,
+ * which is local, each rank undoes its own (the way to the grid) or has finished it (the way back). */
 #include <stdio.h>
 #include <string.h>
 
@@ -156,6 +157,28 @@ static bunmg_status undo_phase(run *r, int32_t phase, int backward, int64_t step
 
 static const char *layout_name(int reverse) { return reverse ? "grid" : "row"; }
 
+/* The transport broke after `steps` steps of `phase`. The split is local: on the way to the grid
+ * nothing has crossed between ranks yet, so this rank undoes its own split; on the way back the
+ * exchange is over and the split finished, so its rows are complete. Otherwise the matrix is lost. */
+static bunmg_status broke(run *r, int32_t phase, int reverse, int64_t steps, bunmg_status st) {
+  char cause[1024];
+  int64_t index;
+  int32_t device;
+  snprintf(cause, sizeof cause, "%s", bunmg_last_error());
+  bunmg_last_error_detail(&index, &device);
+  const char *state = "the matrix is lost";
+  if (phase == BUNMG_GRID_PHASE_SPLIT && !reverse) {
+    r->failed = BUNMG_OK;
+    for (int64_t k = steps - 1; k >= 0 && r->failed == BUNMG_OK; k--)
+      if (run_round(r, phase, round_at(r->plan, phase, 0, k), 1) != BUNMG_OK) r->failed = BUNMG_PEER_LOST;
+    if (r->failed == BUNMG_OK) state = "nothing had crossed between ranks, and this rank's buffer is back in its row layout";
+  } else if (phase == BUNMG_GRID_PHASE_SPLIT && r->failed == BUNMG_OK) {
+    state = "this rank's buffer already holds its rows in row layout";
+  }
+  return bunmg_fail_at(st, index, device, "redistribution to the %s layout broke in its %s phase; %s: %s",
+                       layout_name(!reverse), phase_name(phase), state, cause);
+}
+
 bunmg_status bunmg_grid_execute(const bunmg_grid_plan *plan, const bunmg_grid_transport *transport, int32_t rank,
                                 void *buffer, void *staging, size_t element_bytes, int reverse) {
   run r = {plan, transport, rank, buffer, staging, element_bytes, BUNMG_OK, ""};
@@ -166,11 +189,7 @@ bunmg_status bunmg_grid_execute(const bunmg_grid_plan *plan, const bunmg_grid_tr
     int32_t phase = order[p];
     outcome o;
     bunmg_status st = run_phase(&r, phase, reverse, rounds_of(plan, phase), &o);
-    if (st != BUNMG_OK) {
-      bunmg_error_prefix("redistribution to the %s layout broke in its %s phase; the matrix is lost: ",
-                         layout_name(!reverse), phase_name(phase));
-      return st;
-    }
+    if (st != BUNMG_OK) return broke(&r, phase, reverse, o.steps, st);
     done[p] = o.steps;
     if (o.first < 0) continue;
     /* a rank failed: take its cause, roll everything back */

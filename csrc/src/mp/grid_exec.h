@@ -29,7 +29,8 @@ typedef struct bunmg_grid_transport {
  * from the row layout to the grid layout (reverse = 0) or back. On failure every rank rolls back
  * to the layout it started in and returns the same status, the first failed rank's (detail
  * device = that rank); LAYOUT_LOST if the roll back failed; TIMEOUT or PEER_LOST if the transport
- * broke, when the matrix is lost. */
+ * broke: the matrix is then lost, unless it broke in the split (the way to the grid: this rank's
+ * buffer is back in row layout; the way back: it holds its rows). */
 bunmg_status bunmg_grid_execute(const bunmg_grid_plan *plan, const bunmg_grid_transport *transport, int32_t rank,
                                 void *buffer, void *staging, size_t element_bytes, int reverse);
 
