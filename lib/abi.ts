@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 4;
+export const ABI_VERSION = 5;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [

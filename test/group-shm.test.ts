@@ -147,4 +147,19 @@ describe("hostile /dev/shm entries (host backend)", () => {
     sweepSharedMemory({ job });
     expect(segmentsOf(job)).toEqual([]);
   });
+
+  test("a segment that cannot be made (a file size limit, as a full /dev/shm would) is OUT_OF_MEMORY, and nothing is left", () => {
+    const job = newJobId();
+    const script = `import { Group } from ${JSON.stringify(`${import.meta.dir}/../lib/index.ts`)};
+const g = Group.join({ mode: "processes", job: ${JSON.stringify(job)}, rank: 0, size: 1, backend: "host" });
+try { g.allocShard(1024); console.log("allocated"); } catch (e) { console.log(JSON.stringify({ code: e.code, message: e.message })); } finally { g.leave(); }`;
+    // 512 KiB of file size for this process: the meeting fits, an 8 MiB shard does not. SIGXFSZ
+    // is ignored so that the call fails instead of the process.
+    const run = Bun.spawnSync(["bash", "-c", `trap '' XFSZ; ulimit -f 512; exec "$0" -e "$1"`, process.execPath, script]);
+    expect(run.exitCode).toBe(0);
+    const outcome = JSON.parse(run.stdout.toString().trim());
+    expect(outcome.code).toBe("OUT_OF_MEMORY");
+    expect(outcome.message).toContain("is /dev/shm full?");
+    expect(segmentsOf(job)).toEqual([]);
+  });
 });

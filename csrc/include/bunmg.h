@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 4
+#define BUNMG_ABI_VERSION 5
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them

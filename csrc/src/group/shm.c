@@ -128,8 +128,14 @@ bunmg_status bunmg_seg_create(bunmg_seg *seg, uint32_t kind, size_t bytes, uint6
   if (fd < 0) return shm_error("open(O_TMPFILE)", BUNMG_SHM_DIR, errno);
   struct stat st;
   const char *failed = NULL;
+  int err = 0;
   if (fchmod(fd, 0600) != 0) failed = "fchmod"; /* exactly 0600, whatever the umask */
   else if (ftruncate(fd, (off_t)bytes) != 0) failed = "ftruncate";
+  /* The pages reserved now: a full /dev/shm fails here, not as a SIGBUS on first touch. */
+  else if ((err = posix_fallocate(fd, 0, (off_t)bytes)) != 0 && err != EOPNOTSUPP && err != ENOSYS) {
+    errno = err;
+    failed = "posix_fallocate";
+  }
   else if (fstat(fd, &st) != 0) failed = "fstat";
   void *base = failed ? MAP_FAILED : mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   if (base == MAP_FAILED) {

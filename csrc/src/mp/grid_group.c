@@ -7,7 +7,6 @@
  * rank has the segment mapped, so rank 0 then unlinks it: it outlives no call. A rank whose own
  * arguments are bad still joins and votes, so that every rank fails alike and the group stays
  * usable. Then the plan runs (grid_exec.c). */
-#include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,12 +64,6 @@ static bunmg_status compare_calls(const shm_rank *c, const grid_call *mine) {
 static bunmg_status create_exchange(shm_rank *c, const char *name, const grid_call *mine, int valid) {
   size_t bytes = bunmg_shm_segment_bytes(c->ranks, c->ring);
   bunmg_status st = bunmg_seg_create(&c->seg, BUNMG_SEG_GRID, bytes, c->g->launch);
-  if (st == BUNMG_OK) {
-    int err = posix_fallocate(c->seg.fd, 0, (off_t)bytes); /* a full /dev/shm fails here, not as SIGBUS later */
-    if (err != 0 && err != EOPNOTSUPP && err != ENOSYS)
-      st = bunmg_fail(BUNMG_OUT_OF_MEMORY, "posix_fallocate of %zu bytes in " BUNMG_SHM_DIR ": %s (is it full?)", bytes,
-                      strerror(err));
-  }
   if (st == BUNMG_OK) {
     shm_exchange *x = (shm_exchange *)c->seg.base;
     x->ranks = c->ranks;
