@@ -651,6 +651,20 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_grid_exec_host", "plan NULL", err("INVALID_ARGUMENT", "grid_exec_host: plan is NULL"), () => c(abi.bunmg_grid_exec_host(NULL, NULL, 8, 0, 0, NULL, NULL))],
   ["bunmg_grid_exec_host", "buffer list NULL", err("INVALID_ARGUMENT", "grid_exec_host: buffer list is NULL"), () => withGridPlan((plan) => c(abi.bunmg_grid_exec_host(plan, NULL, 8, 0, 0, NULL, NULL)))],
   ["bunmg_grid_exec_host", "a rank's buffer NULL", err("INVALID_ARGUMENT", "grid_exec_host: buffer of rank 1 is NULL"), () => withGridPlan((plan) => c(abi.bunmg_grid_exec_host(plan, gridBuffers([true, false]), 8, 0, 0, NULL, NULL)))],
+  // the distributed engine on CPUs (MPI ranks): the handle NULL, so that no MPI starts in this process
+  ["bunmg_mp_join", "out NULL", err("INVALID_ARGUMENT", "mp_join: mp output is NULL"), () => c(abi.bunmg_mp_join(1000, NULL))],
+  ["bunmg_mp_leave", "mp NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_mp_leave(NULL))],
+  ["bunmg_mp_info", "mp NULL", err("INVALID_ARGUMENT", "mp_info: NULL argument"), () => c(abi.bunmg_mp_info(NULL, new Int32Array(1), new Int32Array(1)))],
+  ["bunmg_mp_redistribute", "mp NULL", err("INVALID_ARGUMENT", "mp_redistribute: mp is NULL"), () => c(abi.bunmg_mp_redistribute(NULL, gridBytes(), new Float64Array(64), 8, 0))],
+  ["bunmg_mp_potrs", "mp NULL", err("INVALID_ARGUMENT", "mp_potrs: mp is NULL"), () => c(abi.bunmg_mp_potrs(NULL, NULL, NULL, new Float64Array(N), 1))],
+  ["bunmg_mp_cholesky", "out NULL", err("INVALID_ARGUMENT", "mp_cholesky: factor output is NULL"), () => c(abi.bunmg_mp_cholesky(NULL, NULL, NULL, NULL))],
+  ["bunmg_mp_cholesky", "mp NULL", err("INVALID_ARGUMENT", "mp_cholesky: mp is NULL"), () => c(abi.bunmg_mp_cholesky(NULL, NULL, NULL, out64()))],
+  ["bunmg_mp_factor_solve", "factor NULL", err("INVALID_ARGUMENT", "mp_factor_solve: factor is NULL"), () => c(abi.bunmg_mp_factor_solve(NULL, new Float64Array(N), 1))],
+  ["bunmg_mp_factor_logdet", "factor NULL", err("INVALID_ARGUMENT", "mp_factor_logdet: NULL argument"), () => c(abi.bunmg_mp_factor_logdet(NULL, new Float64Array(1)))],
+  ["bunmg_mp_factor_destroy", "factor NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_mp_factor_destroy(NULL))],
+  ["bunmg_mp_potri", "mp NULL", err("INVALID_ARGUMENT", "mp_potri: mp is NULL"), () => c(abi.bunmg_mp_potri(NULL, NULL, NULL))],
+  ["bunmg_mp_syevd", "mp NULL", err("INVALID_ARGUMENT", "mp_syevd: mp is NULL"), () => c(abi.bunmg_mp_syevd(NULL, NULL, NULL, 1, new Float64Array(N)))],
+  ["bunmg_mp_debug_inject", "mp NULL", err("INVALID_ARGUMENT", "mp_debug_inject: mp is NULL"), () => c(abi.bunmg_mp_debug_inject(NULL, 2, 0, NULL))],
 ];
 
 /** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a 2 x 1 grid. */
