@@ -32,7 +32,7 @@ export function findMpirun(env: Record<string, string | undefined> = process.env
     if (!existsSync(given)) throw new BunmgError("LIBRARY_NOT_FOUND", `${MPIRUN_ENV}=${given} does not exist`);
     return given;
   }
-  const found = Bun.which("mpirun");
+  const found = Bun.which("mpirun", { PATH: env.PATH ?? "" });
   if (!found) throw new BunmgError("LIBRARY_NOT_FOUND", "the mp engine needs Open MPI's mpirun, which is not on PATH: install it (Debian/Ubuntu: apt-get install openmpi-bin), or set BUNMG_MPIRUN to it");
   return found;
 }

@@ -122,6 +122,22 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
   });
 });
 
+describe.skipIf(missing !== undefined)("mp engine: a rank that does not arrive (3 ranks)", () => {
+  test("the others fail with TIMEOUT after the timeout; the late one reports the same when it comes", async () => {
+    const TIMEOUT_MS = 1500;
+    const k = spdCase("stall", "potrs", "float64", 11, { block: 2 }, { stall: { rank: 1, ms: 2500 } });
+    const job = await runMpJob(3, [k], TIMEOUT_MS);
+    for (const r of job.results[0]!) {
+      expect(r?.code, `rank ${r?.rank}: ${r?.message}`).toBe("TIMEOUT");
+      expect(r!.message).toContain(`within ${TIMEOUT_MS} ms`);
+      expect(r!.message).toBe(job.results[0]![0]!.message!);
+      expect(r!.unchanged).toBe(true);
+      if (r!.rank !== 1) expect(r!.ms).toBeGreaterThanOrEqual(TIMEOUT_MS - 50);
+      if (r!.rank !== 1) expect(r!.ms).toBeLessThan(TIMEOUT_MS + 1000);
+    }
+  });
+});
+
 describe.skipIf(missing !== undefined)("mp engine: a rank killed during each routine (4 ranks, 2 x 2)", () => {
   const TIMEOUT_MS = 4000;
   // [when, routine, dtype, fault, where the others notice it]

@@ -31,10 +31,10 @@ bunmg_status bunmg_mp_wait(bunmg_mp *mp, bunmg_mpi_handle *requests, const int32
     if (bunmg_now_ms() - start >= mp->timeout_ms) {
       int32_t peer = peer_of ? peer_of[next] : -1;
       if (peer >= 0)
-        return bunmg_mp_break(mp, BUNMG_TIMEOUT, peer, "rank %d did not complete %s with rank %d within %lld ms",
-                              peer, what, mp->rank, (long long)mp->timeout_ms);
-      return bunmg_mp_break(mp, BUNMG_TIMEOUT, -1, "the ranks did not all arrive at %s within %lld ms (rank %d waited)",
-                            what, (long long)mp->timeout_ms, mp->rank);
+        return bunmg_mp_break(mp, BUNMG_TIMEOUT, peer, "rank %d did not complete %s within %lld ms", peer, what,
+                              (long long)mp->timeout_ms);
+      return bunmg_mp_break(mp, BUNMG_TIMEOUT, -1, "the ranks did not all arrive at %s within %lld ms (every rank is alive)",
+                            what, (long long)mp->timeout_ms);
     }
   }
   return BUNMG_OK;
