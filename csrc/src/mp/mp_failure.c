@@ -53,9 +53,14 @@ static void record(bunmg_mp *mp, bunmg_status status, int32_t rank, const char *
 /* The failure to every other rank, without waiting on any (one may be dead): the requests and
  * the record are left to MPI. */
 static void send_notices(bunmg_mp *mp) {
+  if (!mp->notice_in) return; /* the failure came from another rank's notice, or before the receive was posted */
   mp_notice *n = calloc(1, sizeof *n);
   bunmg_mpi_handle *requests = calloc((size_t)mp->size, sizeof *requests);
-  if (!n || !requests || !mp->notice_in) return;
+  if (!n || !requests) {
+    free(n);
+    free(requests);
+    return;
+  }
   *n = (mp_notice){mp->broken, mp->broken_rank, ""};
   snprintf(n->message, sizeof n->message, "%s", mp->broken_message);
   for (int32_t r = 0; r < mp->size; r++)
@@ -93,7 +98,8 @@ static int notice_arrived(bunmg_mp *mp) {
   n->message[sizeof n->message - 1] = '\0';
   bunmg_status status = n->status == BUNMG_TIMEOUT ? BUNMG_TIMEOUT : BUNMG_PEER_LOST;
   if (mp->broken == BUNMG_OK) record(mp, status, n->rank, n->message);
-  mp->notice_in = NULL; /* received: nothing is posted any more */
+  free(n); /* received: nothing is posted any more */
+  mp->notice_in = NULL;
   return 1;
 }
 
