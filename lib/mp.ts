@@ -7,7 +7,7 @@ import { ptr, type Pointer } from "bun:ffi";
 import { EIG, GRID_FLAGS, LAYOUT, MATRIX, MP_FAULT, MP_OPTIONS } from "./abi.ts";
 import { allocHost, checkArray, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
 import { disposed, invalid } from "./errors.ts";
-import { UNTRACK } from "./internal.ts";
+import { RELEASE, UNTRACK } from "./internal.ts";
 import { encodeGrid, gridCapacity, type GridOrder, type GridShape } from "./grid.ts";
 import { DEFAULT_GROUP_TIMEOUT_MS } from "./group.ts";
 import { launcherRank } from "./launcher-env.ts";
@@ -67,6 +67,7 @@ export class MpFactor<D extends DType = DType> {
   readonly n: number;
   readonly dtype: D;
   #handle: number;
+  #released: string | undefined;
 
   /** @internal use world.cholesky */
   constructor(world: MpWorld, n: number, dtype: D, handle: number) {
@@ -99,9 +100,15 @@ export class MpFactor<D extends DType = DType> {
 
   /** Frees the factor (not collective). Idempotent. */
   dispose(): void {
+    this[RELEASE]("it was disposed");
+  }
+
+  /** @internal frees the factor; `reason` says why in later messages */
+  [RELEASE](reason: string): void {
     if (this.#handle === 0) return;
     const handle = asPointer(this.#handle);
     this.#handle = 0;
+    this.#released = reason;
     this.world[UNTRACK](this);
     check(native().bunmg_mp_factor_destroy(handle), "bunmg_mp_factor_destroy");
   }
@@ -115,7 +122,7 @@ export class MpFactor<D extends DType = DType> {
   }
 
   #alive(): Pointer {
-    if (this.#handle === 0) throw disposed(`${this} was disposed`);
+    if (this.#handle === 0) throw disposed(`${this} is no longer usable: ${this.#released}`);
     return asPointer(this.#handle);
   }
 }
@@ -246,7 +253,7 @@ export class MpWorld {
   /** Frees the handle and its factors (not collective). Idempotent. */
   leave(): void {
     if (this.#handle === 0) return;
-    for (const f of [...this.#factors]) f.dispose();
+    for (const f of [...this.#factors]) f[RELEASE]("its MpWorld left");
     const handle = asPointer(this.#handle);
     this.#handle = 0;
     check(native().bunmg_mp_leave(handle), "bunmg_mp_leave");

@@ -4,6 +4,7 @@
 // leave A unchanged everywhere, and a rank killed at any step must leave the others with
 // PEER_LOST naming it, within their timeout, and nothing in /dev/shm.
 import { describe, expect, test } from "bun:test";
+import { join } from "node:path";
 import type { DType } from "../lib/index.ts";
 import type { MpCase } from "./fixtures/mp-spec.ts";
 import { ALL_DTYPES } from "./helpers.ts";
@@ -60,10 +61,11 @@ describe.skipIf(missing !== undefined)("mp engine: every routine, dtype and grid
     expectAllCorrect(cases, await runMpJob(2, cases));
   });
 
-  test("4 ranks, 2 x 2 in both rank orders, N = 23, blocks of 3; the default grid", async () => {
+  test("4 ranks, 2 x 2 in both rank orders, N = 23, blocks of 3 and 5; the default grid and block", async () => {
     const cases = [
       ...routineCases("2x2", { block: 3 }, ["float32", "complex128"], 23),
       ...routineCases("2x2c", { block: 5, order: "column" }, ["float64", "complex64"], 23),
+      ...routineCases("default", {}, ["float64", "complex64"], 23), // one block of 64: everything on rank 0
     ];
     expectAllCorrect(cases, await runMpJob(4, cases));
   });
@@ -84,6 +86,26 @@ function npdCase(id: string, routine: MpCase["routine"], dtype: DType, n: number
   k.a[(p * n + p) * c] = -1;
   return k;
 }
+
+describe.skipIf(missing !== undefined)("mp engine: handles (one process, an MPI singleton)", () => {
+  test("bad arguments are INVALID_ARGUMENT before MPI sees them; a factor or world used after it ended is DISPOSED", () => {
+    const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "fixtures", "mp-handles.ts")], { stdout: "pipe", stderr: "pipe" });
+    expect(r.exitCode, r.stderr.toString()).toBe(0);
+    expect(JSON.parse(r.stdout.toString())).toEqual({
+      solve: "ok",
+      logDet: "ok",
+      "rows of the wrong length": "INVALID_ARGUMENT: A.data: expected this rank's rows (5) * n = 25 float64 values for dtype float64, got 5",
+      "a Float32Array for float64": "INVALID_ARGUMENT: A.data must be a Float64Array for dtype float64, got Float32Array of length 25",
+      "B of the wrong length": "INVALID_ARGUMENT: B: expected a positive multiple of n = 5 elements (n x nrhs, row-major), got 6",
+      "an unknown order": 'INVALID_ARGUMENT: order must be "row" or "column", got "diagonal"',
+      "an unknown fault": 'INVALID_ARGUMENT: fault must be one of fail, die, dieEngine, skewVectors, skewValues, got "explode"',
+      "solve after dispose": "DISPOSED: MpFactor(5 x 5 float64, rank 0, disposed) is no longer usable: it was disposed",
+      "a factor after its world left": "DISPOSED: MpFactor(5 x 5 float64, rank 0, disposed) is no longer usable: its MpWorld left",
+      "potrs after leave": "DISPOSED: MpWorld(rank 0 of 1, left) is no longer usable: it left",
+      "join again after leave": "ok",
+    });
+  });
+});
 
 describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A unchanged", () => {
   test("not positive definite at the first minor, a block boundary and the last minor (4 ranks)", async () => {

@@ -63,6 +63,11 @@ bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   if (st == BUNMG_OK) st = bunmg_mp_call_to_grid(call);
   if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, bunmg_mp_probes_image, call, "p?hemm (the probes' image)");
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, task_syevd, call, "p?syevd"));
+  /* Every rank takes grid position (0, 0)'s eigenvalues: with one block (N <= NB) on several
+   * ranks, ScaLAPACK 2.2 returned them right there and unsorted elsewhere. The probes below judge
+   * them with the vectors. */
+  if (st == BUNMG_OK) st = bunmg_mp_bcast(mp, call->w, (size_t)call->n * bunmg_dtype_real_size(call->dtype), 0,
+                                          "the broadcast of the eigenvalues");
   if (st == BUNMG_OK) skew(call);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_eigenvalues(call->dtype, call->w, call->n));
   if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, bunmg_mp_probes_check, call, "the eigenvectors' probes");

@@ -296,6 +296,9 @@ bunmg_status bunmg_pxsyevd(int32_t dtype, void *a, const bunmg_desc *da, void *w
   } else {
     lwork = max64(lwork, max64(1 + 6 * nn + 2 * np * nq, 3 * nn + max64(nb * (np + 1), 3 * nb)) + 2 * nn);
   }
+  /* and p?syevd's own formula misses what it hands p?ormtr / p?unmtr (its workspace after 2N):
+   * with NB > N that call failed on its LWORK (PXERBLA printed "parameter number 16") */
+  lwork = max64(lwork, 2 * nn + nb * nb + max64(nb * (nb - 1) / 2, (np + nq) * nb));
   liwork = max64(liwork, 7 * nn + 8 * pcols + 2);
   bunmg_status st = fits(lwork, "LWORK");
   if (st == BUNMG_OK) st = fits(lrwork, "LRWORK");
