@@ -87,7 +87,30 @@ function npdCase(id: string, routine: MpCase["routine"], dtype: DType, n: number
   return k;
 }
 
+/** Runs `code` (after importing MpWorld) in a child with `env`; its stdout. */
+function child(code: string, env: Record<string, string>): string {
+  const script = `import { MpWorld } from ${JSON.stringify(join(import.meta.dir, "..", "lib", "mp.ts"))};\n${code}`;
+  return Bun.spawnSync([process.execPath, "-e", script], { env: { ...process.env, ...env }, stdout: "pipe" }).stdout.toString();
+}
+
+test("mp engine: MPI that cannot be loaded is LIBRARY_NOT_FOUND naming where from and what to install", () => {
+  const out = child(`try { MpWorld.join(); } catch (e) { console.log(e.code + ": " + e.message); }`, { BUNMG_MPI: "/no/such/libmpi.so.40" });
+  expect(out).toContain("LIBRARY_NOT_FOUND: mp_join: MPI could not be loaded from /no/such/libmpi.so.40 (BUNMG_MPI)");
+  expect(out).toContain("apt-get install libopenmpi3 openmpi-bin");
+});
+
 describe.skipIf(missing !== undefined)("mp engine: handles (one process, an MPI singleton)", () => {
+  test("ScaLAPACK that cannot be loaded: LIBRARY_NOT_FOUND from the first routine, A unchanged", () => {
+    const out = child(
+      `using w = MpWorld.join(); const A = w.allocRows(3); A.data.fill(1);
+       try { w.potri(A); } catch (e) { console.log(e.code + ": " + e.message + " | " + A.data.every((v) => v === 1)); }`,
+      { BUNMG_SCALAPACK: "/no/such/libscalapack.so" },
+    );
+    expect(out).toContain("LIBRARY_NOT_FOUND: mp_potri: ScaLAPACK could not be loaded; tried /no/such/libscalapack.so");
+    expect(out).toContain("libscalapack-openmpi2.2");
+    expect(out.trim()).toEndWith("| true");
+  });
+
   test("bad arguments are INVALID_ARGUMENT before MPI sees them; a factor or world used after it ended is DISPOSED", () => {
     const r = Bun.spawnSync([process.execPath, join(import.meta.dir, "fixtures", "mp-handles.ts")], { stdout: "pipe", stderr: "pipe" });
     expect(r.exitCode, r.stderr.toString()).toBe(0);
