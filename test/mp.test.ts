@@ -117,6 +117,7 @@ describe.skipIf(missing !== undefined)("mp engine: handles (one process, an MPI 
     expect(JSON.parse(r.stdout.toString())).toEqual({
       solve: "ok",
       logDet: "ok",
+      "a second join": "INVALID_ARGUMENT: mp_join: this process has joined its MPI job already; leave first",
       "rows of the wrong length": "INVALID_ARGUMENT: A.data: expected this rank's rows (5) * n = 25 float64 values for dtype float64, got 5",
       "a Float32Array for float64": "INVALID_ARGUMENT: A.data must be a Float64Array for dtype float64, got Float32Array of length 25",
       "B of the wrong length": "INVALID_ARGUMENT: B: expected a positive multiple of n = 5 elements (n x nrhs, row-major), got 6",

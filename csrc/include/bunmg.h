@@ -511,7 +511,8 @@ typedef struct bunmg_mp bunmg_mp;
 /* Joins the MPI job: initializes MPI once per process (MPI_THREAD_MULTIPLE, MPI_ERRORS_RETURN on
  * MPI_COMM_WORLD and MPI_COMM_SELF), duplicates MPI_COMM_WORLD and exchanges the rank table (pid,
  * start time, host) for the liveness checks. Collective over MPI_COMM_WORLD; outside mpirun MPI
- * starts as a singleton, a job of one rank. timeout_ms <= 0: 60000. */
+ * starts as a singleton, a job of one rank. One handle per process at a time (INVALID_ARGUMENT
+ * while another is joined). timeout_ms <= 0: 60000. */
 BUNMG_API bunmg_status bunmg_mp_join(int64_t timeout_ms, bunmg_mp **out);
 /* Frees the handle; not collective. INVALID_ARGUMENT while factors of it are alive. NULL is a
  * no-op. MPI stays initialized until the process exits (the launcher lets ranks exit without

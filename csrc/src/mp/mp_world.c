@@ -12,9 +12,10 @@
 
 #define DEFAULT_TIMEOUT_MS 60000
 
-/* MPI is initialized once per process. */
+/* MPI is initialized once per process, and one handle at a time joins (BLACS keeps global state,
+ * and every rank must join as often as the others). */
 static pthread_mutex_t process_lock = PTHREAD_MUTEX_INITIALIZER;
-static int process_ready;
+static int process_ready, process_joined;
 
 bunmg_status bunmg_mp_enter(bunmg_mp *mp) {
   if (!mp) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "mp is NULL");
@@ -143,6 +144,12 @@ static bunmg_status exchange_table(bunmg_mp *mp) {
   return bunmg_mp_notices_start(mp);
 }
 
+static void set_joined(int joined) {
+  pthread_mutex_lock(&process_lock);
+  process_joined = joined;
+  pthread_mutex_unlock(&process_lock);
+}
+
 static bunmg_status join(int64_t timeout_ms, bunmg_mp **out) {
   if (!out) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "mp output is NULL");
   *out = NULL;
@@ -156,12 +163,20 @@ static bunmg_status join(int64_t timeout_ms, bunmg_mp **out) {
   mp->broken_rank = -1;
   mp->blacs_system = -1;
   pthread_mutex_lock(&process_lock);
-  st = prepare_process(mpi, mp->timeout_ms);
+  st = prepare_process(mpi, mp->timeout_ms); /* first: a process whose MPI broke says so */
+  if (st == BUNMG_OK && process_joined)
+    st = bunmg_fail(BUNMG_INVALID_ARGUMENT, "this process has joined its MPI job already; leave first");
+  if (st == BUNMG_OK) process_joined = 1;
   pthread_mutex_unlock(&process_lock);
-  if (st == BUNMG_OK) st = duplicate_world(mp);
+  if (st != BUNMG_OK) {
+    free(mp);
+    return st;
+  }
+  st = duplicate_world(mp);
   if (st == BUNMG_OK) st = exchange_table(mp);
   if (st != BUNMG_OK) {
     if (mp->broken == BUNMG_OK) free(mp); /* a broken one stays: its requests may still use it */
+    if (!bunmg_mp_process_failure()) set_joined(0); /* else MPI is unusable here anyway */
     return st;
   }
   *out = mp;
@@ -206,6 +221,7 @@ bunmg_status bunmg_mp_leave(bunmg_mp *mp) {
   }
   free(mp->peers);
   free(mp);
+  set_joined(0);
   return BUNMG_OK;
 }
 
