@@ -138,6 +138,17 @@ export function startMpirun(j: MpirunJob): LaunchedJob {
   const terminated = new Set<number>();
   const timers: ReturnType<typeof setTimeout>[] = [];
   let firstExit: number | undefined;
+  // A callback that throws must not stop the job's bookkeeping: its first error is thrown once
+  // the job has ended and its folder is gone; later lines are dropped.
+  let lineError: { error: unknown } | undefined;
+  const onLine = (rank: number, stream: "stdout" | "stderr", line: string) => {
+    if (lineError) return;
+    try {
+      j.onLine(rank, stream, line);
+    } catch (error) {
+      lineError = { error };
+    }
+  };
   const jobFolder = () => (existsSync(output) ? readdirSync(output)[0] : undefined); // mpirun names it after its job
   const follows = j.devices.flatMap((_, rank) =>
     (["stdout", "stderr"] as const).map((stream) => {
@@ -145,7 +156,7 @@ export function startMpirun(j: MpirunJob): LaunchedJob {
         const folder = jobFolder();
         return folder === undefined ? undefined : join(output, folder, `rank.${rank}`, stream);
       });
-      return (final: boolean) => follow.lines(final).forEach((line) => j.onLine(rank, stream, line));
+      return (final: boolean) => follow.lines(final).forEach((line) => onLine(rank, stream, line));
     }),
   );
   const poll = setInterval(() => {
@@ -165,7 +176,7 @@ export function startMpirun(j: MpirunJob): LaunchedJob {
     );
   }, POLL_MS);
   const emit = (stream: "stdout" | "stderr") => (line: string) => {
-    if (!NOISE.test(line)) j.onLine(-1, stream, line); // mpirun's own
+    if (!NOISE.test(line)) onLine(-1, stream, line); // mpirun's own
   };
   const finished = Promise.all([proc.exited, forwardLines(proc.stdout, emit("stdout")), forwardLines(proc.stderr, emit("stderr"))]).then(() => {
     clearInterval(poll);
@@ -177,7 +188,9 @@ export function startMpirun(j: MpirunJob): LaunchedJob {
     });
     rmSync(dir, { recursive: true, force: true });
     const failed = ranks.find((r) => exitStatus(r) !== 0);
-    return { job: j.job, exitCode: failed ? exitStatus(failed) || 1 : 0, ranks, removed: j.sweep(), firstExit };
+    const removed = j.sweep();
+    if (lineError) throw lineError.error;
+    return { job: j.job, exitCode: failed ? exitStatus(failed) || 1 : 0, ranks, removed, firstExit };
   });
   const ranks = j.devices.map((device, rank) => ({
     rank,

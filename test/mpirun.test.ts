@@ -3,6 +3,8 @@
 // without mpirun, and under a real mpirun: every rank sees bunmg's and Open MPI's variables, its
 // lines arrive whole and prefixed, and each rank's exit is its own (mpirun's status is not).
 import { describe, expect, test } from "bun:test";
+import { readdirSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch } from "../lib/index.ts";
 import { findMpirun, mpirunCommand } from "../lib/mpirun.ts";
@@ -72,6 +74,14 @@ describe.skipIf(missing !== undefined)(`under mpirun${missing ? ` (skipped: ${mi
     expect(r.stderr.toString()).toContain("[rank 1] to stderr from 1");
     expect(r.stderr.toString()).toContain("bunmg launch: rank 2 (pid ");
     expect(r.stderr.toString()).toContain(") exited with code 5");
+  });
+
+  test("an onLine that throws: the job still ends, its folder is removed, then the error is thrown", async () => {
+    const before = new Set(readdirSync(tmpdir()).filter((f) => f.startsWith("bunmg-launch-")));
+    const run = launch({ engine: "mp", script: FIXTURE, devices: [0, 1], backend: "host", onLine: () => { throw new Error("the callback broke"); } });
+    expect(run).rejects.toThrow("the callback broke");
+    await run.catch(() => {});
+    expect(readdirSync(tmpdir()).filter((f) => f.startsWith("bunmg-launch-") && !before.has(f))).toEqual([]);
   });
 
   test("MpWorld.join refuses a launcher's variables that disagree with MPI's", () => {
