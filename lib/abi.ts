@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 5;
+export const ABI_VERSION = 6;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [
@@ -201,6 +201,20 @@ export const GRID_SUMMARY_FIELDS = [
   "largestMove",
 ] as const;
 
+// ---- the distributed engine on CPUs: MPI ranks and ScaLAPACK (bunmg.h's mp section) ----
+
+/** bunmg_mp_fault: the faults tests can inject into an mp rank. */
+export const MP_FAULT = { none: 0, fail: 1, die: 2, dieEngine: 3, skewVectors: 4, skewValues: 5 } as const;
+
+/** struct bunmg_mp_options. */
+export const MP_OPTIONS = layout([
+  ["block", "i64"],
+  ["prows", "i32"],
+  ["pcols", "i32"],
+  ["order", "i32"],
+  ["reserved", "i32"],
+] as const);
+
 /** Every libbunmg function bun:ffi binds, with its argument and return types. */
 export const symbols = {
   // errors and versions
@@ -296,4 +310,18 @@ export const symbols = {
   // the buffer is a `ptr` (of a typed array) so that a rank with a bad one still takes part, passing NULL
   bunmg_grid_redistribute: { args: ["ptr", "ptr", "ptr", "u64", "i32", "i32"], returns: "i32" }, // group, plan, buffer, bytes, element bytes, flags
   bunmg_grid_debug_inject: { args: ["ptr", "i32", "i32", "i64"], returns: "i32" }, // group, kind, at, index
+
+  // the distributed engine on CPUs (mp): MPI ranks and ScaLAPACK; `buffer` options are a struct bunmg_mp_options
+  bunmg_mp_join: { args: ["i64", "buffer"], returns: "i32" }, // timeout, mp**
+  bunmg_mp_leave: { args: ["ptr"], returns: "i32" },
+  bunmg_mp_info: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // int32* rank, size
+  bunmg_mp_redistribute: { args: ["ptr", "buffer", "buffer", "i32", "i32"], returns: "i32" }, // grid, buffer, element bytes, flags
+  bunmg_mp_potrs: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local, options, b, nrhs
+  bunmg_mp_cholesky: { args: ["ptr", "buffer", "buffer", "buffer"], returns: "i32" }, // local, options, factor**
+  bunmg_mp_factor_solve: { args: ["ptr", "buffer", "i64"], returns: "i32" }, // factor, b, nrhs
+  bunmg_mp_factor_logdet: { args: ["ptr", "buffer"], returns: "i32" }, // double*
+  bunmg_mp_factor_destroy: { args: ["ptr"], returns: "i32" },
+  bunmg_mp_potri: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // local, options
+  bunmg_mp_syevd: { args: ["ptr", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local, options, flags, w
+  bunmg_mp_debug_inject: { args: ["ptr", "i32", "i64", "buffer"], returns: "i32" }, // fault, n, int64* events
 } as const;

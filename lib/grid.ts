@@ -84,7 +84,8 @@ export interface GridPlanOptions {
   chunk?: number;
 }
 
-function encodeGrid(grid: GridShape): Uint8Array {
+/** @internal the struct bunmg_grid of a shape, checked. */
+export function encodeGrid(grid: GridShape): Uint8Array {
   if (typeof grid !== "object" || grid === null) throw invalid(`grid must be an object { m, n, mb, nb, prows, pcols, order? }, got ${describe(grid)}`);
   const bytes = new Uint8Array(GRID.bytes);
   const v = new DataView(bytes.buffer);

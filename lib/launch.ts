@@ -1,21 +1,29 @@
 // MPMD mode, the launcher side (`bunmg launch`): one `bun script` process per device, each told
 // its rank, the world size, the job id, the launch's secret and its device through the
-// environment (mpmd.ts reads it). Output lines are forwarded with a "[rank r] " prefix. Once a
-// rank has exited, failed or not, the others get `graceMs` to exit too (after a failure the
-// group's waits fail them within its timeout), then they are terminated as stragglers. When
-// every rank has exited, the launch's shared-memory segments are removed.
+// environment (mpmd.ts reads it); with engine "mp" the same ranks as one MPI job (mpirun.ts).
+// Output lines are forwarded with a "[rank r] " prefix. Once a rank has exited, failed or not,
+// the others get `graceMs` to exit too (after a failure the group's waits fail them within its
+// timeout), then they are terminated as stragglers. When every rank has exited, the launch's
+// shared-memory segments are removed.
 import { existsSync } from "node:fs";
-import { constants } from "node:os";
 import { BunmgError, invalid } from "./errors.ts";
 import { checkJob, DEFAULT_GROUP_TIMEOUT_MS, newJobId, newSecret, sweepSharedMemory } from "./group.ts";
 import { MAX_DEVICES } from "./abi.ts";
 import { cudaDeviceCount, type Backend } from "./mesh.ts";
 import { RANK_ENV } from "./mpmd.ts";
+import { startMpirun } from "./mpirun.ts";
+import { exitStatus, forwardLines, KILL_AFTER_TERM_MS, writePrefixed, type LaunchedJob, type LaunchResult, type RankExit } from "./rank-output.ts";
 import { checkInteger, describe } from "./validate.ts";
+
+/** "group": one process per rank, meeting in shared memory (joinFromEnv); "mp": one MPI job under
+ * Open MPI's mpirun, for the distributed engine on CPUs (MpWorld.join). */
+export type LaunchEngine = "group" | "mp";
 
 export interface LaunchOptions {
   /** the script every rank runs with `bun` */
   script: string;
+  /** default "group" */
+  engine?: LaunchEngine;
   args?: readonly string[];
   /** the device of each rank (host backend: the ids only count the ranks) */
   devices: readonly number[];
@@ -33,65 +41,13 @@ export interface LaunchOptions {
   /** extra environment for every rank */
   env?: Record<string, string | undefined>;
   /** receives each output line; default: written to this process's stdout / stderr with a
-   * "[rank r] " prefix */
+   * "[rank r] " prefix (rank -1: mpirun's own lines) */
   onLine?: (rank: number, stream: "stdout" | "stderr", line: string) => void;
   /** remove the job's shared-memory segments once every rank has exited (default true) */
   sweep?: boolean;
 }
 
-export interface RankExit {
-  rank: number;
-  device: number;
-  pid: number;
-  exitCode: number | null;
-  signal: string | null;
-  /** the launcher terminated it: it was still running graceMs after the first rank exited */
-  terminated: boolean;
-}
-
-export interface LaunchResult {
-  job: string;
-  /** 0 when every rank exited 0; else the exit code of the first rank seen to fail (128 + n
-   * for signal n). Ranks that die together may be seen in either order. */
-  exitCode: number;
-  ranks: RankExit[];
-  /** segments removed by the final sweep */
-  removed: number;
-  /** the first rank to exit, which started the grace (undefined when none did before) */
-  firstExit?: number | undefined;
-}
-
-export interface LaunchedJob {
-  job: string;
-  ranks: readonly { rank: number; device: number; pid: number }[];
-  /** sends a signal (default SIGTERM) to one rank, or to every rank still running */
-  kill(rank?: number, signal?: NodeJS.Signals): void;
-  finished: Promise<LaunchResult>;
-}
-
-const KILL_AFTER_TERM_MS = 2000;
-
-async function forwardLines(stream: ReadableStream<Uint8Array>, emit: (line: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  let pending = "";
-  for await (const chunk of stream) {
-    pending += decoder.decode(chunk, { stream: true });
-    const lines = pending.split("\n");
-    pending = lines.pop() ?? "";
-    for (const line of lines) emit(line);
-  }
-  pending += decoder.decode();
-  if (pending !== "") emit(pending);
-}
-
-function writePrefixed(rank: number, stream: "stdout" | "stderr", line: string): void {
-  (stream === "stdout" ? process.stdout : process.stderr).write(`[rank ${rank}] ${line}\n`);
-}
-
-function exitStatus(exit: RankExit): number {
-  if (exit.signal) return 128 + (constants.signals[exit.signal as NodeJS.Signals] ?? 0);
-  return exit.exitCode ?? 1;
-}
+export type { LaunchedJob, LaunchResult, RankExit } from "./rank-output.ts";
 
 /** Removes what the job's ranks left in /dev/shm. Without a loadable libbunmg no rank could
  * have created anything, so that is not an error here. */
@@ -123,29 +79,36 @@ function checkLaunchOptions(options: LaunchOptions) {
   const timeoutMs = options.timeoutMs === undefined ? undefined : checkInteger(options.timeoutMs, "timeoutMs", 1);
   const graceMs = checkInteger(options.graceMs ?? (timeoutMs ?? DEFAULT_GROUP_TIMEOUT_MS) + 5000, "graceMs", 0);
   const job = options.job === undefined ? newJobId() : checkJob(options.job);
-  return { devices, timeoutMs, graceMs, job };
+  const engine = options.engine ?? "group";
+  if (engine !== "group" && engine !== "mp") throw invalid(`engine must be "group" or "mp", got ${describe(engine)}`);
+  if (engine === "mp" && options.backend === "cuda") throw invalid(`engine "mp" runs ScaLAPACK on CPUs; backend "cuda" is not supported with it yet`);
+  return { devices, timeoutMs, graceMs, job, engine };
 }
 
 /** Starts the ranks; `finished` resolves once all have exited. */
 export function startLaunch(options: LaunchOptions): LaunchedJob {
-  const { devices, timeoutMs, graceMs, job } = checkLaunchOptions(options);
+  const { devices, timeoutMs, graceMs, job, engine } = checkLaunchOptions(options);
   const secret = newSecret();
   const onLine = options.onLine ?? writePrefixed;
+  // every rank's variables besides its rank, its device and options.env
+  const shared: Record<string, string> = {
+    [RANK_ENV.size]: String(devices.length),
+    [RANK_ENV.job]: job,
+    [RANK_ENV.secret]: secret,
+    ...(options.backend ? { [RANK_ENV.backend]: options.backend } : {}),
+    ...(timeoutMs ? { [RANK_ENV.timeoutMs]: String(timeoutMs) } : {}),
+  };
+  const script = [options.script, ...(options.args ?? [])];
+  const sweep = () => (options.sweep === false ? 0 : sweepJob(job, secret));
+  if (engine === "mp") {
+    const given = Object.entries(options.env ?? {}).filter((e): e is [string, string] => e[1] !== undefined);
+    return startMpirun({ job, script, devices, env: { ...Object.fromEntries(given), ...shared }, graceMs, onLine, sweep });
+  }
   const ranks = devices.map((device, rank) => ({
     rank,
     device,
-    proc: Bun.spawn([process.execPath, options.script, ...(options.args ?? [])], {
-      env: {
-        ...process.env,
-        ...options.env,
-        [RANK_ENV.rank]: String(rank),
-        [RANK_ENV.size]: String(devices.length),
-        [RANK_ENV.job]: job,
-        [RANK_ENV.secret]: secret,
-        [RANK_ENV.device]: String(device),
-        ...(options.backend ? { [RANK_ENV.backend]: options.backend } : {}),
-        ...(timeoutMs ? { [RANK_ENV.timeoutMs]: String(timeoutMs) } : {}),
-      },
+    proc: Bun.spawn([process.execPath, ...script], {
+      env: { ...process.env, ...options.env, ...shared, [RANK_ENV.rank]: String(rank), [RANK_ENV.device]: String(device) },
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -188,7 +151,7 @@ export function startLaunch(options: LaunchOptions): LaunchedJob {
   };
   const finished = Promise.all(ranks.map(waitRank)).then((exits) => {
     for (const t of timers) clearTimeout(t);
-    const removed = options.sweep === false ? 0 : sweepJob(job, secret);
+    const removed = sweep();
     return { job, exitCode: firstFailure ? exitStatus(firstFailure) || 1 : 0, ranks: exits, removed, firstExit: firstExit?.rank };
   });
   return { job, ranks: ranks.map(({ rank, device, proc }) => ({ rank, device, pid: proc.pid })), kill, finished };

@@ -8,7 +8,8 @@ import { checkJob } from "../lib/group.ts";
 import { UsageError, type Command } from "./usage.ts";
 
 const BACKENDS = ["host", "cuda"] as const;
-const VALUED = ["devices", "np", "backend", "timeout-ms", "grace-ms", "job"] as const;
+const ENGINES = ["group", "mp"] as const;
+const VALUED = ["devices", "np", "backend", "engine", "timeout-ms", "grace-ms", "job"] as const;
 type Valued = (typeof VALUED)[number];
 
 export interface LaunchArguments {
@@ -17,6 +18,7 @@ export interface LaunchArguments {
   /** undefined: every GPU */
   devices?: number[];
   backend?: (typeof BACKENDS)[number];
+  engine?: (typeof ENGINES)[number];
   timeoutMs?: number;
   graceMs?: number;
   job?: string;
@@ -70,6 +72,10 @@ export function parseLaunch(argv: string[]): LaunchArguments | undefined {
   if (values.devices !== undefined && values.np !== undefined) throw usageError("give --devices or --np, not both");
   const backend = values.backend;
   if (backend !== undefined && !(BACKENDS as readonly string[]).includes(backend)) throw usageError(`--backend must be ${BACKENDS.join(" or ")}, got '${backend}'`);
+  const engine = values.engine;
+  if (engine !== undefined && !(ENGINES as readonly string[]).includes(engine)) throw usageError(`--engine must be ${ENGINES.join(" or ")}, got '${engine}'`);
+  if (engine === "mp" && backend === "cuda") throw usageError("--engine mp runs ScaLAPACK on CPUs: --backend cuda is not supported with it yet");
+  if (engine === "mp" && values.np === undefined && values.devices === undefined) throw usageError("--engine mp needs --np N (or --devices)");
   const np = values.np === undefined ? undefined : integer("np", values.np, 1, MAX_DEVICES);
   const devices = values.devices !== undefined ? deviceIds(values.devices) : np !== undefined ? Array.from({ length: np }, (_, r) => r) : undefined;
   if (values.job !== undefined) {
@@ -84,6 +90,7 @@ export function parseLaunch(argv: string[]): LaunchArguments | undefined {
     args: argv.slice(i + 1),
     ...(devices === undefined ? {} : { devices }),
     ...(backend === undefined ? {} : { backend: backend as NonNullable<LaunchArguments["backend"]> }),
+    ...(engine === undefined ? {} : { engine: engine as NonNullable<LaunchArguments["engine"]> }),
     ...(values["timeout-ms"] === undefined ? {} : { timeoutMs: integer("timeout-ms", values["timeout-ms"], 1) }),
     ...(values["grace-ms"] === undefined ? {} : { graceMs: integer("grace-ms", values["grace-ms"], 0) }),
     ...(values.job === undefined ? {} : { job: values.job }),
@@ -97,12 +104,15 @@ export const launchCommand: Command = {
 
 Starts one \`bun script.ts\` per device with BUNMG_RANK, BUNMG_WORLD_SIZE, BUNMG_JOB,
 BUNMG_DEVICE, BUNMG_BACKEND and BUNMG_TIMEOUT_MS set (joinFromEnv() reads them), prefixes each
-output line with [rank r], and exits with the first failing rank's code.
+output line with [rank r], and exits with the first failing rank's code. With --engine mp the
+ranks are one MPI job under Open MPI's mpirun (MpWorld.join() joins it; they also see
+OMPI_COMM_WORLD_*), for the distributed engine on CPUs (ScaLAPACK).
 
   --devices 0,1,...   the device of each rank (1..${MAX_DEVICES} ids; repeats allowed)
   --np N              N ranks on devices 0..N-1 (1..${MAX_DEVICES})
                       (neither: one rank per visible GPU)
   --backend host|cuda passed to the ranks (default: cuda when a GPU is visible, else host)
+  --engine group|mp   group: processes meeting in shared memory (default); mp: one MPI job
   --timeout-ms MS     the group's timeout for every wait (default 60000)
   --grace-ms MS       how long the others may run after the first rank exited (default: timeout + 5 s)
   --job ID            the job id, 1..64 characters of [A-Za-z0-9_-] (default: random)
@@ -132,7 +142,13 @@ output line with [rank r], and exits with the first failing rank's code.
     const result = await job.finished;
     for (const r of result.ranks) {
       if (r.exitCode === 0) continue;
-      const how = r.terminated ? `was still running after the grace and was terminated (${r.signal})` : r.signal ? `was killed by ${r.signal}` : `exited with code ${r.exitCode}`;
+      const how = r.terminated
+        ? `was still running after the grace and was terminated${r.signal ? ` (${r.signal})` : ""}`
+        : r.unreported
+          ? "ended without reporting its exit (killed by a signal?)"
+          : r.signal
+            ? `was killed by ${r.signal}`
+            : `exited with code ${r.exitCode}`;
       console.error(`bunmg launch: rank ${r.rank} (pid ${r.pid}) ${how}`);
     }
     return result.exitCode;

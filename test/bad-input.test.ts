@@ -656,6 +656,21 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_grid_redistribute", "plan NULL", err("INVALID_ARGUMENT", "grid_redistribute: nothing moved: rank 0: plan is NULL"), (f) => withGroup(f, (g) => abi.bunmg_grid_redistribute(g, NULL, ptr(bunPtr(gridStorage[0])), 512, 8, 0))],
   ["bunmg_grid_redistribute", "buffer NULL", err("INVALID_ARGUMENT", "grid_redistribute: nothing moved: rank 0: buffer is NULL"), (f) => withGroup(f, (g) => withGridPlan((plan) => abi.bunmg_grid_redistribute(g, plan, NULL, 512, 8, 0), 1))],
   ["bunmg_grid_debug_inject", "group NULL", err("INVALID_ARGUMENT", "grid_debug_inject: group is NULL"), () => c(abi.bunmg_grid_debug_inject(NULL, 1, 0, 0))],
+
+  // the distributed engine on CPUs (MPI ranks): the handle NULL, so that no MPI starts in this process
+  ["bunmg_mp_join", "out NULL", err("INVALID_ARGUMENT", "mp_join: mp output is NULL"), () => c(abi.bunmg_mp_join(1000, NULL))],
+  ["bunmg_mp_leave", "mp NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_mp_leave(NULL))],
+  ["bunmg_mp_info", "mp NULL", err("INVALID_ARGUMENT", "mp_info: NULL argument"), () => c(abi.bunmg_mp_info(NULL, new Int32Array(1), new Int32Array(1)))],
+  ["bunmg_mp_redistribute", "mp NULL", err("INVALID_ARGUMENT", "mp_redistribute: mp is NULL"), () => c(abi.bunmg_mp_redistribute(NULL, gridBytes(), new Float64Array(64), 8, 0))],
+  ["bunmg_mp_potrs", "mp NULL", err("INVALID_ARGUMENT", "mp_potrs: mp is NULL"), () => c(abi.bunmg_mp_potrs(NULL, NULL, NULL, new Float64Array(N), 1))],
+  ["bunmg_mp_cholesky", "out NULL", err("INVALID_ARGUMENT", "mp_cholesky: factor output is NULL"), () => c(abi.bunmg_mp_cholesky(NULL, NULL, NULL, NULL))],
+  ["bunmg_mp_cholesky", "mp NULL", err("INVALID_ARGUMENT", "mp_cholesky: mp is NULL"), () => c(abi.bunmg_mp_cholesky(NULL, NULL, NULL, out64()))],
+  ["bunmg_mp_factor_solve", "factor NULL", err("INVALID_ARGUMENT", "mp_factor_solve: factor is NULL"), () => c(abi.bunmg_mp_factor_solve(NULL, new Float64Array(N), 1))],
+  ["bunmg_mp_factor_logdet", "factor NULL", err("INVALID_ARGUMENT", "mp_factor_logdet: NULL argument"), () => c(abi.bunmg_mp_factor_logdet(NULL, new Float64Array(1)))],
+  ["bunmg_mp_factor_destroy", "factor NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_mp_factor_destroy(NULL))],
+  ["bunmg_mp_potri", "mp NULL", err("INVALID_ARGUMENT", "mp_potri: mp is NULL"), () => c(abi.bunmg_mp_potri(NULL, NULL, NULL))],
+  ["bunmg_mp_syevd", "mp NULL", err("INVALID_ARGUMENT", "mp_syevd: mp is NULL"), () => c(abi.bunmg_mp_syevd(NULL, NULL, NULL, 1, new Float64Array(N)))],
+  ["bunmg_mp_debug_inject", "mp NULL", err("INVALID_ARGUMENT", "mp_debug_inject: mp is NULL"), () => c(abi.bunmg_mp_debug_inject(NULL, 2, 0, NULL))],
 ];
 
 /** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a prows x 1 grid. */

@@ -126,6 +126,9 @@ describe("bunmg launch checks every argument before a rank starts", () => {
     [["--np", "2", "--job", "a/b"], "--job: job id must be 1..64 characters of [A-Za-z0-9_-]"],
     [["--np", "2", "--np", "3"], "option '--np' given twice"],
     [["--ranks", "2"], "unknown option '--ranks'"],
+    [["--np", "2", "--engine", "mpi"], "--engine must be group or mp, got 'mpi'"],
+    [["--np", "2", "--engine", "mp", "--backend", "cuda"], "--engine mp runs ScaLAPACK on CPUs: --backend cuda is not supported with it yet"],
+    [["--engine", "mp"], "--engine mp needs --np N (or --devices)"],
   ];
   for (const [args, message] of cases) {
     test(`${args.join(" ")}: '${message}', exit 2, no rank ran`, () => {

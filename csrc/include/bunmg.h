@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 5
+#define BUNMG_ABI_VERSION 6
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
@@ -532,6 +532,105 @@ typedef enum bunmg_grid_fault_at {
   BUNMG_GRID_AT_AGREEMENT = 2
 } bunmg_grid_fault_at;
 BUNMG_API bunmg_status bunmg_grid_debug_inject(bunmg_group *group, int32_t kind, int32_t at, int64_t index);
+
+/* ---- the distributed engine on CPUs: MPI ranks and ScaLAPACK (mp) ----
+ * One process per rank, every rank of one MPI job (bunmg launch --engine mp runs mpirun; across
+ * nodes the user's mpirun, or srun with PMIx). libbunmg links neither MPI nor ScaLAPACK: it loads
+ * Open MPI's libmpi.so.40 ($BUNMG_MPI overrides) and ScaLAPACK for Open MPI
+ * (libscalapack-openmpi.so.2.2; $BUNMG_SCALAPACK overrides) when first used; LIBRARY_NOT_FOUND
+ * names what is missing and the package that provides it.
+ *
+ * Every wait for other ranks, ScaLAPACK's calls included (they run on a worker thread the caller
+ * watches), is bounded by the handle's timeout and watches the ranks on this host: a rank whose
+ * process is gone fails the others with PEER_LOST, one that does not arrive in time with
+ * TIMEOUT, detail device = that rank (-1 when unknown). The handle is broken afterwards: every
+ * later call returns that failure, work still blocked in MPI is abandoned (with its memory), and
+ * MPI cannot be used again in this process, which should exit. mpirun's exit status says nothing
+ * reliable about the ranks (docs/mp-engine.md, section 3.2). */
+typedef struct bunmg_mp bunmg_mp;
+
+/* Joins the MPI job: initializes MPI once per process (MPI_THREAD_MULTIPLE, MPI_ERRORS_RETURN on
+ * MPI_COMM_WORLD and MPI_COMM_SELF), duplicates MPI_COMM_WORLD and exchanges the rank table (pid,
+ * start time, host) for the liveness checks. Collective over MPI_COMM_WORLD; outside mpirun MPI
+ * starts as a singleton, a job of one rank. One handle per process at a time (INVALID_ARGUMENT
+ * while another is joined). timeout_ms <= 0: 60000. */
+BUNMG_API bunmg_status bunmg_mp_join(int64_t timeout_ms, bunmg_mp **out);
+/* Frees the handle; not collective. INVALID_ARGUMENT while factors of it are alive. NULL is a
+ * no-op. MPI stays initialized until the process exits (the launcher lets ranks exit without
+ * MPI_Finalize); a broken handle stays allocated for the work abandoned in it. */
+BUNMG_API bunmg_status bunmg_mp_leave(bunmg_mp *mp);
+BUNMG_API bunmg_status bunmg_mp_info(const bunmg_mp *mp, int32_t *rank, int32_t *size);
+
+/* This rank's buffer (bunmg_grid_capacity elements of element_bytes) from the row layout to the
+ * grid layout, or back with BUNMG_GRID_TO_ROWS, over MPI: the plan of
+ * bunmg_grid_plan_create(grid, 1, 0), every rank with the same grid (prows * pcols = ranks). A
+ * failed operation rolls every rank back to the layout it started in; after TIMEOUT or PEER_LOST
+ * the layout is lost and MPI may still write into the buffer: keep it until the process exits. */
+BUNMG_API bunmg_status bunmg_mp_redistribute(bunmg_mp *mp, const bunmg_grid *grid, void *buffer, int32_t element_bytes,
+                                             int32_t flags);
+
+/* The routines. `local` is this rank's rows of the N x N matrix A: rows = cols = N, dtype,
+ * layout ROWS, shards[0] = this rank's rows (row-major, rows [r*s, min((r+1)*s, N)), s =
+ * ceil(N / ranks), at the start of the buffer; NULL when it has none), capacity = the rows that
+ * buffer holds (>= its rows); tile and shards[1..] are ignored. The routines read A's upper
+ * triangle (row-major, diagonal included). They are collective: every rank calls the same ones in
+ * the same order with the same N, dtype, options, nrhs and flags (a rank that differs fails
+ * every rank with INVALID_ARGUMENT naming the field), and every rank returns the same status and
+ * message; a rank's own failure ("rank r: ...") has detail device = r unless it names another.
+ * The engine redistributes a copy of A into the grid layout, runs ScaLAPACK there, checks the
+ * result (as the solvers of this header do, and eigenvectors' orthogonality and residual on
+ * random probes: SOLVER_ERROR when ||V^H V z - z|| or ||A V z - V diag(w) z|| exceeds 30 N eps
+ * of its scale) and writes results into A only after every check passed on every rank: on any
+ * failure A is unchanged on every rank. Host arrays (b, w) are this rank's own. */
+typedef struct bunmg_mp_options {
+  int64_t block;        /* MB = NB of the grid layout (ScaLAPACK takes square blocks); 0: 64 */
+  int32_t prows, pcols; /* the process grid, prows * pcols = ranks; 0 and 0: the squarest with prows
+                           <= pcols; one of them 0: the other decides */
+  int32_t order;        /* bunmg_grid_order of the ranks on the grid */
+  int32_t reserved;     /* 0 */
+} bunmg_mp_options;
+
+/* Solves A X = B with rank 0's B (host, row-major N x nrhs; the others' b only receive); every
+ * rank's b receives X. A is unchanged. options NULL: the defaults. */
+BUNMG_API bunmg_status bunmg_mp_potrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      void *b, int64_t nrhs);
+/* A Cholesky factor kept in the grid layout in memory of its own (A is unchanged), for repeated
+ * solves. Destroy factors before leaving their handle. */
+typedef struct bunmg_mp_factor bunmg_mp_factor;
+BUNMG_API bunmg_status bunmg_mp_cholesky(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                         bunmg_mp_factor **out);
+/* Collective, as bunmg_mp_potrs. */
+BUNMG_API bunmg_status bunmg_mp_factor_solve(bunmg_mp_factor *factor, void *b, int64_t nrhs);
+/* log det A = 2 sum log L_ii, the same on every rank; not collective. */
+BUNMG_API bunmg_status bunmg_mp_factor_logdet(bunmg_mp_factor *factor, double *out);
+/* Frees the factor; not collective. NULL is a no-op. */
+BUNMG_API bunmg_status bunmg_mp_factor_destroy(bunmg_mp_factor *factor);
+/* A becomes its full Hermitian inverse (each rank: its rows). */
+BUNMG_API bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options);
+/* Eigenvalues ascending into every rank's w (N reals of A's real type); with BUNMG_EIG_VECTORS A
+ * becomes the eigenvectors (column k the eigenvector of w[k], or row k with BUNMG_EIG_ROWS), else
+ * A is unchanged. */
+BUNMG_API bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      int32_t flags, void *w);
+
+/* Fault injection for tests: fault on this rank at its n-th event of the kind from now (n = 0:
+ * the next one; n < 0: off). events (may be NULL) receives how many events of that kind this
+ * rank had since the previous call (counted whether armed or not), so that a test can aim at a
+ * routine's last steps. */
+typedef enum bunmg_mp_fault {
+  BUNMG_MP_FAULT_NONE = 0,
+  BUNMG_MP_FAULT_FAIL = 1,      /* a redistribution operation (copy, send, receive) reports
+                                   DEVICE_ERROR; its data still moves, as a failed send must let
+                                   its receive complete */
+  BUNMG_MP_FAULT_DIE = 2,       /* the process kills itself (SIGKILL, as `kill -9` would) at a
+                                   communication operation (a redistribution's, a collective's) */
+  BUNMG_MP_FAULT_DIE_ENGINE = 3, /* ... when a ScaLAPACK or BLACS call starts on its worker, while the
+                                   other ranks enter theirs */
+  /* Falsified eigensolver results, for testing bunmg's checks of them; n counts eigensolver calls: */
+  BUNMG_MP_FAULT_SKEW_VECTORS = 4, /* this rank's part of the eigenvectors scaled by 1 + 2^-7 */
+  BUNMG_MP_FAULT_SKEW_VALUES = 5   /* the largest eigenvalue scaled by 1 + 2^-7 on this rank */
+} bunmg_mp_fault;
+BUNMG_API bunmg_status bunmg_mp_debug_inject(bunmg_mp *mp, int32_t fault, int64_t n, int64_t *events);
 
 #ifdef __cplusplus
 }

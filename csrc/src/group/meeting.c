@@ -13,7 +13,6 @@
  * the routine (started == gen), which only rank 0's liveness bounds. The first rank to fail a
  * wait records TIMEOUT or PEER_LOST in the abort record; every rank then reports it. */
 #include <errno.h>
-#include <sched.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -110,18 +109,9 @@ static int gone(const bunmg_group *g, int32_t r, char *why, size_t len) {
   return 1;
 }
 
-static void backoff(int *round) {
-  if (*round < 50) sched_yield();
-  else {
-    struct timespec t = {0, *round < 200 ? 100000 : 1000000};
-    nanosleep(&t, NULL);
-  }
-  (*round)++;
-}
-
 bunmg_status bunmg_group_wait(bunmg_group *g, bunmg_group_look look, void *ctx, const char *stage) {
   int64_t now = bunmg_now_ms(), deadline = now + g->timeout_ms, checked = now;
-  for (int round = 0;; backoff(&round)) {
+  for (int round = 0;; bunmg_backoff(&round)) {
     if (bunmg_group_aborted(g)) return bunmg_group_reported(g);
     bunmg_wait_state state = BUNMG_WAIT_STUCK;
     int32_t blocking = look(g, ctx, &state);
@@ -208,7 +198,7 @@ static bunmg_status create_meeting(bunmg_group *g, const char *name) {
   m->id = g->id = new_meeting_id();
   int64_t deadline = bunmg_now_ms() + g->timeout_ms;
   bunmg_seg_head holder;
-  for (int round = 0; (st = bunmg_seg_publish(&g->seg, name, &holder)) == BUNMG_TIMEOUT; backoff(&round)) {
+  for (int round = 0; (st = bunmg_seg_publish(&g->seg, name, &holder)) == BUNMG_TIMEOUT; bunmg_backoff(&round)) {
     if (holder.launch == g->launch || bunmg_now_ms() >= deadline) {
       st = name_held(g, name, &holder);
       break;
@@ -240,7 +230,7 @@ static bunmg_status open_meeting(bunmg_group *g, const char *name) {
   int64_t deadline = bunmg_now_ms() + g->timeout_ms;
   bunmg_seg_head other;
   int foreign = 0;
-  for (int round = 0;; backoff(&round)) {
+  for (int round = 0;; bunmg_backoff(&round)) {
     bunmg_status st = bunmg_seg_open(&g->seg, name, BUNMG_SEG_MAIN);
     if (st == BUNMG_OK) {
       const bunmg_seg_head *head = (const bunmg_seg_head *)g->seg.base;

@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +16,15 @@ int64_t bunmg_now_ms(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
   return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+void bunmg_backoff(int *round) {
+  if (*round < 50) sched_yield();
+  else {
+    struct timespec t = {0, *round < 200 ? 100000 : 1000000};
+    nanosleep(&t, NULL);
+  }
+  (*round)++;
 }
 
 /* State letter and start time (field 22) of /proc/<pid>/stat; 0 when unreadable. */

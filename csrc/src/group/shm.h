@@ -94,5 +94,8 @@ int bunmg_process_alive(int32_t pid, uint64_t start);
 
 /* Monotonic milliseconds. */
 int64_t bunmg_now_ms(void);
+/* One pause of a polling wait, longer as `round` (counted here from 0) grows: yields, then sleeps
+ * of 0.1 and 1 ms. */
+void bunmg_backoff(int *round);
 
 #endif

@@ -1,5 +1,5 @@
-/* The ABI numbers of the distributed engine's block of bunmg.h, pinned: lib/abi.ts declares the
- * same offsets and values (its mp block). */
+/* The ABI numbers of the distributed engine's blocks of bunmg.h (the grid layouts, the MPI ranks),
+ * pinned: lib/abi.ts declares the same offsets and values (its mp blocks). */
 #include <stddef.h>
 
 #include "core/internal.h"
@@ -36,3 +36,11 @@ _Static_assert(offsetof(bunmg_grid_move, src_offset) == 40 && offsetof(bunmg_gri
 
 _Static_assert(sizeof(bunmg_grid_plan_summary) == 14 * 8, "GRID_SUMMARY_FIELDS: 14 int64");
 _Static_assert(offsetof(bunmg_grid_plan_summary, largest_move) == 13 * 8, "GRID_SUMMARY_FIELDS order");
+
+_Static_assert(BUNMG_MP_FAULT_FAIL == 1 && BUNMG_MP_FAULT_DIE == 2 && BUNMG_MP_FAULT_DIE_ENGINE == 3 &&
+                   BUNMG_MP_FAULT_SKEW_VECTORS == 4 && BUNMG_MP_FAULT_SKEW_VALUES == 5,
+               "MP_FAULT");
+_Static_assert(offsetof(bunmg_mp_options, block) == 0 && offsetof(bunmg_mp_options, prows) == 8 &&
+                   offsetof(bunmg_mp_options, pcols) == 12, "MP_OPTIONS.block, prows, pcols");
+_Static_assert(offsetof(bunmg_mp_options, order) == 16 && offsetof(bunmg_mp_options, reserved) == 20 &&
+                   sizeof(bunmg_mp_options) == 24, "MP_OPTIONS.order, reserved, bytes");

@@ -1,0 +1,246 @@
+/* The steps every mp routine shares (mp_call.h). */
+#include "mp/mp_call.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/finite.h"
+#include "mp/mp_transport.h"
+
+#define DEFAULT_BLOCK 64
+
+/* The squarest grid with prows <= pcols, or the one the options fix. */
+static bunmg_status grid_of(const bunmg_mp_options *o, int32_t ranks, int32_t *prows, int32_t *pcols) {
+  int32_t r = o ? o->prows : 0, c = o ? o->pcols : 0;
+  if (r < 0 || c < 0 || r > BUNMG_MAX_RANKS || c > BUNMG_MAX_RANKS)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: prows and pcols must be in 0..%d, got %d and %d", BUNMG_MAX_RANKS,
+                      r, c);
+  if (r == 0 && c == 0) {
+    for (r = 1; (int64_t)(r + 1) * (r + 1) <= ranks; r++) (void)0;
+    while (ranks % r != 0) r--;
+  }
+  if (r == 0 || c == 0) {
+    int32_t given = r ? r : c;
+    if (ranks % given != 0)
+      return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: %s = %d does not divide the job's %d ranks",
+                        r ? "prows" : "pcols", given, ranks);
+    if (r == 0) r = ranks / c;
+    else c = ranks / r;
+  }
+  if ((int64_t)r * c != ranks)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: a %d x %d grid needs %lld ranks, the job has %d", r, c,
+                      (long long)r * c, ranks);
+  *prows = r;
+  *pcols = c;
+  return BUNMG_OK;
+}
+
+static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp) {
+  if (!a) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix is NULL");
+  if (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols != a->rows)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix must be square with N in 1..2^40, got %lld x %lld",
+                      (long long)a->rows, (long long)a->cols);
+  if (!bunmg_dtype_size(a->dtype)) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown dtype %d", a->dtype);
+  if (a->layout != BUNMG_LAYOUT_ROWS)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix must be in row layout (%d), got layout %d", BUNMG_LAYOUT_ROWS,
+                      a->layout);
+  int64_t s = bunmg_ceil_div(a->rows, mp->size), first = (int64_t)mp->rank * s;
+  int64_t rows = first >= a->rows ? 0 : a->rows - first < s ? a->rows - first : s;
+  if (a->capacity < rows)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "capacity %lld rows is below this rank's %lld rows", (long long)a->capacity,
+                      (long long)rows);
+  if (rows > 0 && !a->shards[0]) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "shards[0] is NULL, and this rank has %lld rows", (long long)rows);
+  return BUNMG_OK;
+}
+
+/* Everything this rank can check alone, then the copy of its rows into the work buffer. */
+static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_request *q) {
+  bunmg_mp *mp = call->mp;
+  bunmg_status st = check_local(a, mp);
+  if (st != BUNMG_OK) return st;
+  const bunmg_mp_options *o = q->options;
+  call->dtype = a->dtype;
+  call->esize = bunmg_dtype_size(a->dtype);
+  call->n = a->rows;
+  call->block = o && o->block ? o->block : DEFAULT_BLOCK;
+  if (call->block < 1 || call->block > BUNMG_MAX_EXTENT)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: block must be in 0..2^40 (0: %d), got %lld", DEFAULT_BLOCK,
+                      (long long)call->block);
+  if (o && o->order != BUNMG_GRID_ROW_MAJOR && o->order != BUNMG_GRID_COL_MAJOR)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: order must be 0 (row-major) or 1 (column-major), got %d", o->order);
+  if (o && o->reserved != 0) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: reserved must be 0, got %d", o->reserved);
+  int32_t prows = 0, pcols = 0;
+  if ((st = grid_of(o, mp->size, &prows, &pcols)) != BUNMG_OK) return st;
+  call->grid = (bunmg_grid){call->n, call->n, call->block, call->block, prows, pcols, o ? o->order : 0, 0};
+  if (q->routine == BUNMG_ROUTINE_POTRS) {
+    if (q->nrhs < 1 || q->nrhs > BUNMG_MAX_EXTENT)
+      return bunmg_fail(BUNMG_INVALID_ARGUMENT, "nrhs must be in 1..2^40, got %lld", (long long)q->nrhs);
+    if (!q->b) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "b is NULL (every rank receives X in its b)");
+    if (mp->rank == 0 && (st = bunmg_check_finite_rhs(call->dtype, q->b, call->n, q->nrhs)) != BUNMG_OK) return st;
+  }
+  if (q->routine == BUNMG_ROUTINE_SYEVD && (q->flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown syevd flags 0x%x", (unsigned)q->flags);
+  if ((st = bunmg_scalapack_load()) != BUNMG_OK) return st;
+  int64_t s = bunmg_ceil_div(call->n, mp->size);
+  call->first = (int64_t)mp->rank * s;
+  call->rows = call->first >= call->n ? 0 : call->n - call->first < s ? call->n - call->first : s;
+  if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, a->shards[0], call->rows, call->n, call->first)))
+    return st;
+  if ((st = bunmg_grid_plan_create(&call->grid, 1, 0, &call->plan)) != BUNMG_OK) return st;
+  size_t capacity = (size_t)call->plan->summary.capacity, staging = (size_t)call->plan->summary.staging;
+  call->work = malloc(capacity * call->esize);
+  call->staging = malloc((staging ? staging : 1) * call->esize);
+  if (!call->work || !call->staging)
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of A (%zu bytes)", capacity * call->esize);
+  if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->n) * call->esize);
+  bunmg_grid_rank me;
+  if ((st = bunmg_grid_describe(&call->grid, mp->rank, &me)) != BUNMG_OK) return st;
+  call->lld = me.lld;
+  call->local_rows = me.local_rows;
+  call->local_cols = me.local_cols;
+  return BUNMG_OK;
+}
+
+static mp_call *new_call(const char *name) {
+  mp_call *call = calloc(1, sizeof *call);
+  if (!call) bunmg_fail(BUNMG_OUT_OF_MEMORY, "mp_%s: out of host memory", name);
+  else call->name = name;
+  return call;
+}
+
+bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, const bunmg_matrix *local,
+                                 const mp_request *request) {
+  mp_call *call = *out = new_call(name);
+  if (!call) return BUNMG_OUT_OF_MEMORY;
+  call->local = local;
+  call->flags = request->flags;
+  bunmg_status st = bunmg_mp_enter(mp);
+  if (st != BUNMG_OK) return st;
+  call->mp = mp;
+  call->entered = 1;
+  st = prepare(call, local, request);
+  const bunmg_mp_options *o = request->options;
+  int64_t signature[] = {request->routine, local ? local->rows : 0, local ? local->dtype : -1, request->nrhs,
+                         request->flags, o ? o->block : 0, o ? o->prows : 0, o ? o->pcols : 0, o ? o->order : 0};
+  static const char *const fields[] = {"the routine", "N", "the dtype", "nrhs", "the flags", "options.block",
+                                       "options.prows", "options.pcols", "options.order"};
+  st = bunmg_mp_agree(mp, st, signature, fields, 9, name);
+  if (st != BUNMG_OK) return st;
+  st = bunmg_blacs_grid(mp, call->grid.prows, call->grid.pcols, call->grid.order, &call->blacs);
+  if (st == BUNMG_OK) st = bunmg_scalapack_desc(&call->desc, call->blacs, call->n, call->n, call->block, call->block, call->lld);
+  return st;
+}
+
+bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *f, const char *name) {
+  mp_call *call = *out = new_call(name);
+  if (!call) return BUNMG_OUT_OF_MEMORY;
+  bunmg_status st = f ? bunmg_mp_enter(f->mp) : bunmg_fail(BUNMG_INVALID_ARGUMENT, "factor is NULL");
+  if (st != BUNMG_OK) return st;
+  call->mp = f->mp;
+  call->entered = 1;
+  call->dtype = f->dtype;
+  call->esize = bunmg_dtype_size(f->dtype);
+  call->n = f->n;
+  call->block = f->block;
+  call->grid = f->grid;
+  call->blacs = f->blacs;
+  call->desc = f->desc;
+  call->lld = f->lld;
+  call->local_rows = f->local_rows;
+  call->local_cols = f->local_cols;
+  call->work = f->l;
+  call->borrowed = 1;
+  return BUNMG_OK;
+}
+
+bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
+  if (!call) return st;
+  if (call->entered) bunmg_mp_exit(call->mp);
+  if (st != BUNMG_OK) {
+    bunmg_error_prefix("mp_%s: ", call->name);
+    if (call->local) bunmg_error_suffix(" (A is unchanged on this rank)");
+  }
+  if (call->abandoned || (call->mp && call->mp->broken != BUNMG_OK)) return st; /* MPI or a worker may use it */
+  if (!call->borrowed) free(call->work);
+  free(call->staging);
+  free(call->b);
+  free(call->z);
+  free(call->w);
+  free(call->probes.p);
+  free(call->probes.gp);
+  free(call->probes.t1);
+  free(call->probes.t2);
+  bunmg_grid_plan_destroy(call->plan);
+  free(call);
+  return st;
+}
+
+bunmg_status bunmg_mp_call_to_grid(mp_call *call) {
+  return bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 0);
+}
+
+bunmg_status bunmg_mp_call_to_rows(mp_call *call) {
+  return bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 1);
+}
+
+void bunmg_mp_call_store(const mp_call *call) {
+  if (call->rows > 0) memcpy(call->local->shards[0], call->work, (size_t)(call->rows * call->n) * call->esize);
+}
+
+typedef struct engine_task {
+  bunmg_mp *mp;
+  bunmg_mp_task task;
+  void *arg;
+} engine_task;
+
+static bunmg_status run_engine(void *p) {
+  engine_task *e = p;
+  bunmg_mp_fault_engine(e->mp);
+  return e->task(e->arg);
+}
+
+bunmg_status bunmg_mp_call_engine(mp_call *call, bunmg_mp_task task, void *arg, const char *what) {
+  engine_task *e = malloc(sizeof *e);
+  if (!e) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory");
+  *e = (engine_task){call->mp, task, arg};
+  int abandoned = 0;
+  bunmg_status st = bunmg_mp_run(call->mp, call->mp->timeout_ms, run_engine, e, what, &abandoned);
+  if (abandoned) call->abandoned = 1;
+  else free(e);
+  return st;
+}
+
+bunmg_status bunmg_mp_call_agree(mp_call *call, bunmg_status mine) {
+  return bunmg_mp_agree(call->mp, mine, NULL, NULL, 0, call->name);
+}
+
+void *bunmg_mp_call_matrix(const mp_call *call, const char *what) {
+  size_t elements = (size_t)call->lld * (size_t)(call->local_cols > 0 ? call->local_cols : 1);
+  void *p = calloc(elements, call->esize);
+  if (!p) bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for %s (%zu bytes)", what, elements * call->esize);
+  return p;
+}
+
+int64_t bunmg_mp_call_row(const mp_call *call, int64_t li) {
+  return bunmg_l2g(li, call->block, call->blacs->prow, call->grid.prows);
+}
+
+int64_t bunmg_mp_call_col(const mp_call *call, int64_t lj) {
+  return bunmg_l2g(lj, call->block, call->blacs->pcol, call->grid.pcols);
+}
+
+bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal) {
+  size_t esize = call->esize;
+  memset(diagonal, 0, (size_t)call->n * esize);
+  for (int64_t lj = 0; lj < call->local_cols; lj++) {
+    int64_t j = bunmg_mp_call_col(call, lj);
+    if (bunmg_g2p(j, call->block, call->grid.prows) != call->blacs->prow) continue;
+    int64_t li = bunmg_g2l(j, call->block, call->grid.prows);
+    memcpy((char *)diagonal + (size_t)j * esize, (const char *)matrix + (size_t)(lj * call->lld + li) * esize, esize);
+  }
+  /* one rank holds each element and the others add zeros: the sum is exact */
+  int64_t reals = call->n * (bunmg_dtype_is_complex(call->dtype) ? 2 : 1);
+  return bunmg_mp_allreduce(call->mp, diagonal, reals, bunmg_dtype_real_size(call->dtype) == 4 ? MP_FLOAT : MP_DOUBLE,
+                            MP_SUM, "the gathering of the diagonal");
+}

@@ -1,0 +1,106 @@
+/* One call of an mp routine, the steps every routine shares: checks and agreement, a copy of the
+ * rank's rows redistributed into the grid layout, ScaLAPACK on the worker, the way back, and the
+ * collectives the checks of results need. A itself is written only by bunmg_mp_call_store, after
+ * every check passed on every rank. */
+#ifndef BUNMG_MP_CALL_H
+#define BUNMG_MP_CALL_H
+
+#include "mp/grid_plan.h"
+#include "mp/scalapack.h"
+
+/* The calls' codes in the agreement: bunmg_routine's, and these. */
+enum { MP_CHOLESKY = 16, MP_SOLVE = 17 };
+
+/* What a routine takes besides A. */
+typedef struct mp_request {
+  int32_t routine; /* bunmg_routine, MP_CHOLESKY */
+  const bunmg_mp_options *options;
+  const void *b;   /* potrs: every rank's b (rank 0's is B), checked; NULL otherwise */
+  int64_t nrhs;
+  int32_t flags;   /* syevd */
+} mp_request;
+
+/* Random probe columns for checking eigenvectors (mp_probes.c): P, G P and two scratch blocks,
+ * N x MP_PROBES each, with A's row distribution. */
+#define MP_PROBES 4
+typedef struct mp_probes {
+  bunmg_desc desc;
+  char *p, *gp, *t1, *t2;
+} mp_probes;
+
+/* The call's state lives on the heap: a worker abandoned in MPI may still read it. */
+typedef struct mp_call {
+  bunmg_mp *mp;
+  const char *name;
+  const bunmg_matrix *local;
+  int32_t dtype;
+  size_t esize;
+  int64_t n, block;
+  int64_t first, rows; /* this rank's rows of A */
+  bunmg_grid grid;
+  bunmg_grid_plan *plan;
+  const mp_blacs *blacs;
+  bunmg_desc desc;     /* A's, the grid layout of `work` */
+  int64_t lld, local_rows, local_cols;
+  char *work;          /* plan capacity elements: the copy of A (or a factor's, borrowed) */
+  int borrowed;        /* work belongs to a factor */
+  char *staging;
+  /* what the routines' steps pass to their ScaLAPACK tasks */
+  int32_t flags;
+  int64_t info;        /* the last ScaLAPACK call's */
+  char *b;             /* potrs: the distributed right-hand sides, descriptor desc_b */
+  bunmg_desc desc_b;
+  char *z;             /* syevd: the eigenvectors; potri: the transpose */
+  void *w;             /* syevd: the eigenvalues (N reals) */
+  mp_probes probes;
+  double orthogonality, residual;
+  int entered;         /* mp was entered */
+  int abandoned;       /* MPI or a worker may still use the call's memory: it is never freed */
+} mp_call;
+
+/* A Cholesky factor in the grid layout, in memory of its own. */
+struct bunmg_mp_factor {
+  bunmg_mp *mp;
+  int32_t dtype;
+  int64_t n, block;
+  bunmg_grid grid;
+  const mp_blacs *blacs;
+  bunmg_desc desc;
+  int64_t lld, local_rows, local_cols;
+  char *l;
+  double logdet;
+};
+
+/* Allocates the call, enters mp, checks every argument and the rank's rows (finite upper
+ * triangle), copies them into the call's work buffer, agrees with every rank on the call and its
+ * outcome, and makes the BLACS grid. Whatever it returns, end the call with bunmg_mp_call_end
+ * (*out is NULL only when out of memory for it). */
+bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, const bunmg_matrix *local,
+                                 const mp_request *request);
+/* The call of a factor's solve: its grid, its factor as the (borrowed) work buffer. */
+bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *factor, const char *name);
+/* Frees the call and what it holds (unless its memory may still be in use: abandoned, or mp
+ * broken), leaves mp and prefixes a failure with the name. NULL: st. */
+bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st);
+
+/* The work buffer to the grid layout, or back to rows. */
+bunmg_status bunmg_mp_call_to_grid(mp_call *call);
+bunmg_status bunmg_mp_call_to_rows(mp_call *call);
+/* Rows of the work buffer (row layout again) into A. */
+void bunmg_mp_call_store(const mp_call *call);
+
+/* task(arg) on the worker, the engine fault point first. */
+bunmg_status bunmg_mp_call_engine(mp_call *call, bunmg_mp_task task, void *arg, const char *what);
+/* Every rank's outcome of a step: the first failed rank's, on all of them. */
+bunmg_status bunmg_mp_call_agree(mp_call *call, bunmg_status mine);
+
+/* A local matrix on the call's grid with A's distribution: lld * local columns elements
+ * (zeroed), or NULL with OUT_OF_MEMORY set. */
+void *bunmg_mp_call_matrix(const mp_call *call, const char *what);
+/* The diagonal of a distributed N x N matrix with A's descriptor, on every rank (N elements). */
+bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal);
+/* Global row of local row li and global column of local column lj of a matrix with A's blocks. */
+int64_t bunmg_mp_call_row(const mp_call *call, int64_t li);
+int64_t bunmg_mp_call_col(const mp_call *call, int64_t lj);
+
+#endif

@@ -1,0 +1,307 @@
+// The distributed engine on CPUs (csrc/include/bunmg.h, "MPI ranks and ScaLAPACK"): this process
+// is one rank of an MPI job (`bunmg launch --engine mp`, or mpirun), holding its own rows of an
+// n x n matrix; the collective routines run ScaLAPACK over a 2D block-cyclic grid of every rank
+// and give each rank X, its rows of the inverse or of the eigenvectors, and every eigenvalue.
+// Every rank calls the same routines in the same order with the same n, dtype and options.
+import { ptr, type Pointer } from "bun:ffi";
+import { EIG, GRID_FLAGS, LAYOUT, MATRIX, MP_FAULT, MP_OPTIONS } from "./abi.ts";
+import { allocHost, checkArray, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
+import { disposed, invalid } from "./errors.ts";
+import { RELEASE, UNTRACK } from "./internal.ts";
+import { encodeGrid, gridCapacity, type GridOrder, type GridShape } from "./grid.ts";
+import { DEFAULT_GROUP_TIMEOUT_MS } from "./group.ts";
+import { launcherRank } from "./launcher-env.ts";
+import { asPointer, check, native, readPointer } from "./native.ts";
+import { checkInteger, describe, optionsOf } from "./validate.ts";
+
+/** This rank's rows of an n x n matrix: rows [start, end) of rowRange(n), row-major, in `data`
+ * (exactly (end - start) * n elements). */
+export interface MpRows<D extends DType = DType> {
+  n: number;
+  dtype: D;
+  data: StorageOf<D>;
+}
+
+/** The grid layout the engine redistributes into. Every rank passes the same. */
+export interface MpGridOptions {
+  /** MB = NB (ScaLAPACK takes square blocks); default 64 */
+  block?: number;
+  /** the process grid (prows * pcols = ranks); default the squarest with prows <= pcols */
+  prows?: number;
+  pcols?: number;
+  /** rank order on the grid (default "row", BLACS "Row") */
+  order?: GridOrder;
+}
+
+export interface MpSyevdOptions extends MpGridOptions {
+  /** compute eigenvectors into A (default true) */
+  vectors?: boolean;
+  /** eigenvector k as row k of A instead of column k */
+  rows?: boolean;
+}
+
+export interface MpSyevdResult<D extends DType> {
+  /** all n eigenvalues, ascending, on every rank */
+  values: StorageOf<RealOf<D>>;
+}
+
+export type MpFault = Exclude<keyof typeof MP_FAULT, "none">;
+
+function encodeOptions(options: MpGridOptions | null | undefined): Uint8Array {
+  const o = optionsOf(options);
+  const bytes = new Uint8Array(MP_OPTIONS.bytes);
+  const v = new DataView(bytes.buffer);
+  v.setBigInt64(MP_OPTIONS.offset.block, BigInt(checkInteger(o.block ?? 0, "block", 0)), true);
+  v.setInt32(MP_OPTIONS.offset.prows, checkInteger(o.prows ?? 0, "prows", 0, 4096), true);
+  v.setInt32(MP_OPTIONS.offset.pcols, checkInteger(o.pcols ?? 0, "pcols", 0, 4096), true);
+  const order = o.order ?? "row";
+  if (order !== "row" && order !== "column") throw invalid(`order must be "row" or "column", got ${describe(order)}`);
+  v.setInt32(MP_OPTIONS.offset.order, order === "row" ? 0 : 1, true);
+  return bytes;
+}
+
+/** A Cholesky factor of A in the grid layout, in memory of its own (A is unchanged), for
+ * repeated solves. Collective: solve(); local: logDet(), dispose(). */
+export class MpFactor<D extends DType = DType> {
+  readonly world: MpWorld;
+  readonly n: number;
+  readonly dtype: D;
+  #handle: number;
+  #released: string | undefined;
+
+  /** @internal use world.cholesky */
+  constructor(world: MpWorld, n: number, dtype: D, handle: number) {
+    this.world = world;
+    this.n = n;
+    this.dtype = dtype;
+    this.#handle = handle;
+  }
+
+  get disposed(): boolean {
+    return this.#handle === 0;
+  }
+
+  /** X for rank 0's B (n x nrhs row-major; every rank passes an array of that shape), on every
+   * rank. */
+  solve(B: StorageOf<D>): StorageOf<D> {
+    const handle = this.#alive();
+    const nrhs = rhsCount(B, this.n, this.dtype);
+    const X = B.slice() as StorageOf<D>;
+    check(native().bunmg_mp_factor_solve(handle, X, nrhs), "bunmg_mp_factor_solve");
+    return X;
+  }
+
+  /** log det A = 2 sum log L_ii (the same on every rank). */
+  logDet(): number {
+    const out = new Float64Array(1);
+    check(native().bunmg_mp_factor_logdet(this.#alive(), out), "bunmg_mp_factor_logdet");
+    return out[0]!;
+  }
+
+  /** Frees the factor (not collective). Idempotent. */
+  dispose(): void {
+    this[RELEASE]("it was disposed");
+  }
+
+  /** @internal frees the factor; `reason` says why in later messages */
+  [RELEASE](reason: string): void {
+    if (this.#handle === 0) return;
+    const handle = asPointer(this.#handle);
+    this.#handle = 0;
+    this.#released = reason;
+    this.world[UNTRACK](this);
+    check(native().bunmg_mp_factor_destroy(handle), "bunmg_mp_factor_destroy");
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  toString(): string {
+    return `MpFactor(${this.n} x ${this.n} ${this.dtype}, rank ${this.world.rank}${this.disposed ? ", disposed" : ""})`;
+  }
+
+  #alive(): Pointer {
+    if (this.#handle === 0) throw disposed(`${this} is no longer usable: ${this.#released}`);
+    return asPointer(this.#handle);
+  }
+}
+
+function rhsCount(B: unknown, n: number, dtype: DType): number {
+  checkArrayType(B, dtype, "B");
+  const elements = elementCount(B as StorageOf<DType>, dtype, "B");
+  if (elements === 0 || elements % n !== 0) throw invalid(`B: expected a positive multiple of n = ${n} elements (n x nrhs, row-major), got ${elements}`);
+  return elements / n;
+}
+
+/** One rank of an MPI job running the CPU engine. leave() (or dispose) ends it; MPI itself stays
+ * up until the process exits. After PEER_LOST or TIMEOUT the world is broken: every later
+ * routine throws the same error, and the process should exit. */
+export class MpWorld {
+  readonly rank: number;
+  readonly size: number;
+  readonly timeoutMs: number;
+  #handle: number;
+  readonly #factors = new Set<MpFactor>();
+
+  private constructor(rank: number, size: number, timeoutMs: number, handle: number) {
+    this.rank = rank;
+    this.size = size;
+    this.timeoutMs = timeoutMs;
+    this.#handle = handle;
+  }
+
+  /** Joins the MPI job (collective: every rank joins). The launcher's variables, when set
+   * (BUNMG_RANK, OMPI_COMM_WORLD_RANK, ...), must agree with MPI's rank and size. */
+  static join(options?: { timeoutMs?: number } | null): MpWorld {
+    const timeoutMs = checkInteger(optionsOf(options).timeoutMs ?? envTimeout() ?? DEFAULT_GROUP_TIMEOUT_MS, "timeoutMs", 1);
+    const launched = launcherRank();
+    const lib = native();
+    const out = new BigUint64Array(1);
+    check(lib.bunmg_mp_join(timeoutMs, out), "bunmg_mp_join");
+    const handle = readPointer(out);
+    const rank = new Int32Array(1);
+    const size = new Int32Array(1);
+    check(lib.bunmg_mp_info(asPointer(handle), rank, size), "bunmg_mp_info");
+    if (launched && (launched.rank !== rank[0] || launched.size !== size[0])) {
+      lib.bunmg_mp_leave(asPointer(handle));
+      throw invalid(`the launcher says rank ${launched.rank} of ${launched.size} (${launched.launcher}'s variables), but MPI says rank ${rank[0]} of ${size[0]}: was this process started by another launcher than its MPI job's?`);
+    }
+    return new MpWorld(rank[0]!, size[0]!, timeoutMs, handle);
+  }
+
+  get left(): boolean {
+    return this.#handle === 0;
+  }
+
+  /** A's rows this rank holds: [start, end), s = ceil(n / size) rows per rank. */
+  rowRange(n: number): { start: number; end: number } {
+    checkInteger(n, "n", 1);
+    const s = Math.ceil(n / this.size);
+    return { start: Math.min(this.rank * s, n), end: Math.min((this.rank + 1) * s, n) };
+  }
+
+  /** An n x n matrix's rows for this rank, zeroed. */
+  allocRows<D extends DType = "float64">(n: number, dtype: D = "float64" as D): MpRows<D> {
+    dtypeInfo(dtype);
+    const { start, end } = this.rowRange(n);
+    return { n, dtype, data: allocHost(dtype, (end - start) * n) };
+  }
+
+  /** Solves A X = B with rank 0's B (n x nrhs row-major; every rank passes an array of that
+   * shape) and returns X on every rank. A is unchanged. */
+  potrs<D extends DType>(A: MpRows<D>, B: StorageOf<D>, options?: MpGridOptions | null): StorageOf<D> {
+    const matrix = this.#matrix(A);
+    const nrhs = rhsCount(B, A.n, A.dtype);
+    const X = B.slice() as StorageOf<D>;
+    check(native().bunmg_mp_potrs(this.#alive(), matrix, encodeOptions(options), X, nrhs), "bunmg_mp_potrs");
+    return X;
+  }
+
+  /** A Cholesky factor of A (A is unchanged). */
+  cholesky<D extends DType>(A: MpRows<D>, options?: MpGridOptions | null): MpFactor<D> {
+    const matrix = this.#matrix(A);
+    const out = new BigUint64Array(1);
+    check(native().bunmg_mp_cholesky(this.#alive(), matrix, encodeOptions(options), out), "bunmg_mp_cholesky");
+    const factor = new MpFactor(this, A.n, A.dtype, readPointer(out));
+    this.#factors.add(factor);
+    return factor;
+  }
+
+  /** A becomes its inverse (this rank's rows, in A.data). */
+  potri<D extends DType>(A: MpRows<D>, options?: MpGridOptions | null): MpRows<D> {
+    check(native().bunmg_mp_potri(this.#alive(), this.#matrix(A), encodeOptions(options)), "bunmg_mp_potri");
+    return A;
+  }
+
+  /** Eigenvalues on every rank and, by default, eigenvectors into A (this rank's rows of the
+   * eigenvector matrix: column k is the eigenvector of value k, or row k with `rows`). */
+  syevd<D extends DType>(A: MpRows<D>, syevdOptions?: MpSyevdOptions | null): MpSyevdResult<D> {
+    const o = optionsOf(syevdOptions);
+    const vectors = o.vectors ?? true;
+    const rows = o.rows ?? false;
+    if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
+    if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
+    const matrix = this.#matrix(A);
+    const values = allocHost(DTYPES[A.dtype].real, A.n) as StorageOf<RealOf<D>>;
+    const flags = (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
+    check(native().bunmg_mp_syevd(this.#alive(), matrix, encodeOptions(o), flags, values), "bunmg_mp_syevd");
+    return { values };
+  }
+
+  /** This rank's buffer (gridCapacity(grid) elements of elementBytes) from the row layout to the
+   * grid layout or back, over MPI (collective; every rank passes the same grid). */
+  redistribute(grid: GridShape, buffer: ArrayBufferView, options: { elementBytes: number; direction: "toGrid" | "toRows" }): void {
+    const elementBytes = checkInteger(options?.elementBytes, "elementBytes", 1, 1024);
+    if (options.direction !== "toGrid" && options.direction !== "toRows") throw invalid(`direction must be "toGrid" or "toRows", got ${describe(options.direction)}`);
+    const need = gridCapacity(grid) * elementBytes;
+    if (!ArrayBuffer.isView(buffer) || buffer.byteLength < need) throw invalid(`buffer must be a view of at least ${need} bytes, got ${describe(buffer)}`);
+    const bytes = new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+    const flags = options.direction === "toRows" ? GRID_FLAGS.toRows : 0;
+    check(native().bunmg_mp_redistribute(this.#alive(), encodeGrid(grid), bytes, elementBytes, flags), "bunmg_mp_redistribute");
+  }
+
+  /** For tests: `fault` at this rank's n-th event of its kind from now (n < 0: off). Returns
+   * how many events of that kind this rank had since the previous call. */
+  debugInject(fault: MpFault, n: number): number {
+    if (!Object.hasOwn(MP_FAULT, fault) || fault === ("none" as string)) throw invalid(`fault must be one of ${Object.keys(MP_FAULT).slice(1).join(", ")}, got ${describe(fault)}`);
+    const events = new BigInt64Array(1);
+    check(native().bunmg_mp_debug_inject(this.#alive(), MP_FAULT[fault], checkInteger(n, "n", -1), events), "bunmg_mp_debug_inject");
+    return Number(events[0]);
+  }
+
+  /** Frees the handle and its factors (not collective). Idempotent. */
+  leave(): void {
+    if (this.#handle === 0) return;
+    for (const f of [...this.#factors]) f[RELEASE]("its MpWorld left");
+    const handle = asPointer(this.#handle);
+    this.#handle = 0;
+    check(native().bunmg_mp_leave(handle), "bunmg_mp_leave");
+  }
+
+  dispose(): void {
+    this.leave();
+  }
+
+  [Symbol.dispose](): void {
+    this.leave();
+  }
+
+  toString(): string {
+    return `MpWorld(rank ${this.rank} of ${this.size}${this.left ? ", left" : ""})`;
+  }
+
+  /** @internal a factor disposed by its own dispose() */
+  [UNTRACK](factor: MpFactor): void {
+    this.#factors.delete(factor);
+  }
+
+  #alive(): Pointer {
+    if (this.#handle === 0) throw disposed(`${this} is no longer usable: it left`);
+    return asPointer(this.#handle);
+  }
+
+  /** The bunmg_matrix of this rank's rows. */
+  #matrix(A: MpRows): Uint8Array {
+    if (typeof A !== "object" || A === null) throw invalid(`A must be { n, dtype, data }, got ${describe(A)}`);
+    const n = checkInteger(A.n, "A.n", 1);
+    const info = dtypeInfo(A.dtype);
+    const { start, end } = this.rowRange(n);
+    checkArray(A.data, A.dtype, (end - start) * n, `this rank's rows (${end - start}) * n`, "A.data");
+    const bytes = new Uint8Array(MATRIX.bytes);
+    const v = new DataView(bytes.buffer);
+    v.setBigInt64(MATRIX.offset.rows, BigInt(n), true);
+    v.setBigInt64(MATRIX.offset.cols, BigInt(n), true);
+    v.setBigInt64(MATRIX.offset.capacity, BigInt(end - start), true);
+    v.setInt32(MATRIX.offset.dtype, info.code, true);
+    v.setInt32(MATRIX.offset.layout, LAYOUT.rows, true);
+    v.setBigUint64(MATRIX.offset.shards, end > start ? BigInt(ptr(A.data)) : 0n, true);
+    return bytes;
+  }
+}
+
+/** BUNMG_TIMEOUT_MS, which `bunmg launch` sets from --timeout-ms. */
+function envTimeout(): number | undefined {
+  const text = process.env.BUNMG_TIMEOUT_MS;
+  return text ? checkInteger(Number(text), "BUNMG_TIMEOUT_MS", 1) : undefined;
+}
