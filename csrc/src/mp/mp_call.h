@@ -1,11 +1,12 @@
 /* One call of an mp routine, the steps every routine shares: checks and agreement, a copy of the
- * rank's rows redistributed into the grid layout, ScaLAPACK on the worker, the way back, and the
- * collectives the checks of results need. A itself is written only by bunmg_mp_call_store, after
+ * rank's rows redistributed into the grid layout, the world's engine (mp_engine.h) on the worker,
+ * the way back, and the collectives the checks of results need. A itself is written only by bunmg_mp_call_store, after
  * every check passed on every rank. */
 #ifndef BUNMG_MP_CALL_H
 #define BUNMG_MP_CALL_H
 
 #include "mp/grid_plan.h"
+#include "mp/mp_engine.h"
 #include "mp/scalapack.h"
 
 /* The calls' codes in the agreement: bunmg_routine's, and these. */
@@ -29,8 +30,9 @@ typedef struct mp_probes {
 } mp_probes;
 
 /* The call's state lives on the heap: a worker abandoned in MPI may still read it. */
-typedef struct mp_call {
+struct mp_call {
   bunmg_mp *mp;
+  const mp_engine *engine;
   const char *name;
   const bunmg_matrix *local;
   int32_t dtype;
@@ -42,21 +44,24 @@ typedef struct mp_call {
   const mp_blacs *blacs;
   bunmg_desc desc;     /* A's, the grid layout of `work` */
   int64_t lld, local_rows, local_cols;
-  char *work;          /* plan capacity elements: the copy of A (or a factor's, borrowed) */
-  int borrowed;        /* work belongs to a factor */
+  char *work;          /* plan capacity elements: the copy of A (host) */
+  void *a;             /* the call's matrix where the engine keeps it (work, or device memory) */
+  int borrowed;        /* a (and work, when the same) belongs to a factor */
+  void *state;         /* the engine's per-call state (descriptors, device buffers) */
   char *staging;
   /* what the routines' steps pass to their ScaLAPACK tasks */
   int32_t flags;
   int64_t info;        /* the last ScaLAPACK call's */
-  char *b;             /* potrs: the distributed right-hand sides, descriptor desc_b */
+  char *b;             /* potrs: the distributed right-hand sides (host), descriptor desc_b */
   bunmg_desc desc_b;
-  char *z;             /* syevd: the eigenvectors; potri: the transpose */
+  int64_t nrhs;
+  void *z;             /* the engine's matrix (engine->matrix): syevd's eigenvectors; potri's scratch */
   void *w;             /* syevd: the eigenvalues (N reals) */
   mp_probes probes;
   double orthogonality, residual;
   int entered;         /* mp was entered */
   int abandoned;       /* MPI or a worker may still use the call's memory: it is never freed */
-} mp_call;
+};
 
 /* A Cholesky factor in the grid layout, in memory of its own. */
 struct bunmg_mp_factor {
@@ -67,7 +72,7 @@ struct bunmg_mp_factor {
   const mp_blacs *blacs;
   bunmg_desc desc;
   int64_t lld, local_rows, local_cols;
-  char *l;
+  void *l; /* the factor where the engine keeps it */
   double logdet;
 };
 
@@ -94,11 +99,14 @@ bunmg_status bunmg_mp_call_engine(mp_call *call, bunmg_mp_task task, void *arg, 
 /* Every rank's outcome of a step: the first failed rank's, on all of them. */
 bunmg_status bunmg_mp_call_agree(mp_call *call, bunmg_status mine);
 
-/* A local matrix on the call's grid with A's distribution: lld * local columns elements
+/* A host matrix on the call's grid with A's distribution: lld * local columns elements
  * (zeroed), or NULL with OUT_OF_MEMORY set. */
 void *bunmg_mp_call_matrix(const mp_call *call, const char *what);
-/* The diagonal of a distributed N x N matrix with A's descriptor, on every rank (N elements). */
-bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal);
+/* The diagonal of the call's matrix, on every rank (N elements). */
+bunmg_status bunmg_mp_call_diagonal(mp_call *call, void *diagonal);
+/* Elements (count of dtype) conjugated in place (real dtypes: nothing), or scaled. */
+void bunmg_mp_conjugate(int32_t dtype, void *data, size_t count);
+void bunmg_mp_scale_reals(int32_t dtype, void *data, size_t count, double by);
 /* Global row of local row li and global column of local column lj of a matrix with A's blocks. */
 int64_t bunmg_mp_call_row(const mp_call *call, int64_t li);
 int64_t bunmg_mp_call_col(const mp_call *call, int64_t lj);

@@ -1,4 +1,5 @@
-/* Cholesky on the grid (p?potrf), solves with the factor (p?potrs), potrs, and the factor handle.
+/* Cholesky on the grid (the engine's potrf), solves with the factor (its potrs), potrs, and the
+ * factor handle.
  * The factor is made from the call's copy of A, so A itself is never written. The engine sees
  * G = conj(A) (the column-major view of the row-major A): A X = B is G conj(X) = conj(B), so B
  * goes in conjugated and X comes back the same way. */
@@ -11,18 +12,6 @@
 #include "mp/mp_call.h"
 #include "routines/routines.h"
 
-static bunmg_status task_potrf(void *p) {
-  mp_call *c = p;
-  return bunmg_pxpotrf(c->dtype, c->work, &c->desc, &c->info);
-}
-
-static bunmg_status task_potrs(void *p) {
-  mp_call *c = p;
-  bunmg_status st = bunmg_pxpotrs(c->dtype, c->work, &c->desc, c->b, &c->desc_b, &c->info);
-  if (st == BUNMG_OK && c->info != 0) st = bunmg_info_status(BUNMG_INFO_POTRS, c->info);
-  return st;
-}
-
 /* The conjugate of element `from` (dtype) into `to`. */
 static void conj_copy(int32_t dtype, char *to, const char *from, size_t esize) {
   memcpy(to, from, esize);
@@ -30,14 +19,14 @@ static void conj_copy(int32_t dtype, char *to, const char *from, size_t esize) {
   else if (dtype == BUNMG_COMPLEX128) ((double *)to)[1] = -((double *)to)[1];
 }
 
-/* The factorization of the call's work buffer (grid layout) and its check: the factor's diagonal,
+/* The factorization of the call's matrix (grid layout) and its check: the factor's diagonal,
  * gathered on every rank, real, finite and positive, else NOT_POSITIVE_DEFINITE naming the first
  * minor that is not. logdet from the same diagonal. */
 static bunmg_status factor(mp_call *call, double *logdet) {
-  bunmg_status st = bunmg_mp_call_engine(call, task_potrf, call, "p?potrf");
+  bunmg_status st = bunmg_mp_call_engine(call, call->engine->potrf, call, call->engine->names.potrf);
   if (st != BUNMG_OK) return st;
   void *diagonal = malloc((size_t)call->n * call->esize);
-  st = diagonal ? bunmg_mp_call_diagonal(call, call->work, diagonal)
+  st = diagonal ? bunmg_mp_call_diagonal(call, diagonal)
                 : bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the factor's diagonal");
   if (st == BUNMG_OK) {
     st = bunmg_verify_factor(call->dtype, diagonal, call->n, call->info);
@@ -48,7 +37,7 @@ static bunmg_status factor(mp_call *call, double *logdet) {
 }
 
 /* X for rank 0's b (row-major N x nrhs) on every rank, written into each rank's b once X passed
- * its check everywhere. call->work holds the factor. */
+ * its check everywhere. The call's matrix is the factor. */
 static bunmg_status solve(mp_call *call, void *b, int64_t nrhs) {
   bunmg_mp *mp = call->mp;
   const mp_blacs *g = call->blacs;
@@ -57,6 +46,7 @@ static bunmg_status solve(mp_call *call, void *b, int64_t nrhs) {
   int64_t lldb = bunmg_numroc(n, nb, g->prow, 0, g->prows), colsb = bunmg_numroc(nrhs, nb, g->pcol, 0, g->pcols);
   if (lldb < 1) lldb = 1;
   char *host = malloc(bytes), *x = calloc((size_t)(n * nrhs), esize);
+  call->nrhs = nrhs;
   call->b = calloc((size_t)(lldb * (colsb > 0 ? colsb : 1)), esize);
   bunmg_status st = host && x && call->b ? bunmg_scalapack_desc(&call->desc_b, g, n, nrhs, nb, nb, lldb)
                                          : bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for B and X");
@@ -71,7 +61,7 @@ static bunmg_status solve(mp_call *call, void *b, int64_t nrhs) {
         int64_t i = bunmg_l2g(li, nb, g->prow, g->prows), k = bunmg_l2g(lj, nb, g->pcol, g->pcols);
         conj_copy(call->dtype, call->b + (size_t)(lj * lldb + li) * esize, host + (size_t)(i * nrhs + k) * esize, esize);
       }
-    st = bunmg_mp_call_engine(call, task_potrs, call, "p?potrs");
+    st = bunmg_mp_call_engine(call, call->engine->potrs, call, call->engine->names.potrs);
   }
   if (st == BUNMG_OK) { /* X, column-major, from every rank's part: one rank holds each element */
     for (int64_t lj = 0; lj < colsb; lj++)
@@ -122,8 +112,9 @@ bunmg_status bunmg_mp_cholesky(bunmg_mp *mp, const bunmg_matrix *local, const bu
   if (st == BUNMG_OK) st = factor(call, &f->logdet);
   if (st == BUNMG_OK) {
     *f = (bunmg_mp_factor){mp, call->dtype, call->n, call->block, call->grid, call->blacs, call->desc, call->lld,
-                           call->local_rows, call->local_cols, call->work, f->logdet};
-    call->work = NULL; /* the factor's now */
+                           call->local_rows, call->local_cols, call->a, f->logdet};
+    if (call->a == call->work) call->work = NULL; /* the factor's now */
+    call->a = NULL;
     mp->factors++;
     *out = f;
   } else if (!mp || mp->broken == BUNMG_OK) {
@@ -166,7 +157,7 @@ bunmg_status bunmg_mp_factor_destroy(bunmg_mp_factor *factor) {
   }
   mp->factors--;
   if (st == BUNMG_OK) { /* broken: a worker abandoned in a solve may still read it */
-    free(factor->l);
+    mp->engine->factor_free(factor);
     free(factor);
     bunmg_mp_exit(mp);
   }
