@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { DType } from "../lib/index.ts";
 import type { MpCase } from "./fixtures/mp-spec.ts";
 import { ALL_DTYPES } from "./helpers.ts";
-import { expectCaseCorrect, expectCaseFailed, mpiMissing, runMpJob, sharedSegments, spdCase, type MpJob } from "./mp-checks.ts";
+import { expectCaseCorrect, expectCaseFailed, mpiMissing, npdCase, runMpJob, sharedSegments, spdCase, type MpJob } from "./mp-checks.ts";
 import { longTimeouts } from "./timeout.ts";
 
 longTimeouts();
@@ -80,13 +80,6 @@ describe.skipIf(missing !== undefined)("mp engine: every routine, dtype and grid
 });
 
 /** A made not positive definite at 0-based diagonal p (leading minor p + 1 fails). */
-function npdCase(id: string, routine: MpCase["routine"], dtype: DType, n: number, p: number): MpCase {
-  const k = spdCase(id, routine, dtype, n, { block: 3 });
-  const c = dtype.startsWith("complex") ? 2 : 1;
-  k.a[(p * n + p) * c] = -1;
-  return k;
-}
-
 /** Runs `code` (after importing MpWorld) in a child with `env`; its stdout. */
 function child(code: string, env: Record<string, string>): string {
   const script = `import { MpWorld } from ${JSON.stringify(join(import.meta.dir, "..", "lib", "mp.ts"))};\n${code}`;
