@@ -52,8 +52,11 @@ if (gpuSuite("mp engine on a GPU (cuSOLVERMp)")) {
       expect(free(), "device memory freed after the calls").toBeGreaterThanOrEqual(before);
     }
 
-    test("the world: rank 0 of 1, engine cusolvermp", () => {
+    test("the world: rank 0 of 1, engine cusolvermp; every routine once (the libraries' own first-use allocations)", () => {
       expect([world.rank, world.size, world.engine]).toEqual([0, 1, "cusolvermp"]);
+      const warm = ALL_DTYPES.flatMap((d) => routines("warm", d, 9, { block: 4 }));
+      const job = run(world, warm);
+      warm.forEach((k, i) => expectCaseCorrect(k, job, i));
     });
 
     for (const dtype of ALL_DTYPES) {

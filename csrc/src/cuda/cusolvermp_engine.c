@@ -14,14 +14,7 @@
 #include "mp/mp_probes.h"
 #include "routines/routines.h"
 
-/* The call's device state. */
-typedef struct gpu_call {
-  const mp_gpu_grid *grid;
-  cusolverMpMatrixDescriptor_t desc_a, desc_b; /* A's (N x N), B's (N x nrhs) */
-  cublasMpMatrixDescriptor_t blas_a, blas_p;   /* A's and the probes' (N x MP_PROBES), for cuBLASMp */
-  int *info;                                   /* device */
-  void *b, *w, *p, *gp, *t1, *t2;              /* device */
-} gpu_call;
+typedef mp_gpu_call gpu_call;
 
 static struct mp_gpu *gpu_of(const mp_call *c) { return c->mp->gpu; }
 static gpu_call *state_of(const mp_call *c) { return c->state; }
@@ -71,7 +64,7 @@ static bunmg_status run_grid_create(void *p) {
     st = bunmg_cusolver_check(bunmg_cusolvermp.grid_create(g->solver, &grid->solver, g->comm, grid->prows, grid->pcols, mapping),
                               "cusolverMpCreateDeviceGrid");
   cublasMpGridLayout_t layout = grid->order == BUNMG_GRID_COL_MAJOR ? CUBLASMP_GRID_LAYOUT_COL_MAJOR : CUBLASMP_GRID_LAYOUT_ROW_MAJOR;
-  if (st == BUNMG_OK)
+  if (st == BUNMG_OK && grid->prows * grid->pcols > 1) /* a 1 x 1 grid's products go to cuBLAS */
     st = bunmg_mp_cublasmp(bunmg_cublasmp.grid_create(grid->prows, grid->pcols, layout, g->comm, &grid->blas), "cublasMpGridCreate");
   return st;
 }
@@ -98,7 +91,11 @@ static bunmg_status grid_of(mp_call *c) {
     st = bunmg_mp_run(mp, mp->timeout_ms, run_grid_create, t, "cusolverMpCreateDeviceGrid", &abandoned);
     if (abandoned) return st;
     free(t);
-    if (st != BUNMG_OK) return st;
+    if (st != BUNMG_OK) { /* the slot again free */
+      if (free_slot->solver) (void)bunmg_cusolvermp.grid_destroy(free_slot->solver);
+      *free_slot = (mp_gpu_grid){0};
+      return st;
+    }
     found = free_slot;
   }
   /* the position, where bunmg_grid places this rank */
@@ -249,55 +246,20 @@ static bunmg_status potrs_solve(mp_call *c, void *b, int64_t nrhs, cusolverMpMat
 static bunmg_status blas_desc(mp_call *c, cublasMpMatrixDescriptor_t *d, int64_t m, int64_t n, int64_t lld);
 static bunmg_status ensure_blas_a(mp_call *c);
 
-/* L^-H L^-1 b as two triangular solves (cuBLASMp). */
-static bunmg_status trsm_solve(mp_call *c, void *b, int64_t nrhs, int64_t lldb) {
-  gpu_call *s = state_of(c);
-  struct mp_gpu *g = gpu_of(c);
-  double one[2] = {1, 0};
-  float one_f[2] = {1, 0};
-  const void *alpha = bunmg_dtype_real_size(c->dtype) == 4 ? (const void *)one_f : (const void *)one;
-  cublasOperation_t ops[2] = {CUBLAS_OP_N, bunmg_dtype_is_complex(c->dtype) ? CUBLAS_OP_C : CUBLAS_OP_T};
+/* X = L^-H L^-1 B on the device: cusolverMpPotrs for one right-hand side; two triangular solves
+ * for more (cuSOLVERMp 0.9.1's Potrs returned success leaving a 3-column B unchanged on the
+ * first GPU run: docs/mp-engine.md, section 10). */
+static bunmg_status solve_on_device(mp_call *c, void *b, int64_t nrhs, int64_t lldb, cusolverMpMatrixDescriptor_t desc_b) {
+  if (nrhs == 1) return potrs_solve(c, b, nrhs, desc_b);
   cublasMpMatrixDescriptor_t blas_b = NULL;
+  int distributed = c->grid.prows * c->grid.pcols > 1;
   bunmg_status st = ensure_blas_a(c);
-  if (st == BUNMG_OK) st = blas_desc(c, &blas_b, c->n, nrhs, lldb);
-  for (int k = 0; k < 2 && st == BUNMG_OK; k++) {
-    workspace w = {0};
-    st = bunmg_mp_cublasmp(bunmg_cublasmp.trsm_size(g->blas, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, ops[k],
-                                                    CUBLAS_DIAG_NON_UNIT, c->n, nrhs, alpha, c->a, 1, 1, s->blas_a, b, 1, 1,
-                                                    blas_b, compute_type(c), &w.device_bytes, &w.host_bytes),
-                           "cublasMpTrsm_bufferSize");
-    if (st == BUNMG_OK) st = workspace_alloc(&w, "cublasMpTrsm's workspace");
-    if (st == BUNMG_OK)
-      st = bunmg_mp_cublasmp(bunmg_cublasmp.trsm(g->blas, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, ops[k], CUBLAS_DIAG_NON_UNIT,
-                                                 c->n, nrhs, alpha, c->a, 1, 1, s->blas_a, b, 1, 1, blas_b, compute_type(c),
-                                                 w.device, w.device_bytes, w.host, w.host_bytes),
-                             "cublasMpTrsm");
-    if (st == BUNMG_OK) st = sync_stream(c, "cublasMpTrsm");
-    workspace_free(&w);
-  }
+  if (st == BUNMG_OK && distributed) st = blas_desc(c, &blas_b, c->n, nrhs, lldb);
+  if (st == BUNMG_OK) st = bunmg_mp_blas_trsm(c, CUBLAS_OP_N, b, nrhs, lldb, blas_b);
+  if (st == BUNMG_OK) st = bunmg_mp_blas_trsm(c, bunmg_dtype_is_complex(c->dtype) ? CUBLAS_OP_C : CUBLAS_OP_T, b, nrhs, lldb, blas_b);
   if (blas_b) (void)bunmg_cublasmp.desc_destroy(blas_b);
   c->info = 0;
   return st;
-}
-
-/* Whether cusolverMpPotrs takes nrhs > 1 (docs/mp-engine.md, section 10): assumed until it
- * refuses once; from then on the process solves those with cublasMpTrsm. */
-static _Atomic int potrs_refuses_many;
-
-/* X = L^-H L^-1 B on the device, B made by prepare(c) (again after a refusal). */
-static bunmg_status solve_on_device(mp_call *c, bunmg_status (*prepare)(mp_call *c), void *b, int64_t nrhs, int64_t lldb,
-                                    cusolverMpMatrixDescriptor_t desc_b) {
-  bunmg_status st = prepare(c);
-  if (st != BUNMG_OK) return st;
-  if (nrhs == 1 || !potrs_refuses_many) {
-    st = potrs_solve(c, b, nrhs, desc_b);
-    if (st != BUNMG_SOLVER_ERROR || nrhs == 1) return st;
-    if (getenv("BUNMG_MP_NOTES")) fprintf(stderr, "bunmg: cusolverMpPotrs refused nrhs = %lld: %s\n", (long long)nrhs, bunmg_last_error());
-    potrs_refuses_many = 1;
-    bunmg_clear_error();
-    if ((st = prepare(c)) != BUNMG_OK) return st;
-  }
-  return trsm_solve(c, b, nrhs, lldb);
 }
 
 static bunmg_status blas_desc(mp_call *c, cublasMpMatrixDescriptor_t *d, int64_t m, int64_t n, int64_t lld) {
@@ -305,9 +267,11 @@ static bunmg_status blas_desc(mp_call *c, cublasMpMatrixDescriptor_t *d, int64_t
                            "cublasMpMatrixDescriptorCreate");
 }
 
+/* A's cuBLASMp descriptor, on grids larger than 1 x 1 (cuBLAS needs none). */
 static bunmg_status ensure_blas_a(mp_call *c) {
   gpu_call *s = state_of(c);
-  return s->blas_a ? BUNMG_OK : blas_desc(c, &s->blas_a, c->n, c->n, c->lld);
+  if (s->blas_a || c->grid.prows * c->grid.pcols == 1) return BUNMG_OK;
+  return blas_desc(c, &s->blas_a, c->n, c->n, c->lld);
 }
 
 static size_t b_bytes(const mp_call *c) {
@@ -329,7 +293,8 @@ static bunmg_status task_potrs(void *p) {
     st = bunmg_cusolver_check(bunmg_cusolvermp.desc_create(&s->desc_b, s->grid->solver, data_type(c), c->n, c->nrhs, c->block,
                                                            c->block, 0, 0, lldb),
                               "cusolverMpCreateMatrixDesc");
-  if (st == BUNMG_OK) st = solve_on_device(c, upload_b, s->b, c->nrhs, lldb, s->desc_b);
+  if (st == BUNMG_OK) st = upload_b(c);
+  if (st == BUNMG_OK) st = solve_on_device(c, s->b, c->nrhs, lldb, s->desc_b);
   if (st == BUNMG_OK && c->info != 0) st = bunmg_info_status(BUNMG_INFO_POTRS, c->info);
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(c->b, s->b, b_bytes(c), cudaMemcpyDeviceToHost), "cudaMemcpy (X to the host)");
   return st;
@@ -353,7 +318,8 @@ static bunmg_status task_potri(void *p) {
   mp_call *c = p;
   gpu_call *s = state_of(c);
   bunmg_status st = use_device(c);
-  if (st == BUNMG_OK) st = solve_on_device(c, identity, c->z, c->n, c->lld, s->desc_a);
+  if (st == BUNMG_OK) st = identity(c);
+  if (st == BUNMG_OK) st = solve_on_device(c, c->z, c->n, c->lld, s->desc_a);
   if (st == BUNMG_OK && c->info != 0) st = bunmg_info_status(BUNMG_INFO_POTRI, c->info);
   if (st == BUNMG_OK) {
     void *factor = c->a;
@@ -402,35 +368,15 @@ static bunmg_status probes_create(mp_call *c) {
   bunmg_status st = bunmg_mp_probes_alloc(c);
   if (st == BUNMG_OK) st = use_device(c);
   if (st == BUNMG_OK) st = ensure_blas_a(c);
-  if (st == BUNMG_OK) st = blas_desc(c, &s->blas_p, c->n, MP_PROBES, c->lld);
+  if (st == BUNMG_OK && c->grid.prows * c->grid.pcols > 1) st = blas_desc(c, &s->blas_p, c->n, MP_PROBES, c->lld);
   void **bufs[] = {&s->p, &s->gp, &s->t1, &s->t2};
   for (int i = 0; i < 4 && st == BUNMG_OK; i++) st = device_alloc(bufs[i], bytes, "the eigenvectors' probes");
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(s->p, c->probes.p, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (the probes)");
   return st;
 }
 
-/* c = op(a) b for an N x N a with A's distribution and N x MP_PROBES b, c. */
 static bunmg_status gemm(mp_call *c, cublasOperation_t op, const void *a, const void *b, void *out) {
-  gpu_call *s = state_of(c);
-  struct mp_gpu *g = gpu_of(c);
-  double one[2] = {1, 0}, zero[2] = {0, 0};
-  float one_f[2] = {1, 0}, zero_f[2] = {0, 0};
-  int single = bunmg_dtype_real_size(c->dtype) == 4;
-  const void *alpha = single ? (const void *)one_f : (const void *)one, *beta = single ? (const void *)zero_f : (const void *)zero;
-  workspace w = {0};
-  bunmg_status st = bunmg_mp_cublasmp(bunmg_cublasmp.gemm_size(g->blas, op, CUBLAS_OP_N, c->n, MP_PROBES, c->n, alpha, a, 1, 1,
-                                                               s->blas_a, b, 1, 1, s->blas_p, beta, out, 1, 1, s->blas_p,
-                                                               compute_type(c), &w.device_bytes, &w.host_bytes),
-                                      "cublasMpGemm_bufferSize");
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cublasMpGemm's workspace");
-  if (st == BUNMG_OK)
-    st = bunmg_mp_cublasmp(bunmg_cublasmp.gemm(g->blas, op, CUBLAS_OP_N, c->n, MP_PROBES, c->n, alpha, a, 1, 1, s->blas_a, b, 1, 1,
-                                               s->blas_p, beta, out, 1, 1, s->blas_p, compute_type(c), w.device, w.device_bytes,
-                                               w.host, w.host_bytes),
-                           "cublasMpGemm");
-  if (st == BUNMG_OK) st = sync_stream(c, "cublasMpGemm");
-  workspace_free(&w);
-  return st;
+  return bunmg_mp_blas_gemm(c, op, a, b, out);
 }
 
 static bunmg_status to_host(const mp_call *c, void *host, const void *device) {
@@ -504,25 +450,8 @@ static bunmg_status task_probes_check(void *p) {
 
 /* ---- the user's convention ---- */
 
-/* to = op(from), both N x N with A's distribution. */
 static bunmg_status geadd(mp_call *c, cublasOperation_t op, const void *from, void *to) {
-  gpu_call *s = state_of(c);
-  double one[2] = {1, 0}, zero[2] = {0, 0};
-  float one_f[2] = {1, 0}, zero_f[2] = {0, 0};
-  int single = bunmg_dtype_real_size(c->dtype) == 4;
-  const void *alpha = single ? (const void *)one_f : (const void *)one, *beta = single ? (const void *)zero_f : (const void *)zero;
-  workspace w = {0};
-  bunmg_status st = bunmg_mp_cublasmp(bunmg_cublasmp.geadd_size(gpu_of(c)->blas, op, c->n, c->n, alpha, from, 1, 1, s->blas_a, beta,
-                                                                to, 1, 1, s->blas_a, &w.device_bytes, &w.host_bytes),
-                                      "cublasMpGeadd_bufferSize");
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cublasMpGeadd's workspace");
-  if (st == BUNMG_OK)
-    st = bunmg_mp_cublasmp(bunmg_cublasmp.geadd(gpu_of(c)->blas, op, c->n, c->n, alpha, from, 1, 1, s->blas_a, beta, to, 1, 1,
-                                                s->blas_a, w.device, w.device_bytes, w.host, w.host_bytes),
-                           "cublasMpGeadd");
-  if (st == BUNMG_OK) st = sync_stream(c, "cublasMpGeadd");
-  workspace_free(&w);
-  return st;
+  return bunmg_mp_blas_geadd(c, op, from, to);
 }
 
 /* Columns: the call's matrix = Z^H. Rows: conj(Z) = (Z^H)^T, through the call's matrix. */

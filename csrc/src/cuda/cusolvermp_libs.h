@@ -75,8 +75,28 @@ struct mp_gpu {
   ncclComm_t comm;
   cusolverMpHandle_t solver;
   cublasMpHandle_t blas;
+  cublasHandle_t local_blas; /* cuBLAS, for 1 x 1 grids (cusolvermp_blas.c); NULL until used */
   mp_gpu_grid grids[MP_BLACS_GRIDS];
 };
+
+/* A call's device state (mp_call.state). */
+typedef struct mp_gpu_call {
+  const mp_gpu_grid *grid;
+  cusolverMpMatrixDescriptor_t desc_a, desc_b; /* A's (N x N), B's (N x nrhs) */
+  cublasMpMatrixDescriptor_t blas_a, blas_p;   /* A's and the probes' (N x MP_PROBES), larger grids only */
+  int *info;                                   /* device */
+  void *b, *w, *p, *gp, *t1, *t2;              /* device */
+} mp_gpu_call;
+
+/* The products the engine needs (cusolvermp_blas.c), on the call's stream, synchronized:
+ * out = op(a) b for an N x N a with A's distribution and N x MP_PROBES b and out (the probes');
+ * to = op(from), both N x N; b = op(L)^-1 b with the call's matrix's lower triangle L, b N x nrhs
+ * with leading dimension ldb (desc_b: its cuBLASMp descriptor on larger grids). */
+bunmg_status bunmg_mp_blas_gemm(mp_call *c, cublasOperation_t op, const void *a, const void *b, void *out);
+bunmg_status bunmg_mp_blas_geadd(mp_call *c, cublasOperation_t op, const void *from, void *to);
+bunmg_status bunmg_mp_blas_trsm(mp_call *c, cublasOperation_t op, void *b, int64_t nrhs, int64_t ldb,
+                                cublasMpMatrixDescriptor_t desc_b);
+void bunmg_mp_blas_destroy(struct mp_gpu *g);
 
 /* Failures as bunmg statuses naming the call: CUDA's (OUT_OF_MEMORY or DEVICE_ERROR), cuBLASMp's
  * and NCCL's (SOLVER_ERROR, DEVICE_ERROR). */

@@ -155,6 +155,7 @@ static void close_world(bunmg_mp *mp) {
     if (g->grids[i].blas) (void)bunmg_cublasmp.grid_destroy(g->grids[i].blas);
     if (g->grids[i].solver) (void)bunmg_cusolvermp.grid_destroy(g->grids[i].solver);
   }
+  bunmg_mp_blas_destroy(g);
   if (g->blas) (void)bunmg_cublasmp.destroy(g->blas);
   if (g->solver) (void)bunmg_cusolvermp.destroy(g->solver);
   if (g->comm) {
