@@ -42,10 +42,6 @@ static size_t local_bytes(const mp_call *c, int64_t cols) {
 
 static cudaDataType data_type(const mp_call *c) { return (cudaDataType)bunmg_cuda_data_type(c->dtype); }
 
-static cublasComputeType_t compute_type(const mp_call *c) {
-  return bunmg_dtype_real_size(c->dtype) == 4 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_64F;
-}
-
 /* ---- the grid and the call's descriptors ---- */
 
 typedef struct grid_task {
@@ -149,7 +145,8 @@ static void *matrix(const mp_call *c, const char *what) {
   void *m = NULL;
   size_t bytes = local_bytes(c, c->local_cols);
   if (use_device(c) != BUNMG_OK || device_alloc(&m, bytes, what) != BUNMG_OK) return NULL;
-  if (bunmg_mp_cuda(cudaMemset(m, 0, bytes), "cudaMemset") != BUNMG_OK) {
+  /* on the engine's stream, which does not wait for the default one */
+  if (bunmg_mp_cuda(cudaMemsetAsync(m, 0, bytes, gpu_of(c)->stream), "cudaMemsetAsync") != BUNMG_OK) {
     cudaFree(m);
     return NULL;
   }
@@ -329,21 +326,32 @@ static bunmg_status task_potri(void *p) {
   return st;
 }
 
-/* Vectors always ('V'): the probes judge them, values only included. */
+/* Vectors always: the probes judge them, values only included. jobz is 'V' (LAPACK's) unless
+ * cuSOLVERMp refuses it, then 'Z' (NVIDIA's sample), once per process (docs/mp-engine.md,
+ * section 10). */
+static _Atomic char jobz_vectors = 'V';
+
 static bunmg_status task_syevd(void *p) {
   mp_call *c = p;
   gpu_call *s = state_of(c);
   struct mp_gpu *g = gpu_of(c);
   workspace w = {0};
-  char jobz = 'V';
   size_t wbytes = (size_t)c->n * bunmg_dtype_real_size(c->dtype);
   bunmg_status st = use_device(c);
   if (st == BUNMG_OK && !s->w) st = device_alloc(&s->w, wbytes, "the eigenvalues");
   cudaDataType type = data_type(c);
-  if (st == BUNMG_OK)
-    st = bunmg_cusolver_check(bunmg_cusolvermp.syevd_size(g->solver, &jobz, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, s->w,
-                                                          c->z, 1, 1, s->desc_a, type, &w.device_bytes, &w.host_bytes),
-                              "cusolverMpSyevd_bufferSize");
+  char jobz = jobz_vectors;
+  for (int tries = 0; st == BUNMG_OK && tries < 2; tries++) {
+    cusolverStatus_t r = bunmg_cusolvermp.syevd_size(g->solver, &jobz, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, s->w, c->z,
+                                                     1, 1, s->desc_a, type, &w.device_bytes, &w.host_bytes);
+    if (r == CUSOLVER_STATUS_INVALID_VALUE && jobz == 'V') {
+      if (getenv("BUNMG_MP_NOTES")) fprintf(stderr, "bunmg: cusolverMpSyevd_bufferSize refused jobz 'V'; using 'Z'\n");
+      jobz = jobz_vectors = 'Z';
+      continue;
+    }
+    st = bunmg_cusolver_check(r, "cusolverMpSyevd_bufferSize");
+    break;
+  }
   if (st == BUNMG_OK) st = workspace_alloc(&w, "cusolverMpSyevd's workspace");
   if (st == BUNMG_OK)
     st = bunmg_cusolver_check(bunmg_cusolvermp.syevd(g->solver, &jobz, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, s->w, c->z,
