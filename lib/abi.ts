@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [
@@ -323,5 +323,7 @@ export const symbols = {
   bunmg_mp_factor_destroy: { args: ["ptr"], returns: "i32" },
   bunmg_mp_potri: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // local, options
   bunmg_mp_syevd: { args: ["ptr", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local, options, flags, w
+  bunmg_mp_getrs: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local, options, b, nrhs
+  bunmg_mp_sygvd: { args: ["ptr", "buffer", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local A, local B, options, flags, w
   bunmg_mp_debug_inject: { args: ["ptr", "i32", "i64", "buffer"], returns: "i32" }, // fault, n, int64* events
 } as const;

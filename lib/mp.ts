@@ -1,7 +1,8 @@
 // The distributed engine on CPUs (csrc/include/bunmg.h, "MPI ranks and ScaLAPACK"): this process
 // is one rank of an MPI job (`bunmg launch --engine mp`, or mpirun), holding its own rows of an
 // n x n matrix; the collective routines run ScaLAPACK over a 2D block-cyclic grid of every rank
-// and give each rank X, its rows of the inverse or of the eigenvectors, and every eigenvalue.
+// and give each rank X, its rows of the inverse or of the eigenvectors, and every eigenvalue
+// (potrs, cholesky, potri, syevd for Hermitian A; getrs for a general A; sygvd for a pair).
 // Every rank calls the same routines in the same order with the same n, dtype and options.
 import { ptr, type Pointer } from "bun:ffi";
 import { EIG, GRID_FLAGS, LAYOUT, MATRIX, MP_FAULT, MP_OPTIONS } from "./abi.ts";
@@ -198,6 +199,16 @@ export class MpWorld {
     return X;
   }
 
+  /** Solves A X = B for a general A (every element read) by LU with partial pivoting; B as
+   * potrs's. A is unchanged; a singular A throws SINGULAR naming the zero pivot. */
+  getrs<D extends DType>(A: MpRows<D>, B: StorageOf<D>, options?: MpGridOptions | null): StorageOf<D> {
+    const matrix = this.#matrix(A);
+    const nrhs = rhsCount(B, A.n, A.dtype);
+    const X = B.slice() as StorageOf<D>;
+    check(native().bunmg_mp_getrs(this.#alive(), matrix, encodeOptions(options), X, nrhs), "bunmg_mp_getrs");
+    return X;
+  }
+
   /** A Cholesky factor of A (A is unchanged). */
   cholesky<D extends DType>(A: MpRows<D>, options?: MpGridOptions | null): MpFactor<D> {
     const matrix = this.#matrix(A);
@@ -218,14 +229,23 @@ export class MpWorld {
    * eigenvector matrix: column k is the eigenvector of value k, or row k with `rows`). */
   syevd<D extends DType>(A: MpRows<D>, syevdOptions?: MpSyevdOptions | null): MpSyevdResult<D> {
     const o = optionsOf(syevdOptions);
-    const vectors = o.vectors ?? true;
-    const rows = o.rows ?? false;
-    if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
-    if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
     const matrix = this.#matrix(A);
     const values = allocHost(DTYPES[A.dtype].real, A.n) as StorageOf<RealOf<D>>;
-    const flags = (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
-    check(native().bunmg_mp_syevd(this.#alive(), matrix, encodeOptions(o), flags, values), "bunmg_mp_syevd");
+    check(native().bunmg_mp_syevd(this.#alive(), matrix, encodeOptions(o), eigenFlags(o), values), "bunmg_mp_syevd");
+    return { values };
+  }
+
+  /** The generalized eigenproblem A x = w B x (A, B Hermitian, B positive definite, both this
+   * rank's rows): eigenvalues on every rank and, by default, eigenvectors into A as syevd's,
+   * normalized V^H B V = I. B is unchanged. */
+  sygvd<D extends DType>(A: MpRows<D>, B: MpRows<D>, syevdOptions?: MpSyevdOptions | null): MpSyevdResult<D> {
+    const o = optionsOf(syevdOptions);
+    const flags = eigenFlags(o);
+    const matrix = this.#matrix(A);
+    const second = this.#matrix(B, "B");
+    if (B.n !== A.n || B.dtype !== A.dtype) throw invalid(`B must be ${A.n} x ${A.n} ${A.dtype} like A, got ${B.n} x ${B.n} ${B.dtype}`);
+    const values = allocHost(DTYPES[A.dtype].real, A.n) as StorageOf<RealOf<D>>;
+    check(native().bunmg_mp_sygvd(this.#alive(), matrix, second, encodeOptions(o), flags, values), "bunmg_mp_sygvd");
     return { values };
   }
 
@@ -282,12 +302,12 @@ export class MpWorld {
   }
 
   /** The bunmg_matrix of this rank's rows. */
-  #matrix(A: MpRows): Uint8Array {
-    if (typeof A !== "object" || A === null) throw invalid(`A must be { n, dtype, data }, got ${describe(A)}`);
-    const n = checkInteger(A.n, "A.n", 1);
+  #matrix(A: MpRows, name = "A"): Uint8Array {
+    if (typeof A !== "object" || A === null) throw invalid(`${name} must be { n, dtype, data }, got ${describe(A)}`);
+    const n = checkInteger(A.n, `${name}.n`, 1);
     const info = dtypeInfo(A.dtype);
     const { start, end } = this.rowRange(n);
-    checkArray(A.data, A.dtype, (end - start) * n, `this rank's rows (${end - start}) * n`, "A.data");
+    checkArray(A.data, A.dtype, (end - start) * n, `this rank's rows (${end - start}) * n`, `${name}.data`);
     const bytes = new Uint8Array(MATRIX.bytes);
     const v = new DataView(bytes.buffer);
     v.setBigInt64(MATRIX.offset.rows, BigInt(n), true);
@@ -298,6 +318,15 @@ export class MpWorld {
     v.setBigUint64(MATRIX.offset.shards, end > start ? BigInt(ptr(A.data)) : 0n, true);
     return bytes;
   }
+}
+
+/** The BUNMG_EIG_* flags of syevd's and sygvd's options. */
+function eigenFlags(o: MpSyevdOptions): number {
+  const vectors = o.vectors ?? true;
+  const rows = o.rows ?? false;
+  if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
+  if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
+  return (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
 }
 
 /** BUNMG_TIMEOUT_MS, which `bunmg launch` sets from --timeout-ms. */

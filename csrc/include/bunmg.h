@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 6
+#define BUNMG_ABI_VERSION 7
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
@@ -612,6 +612,20 @@ BUNMG_API bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, c
  * A is unchanged. */
 BUNMG_API bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
                                       int32_t flags, void *w);
+
+/* Solves A X = B for a general A (all of it read; not Hermitian) by LU with partial pivoting,
+ * with rank 0's B as bunmg_mp_potrs; A is unchanged. A zero pivot is SINGULAR (detail index =
+ * the pivot, 1-based). */
+BUNMG_API bunmg_status bunmg_mp_getrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      void *b, int64_t nrhs);
+/* The generalized eigenproblem A x = w B x, A and B Hermitian (their upper triangles read), B
+ * positive definite, `b_local` distributed as `local`: eigenvalues ascending into every rank's w;
+ * with BUNMG_EIG_VECTORS A becomes the eigenvectors as bunmg_mp_syevd's, normalized V^H B V = I,
+ * else A is unchanged. B is unchanged. B not positive definite: NOT_POSITIVE_DEFINITE (detail
+ * index = the minor). The result is checked on random probes: SOLVER_ERROR when ||V^H B V z - z||
+ * or ||A V z - B V diag(w) z|| exceeds 30 N eps of its scale. */
+BUNMG_API bunmg_status bunmg_mp_sygvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_matrix *b_local,
+                                      const bunmg_mp_options *options, int32_t flags, void *w);
 
 /* Fault injection for tests: fault on this rank at its n-th event of the kind from now (n = 0:
  * the next one; n < 0: off). events (may be NULL) receives how many events of that kind this

@@ -73,19 +73,33 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   int32_t prows = 0, pcols = 0;
   if ((st = grid_of(o, mp->size, &prows, &pcols)) != BUNMG_OK) return st;
   call->grid = (bunmg_grid){call->n, call->n, call->block, call->block, prows, pcols, o ? o->order : 0, 0};
-  if (q->routine == BUNMG_ROUTINE_POTRS) {
+  if (q->routine == BUNMG_ROUTINE_POTRS || q->routine == MP_GETRS) {
     if (q->nrhs < 1 || q->nrhs > BUNMG_MAX_EXTENT)
       return bunmg_fail(BUNMG_INVALID_ARGUMENT, "nrhs must be in 1..2^40, got %lld", (long long)q->nrhs);
     if (!q->b) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "b is NULL (every rank receives X in its b)");
     if (mp->rank == 0 && (st = bunmg_check_finite_rhs(call->dtype, q->b, call->n, q->nrhs)) != BUNMG_OK) return st;
   }
-  if (q->routine == BUNMG_ROUTINE_SYEVD && (q->flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)))
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown syevd flags 0x%x", (unsigned)q->flags);
+  if ((q->routine == BUNMG_ROUTINE_SYEVD || q->routine == MP_SYGVD) && (q->flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown %s flags 0x%x", call->name, (unsigned)q->flags);
+  if (q->routine == MP_SYGVD) {
+    if ((st = check_local(q->second, mp)) != BUNMG_OK) {
+      bunmg_error_prefix("B: ");
+      return st;
+    }
+    if (q->second->rows != a->rows || q->second->dtype != a->dtype)
+      return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B must be %lld x %lld %s like A, got %lld x %lld %s", (long long)a->rows,
+                        (long long)a->rows, bunmg_dtype_name(a->dtype), (long long)q->second->rows,
+                        (long long)q->second->cols, bunmg_dtype_name(q->second->dtype));
+  }
   if ((st = bunmg_scalapack_load()) != BUNMG_OK) return st;
   int64_t s = bunmg_ceil_div(call->n, mp->size);
   call->first = (int64_t)mp->rank * s;
   call->rows = call->first >= call->n ? 0 : call->n - call->first < s ? call->n - call->first : s;
-  if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, a->shards[0], call->rows, call->n, call->first)))
+  int upper = q->routine != MP_GETRS; /* the Hermitian routines read the upper triangle only */
+  if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, "A", a->shards[0], call->rows, call->n, call->first, upper)))
+    return st;
+  if (q->second && call->rows > 0 &&
+      (st = bunmg_check_finite_rows(call->dtype, "B", q->second->shards[0], call->rows, call->n, call->first, 1)))
     return st;
   if ((st = bunmg_grid_plan_create(&call->grid, 1, 0, &call->plan)) != BUNMG_OK) return st;
   size_t capacity = (size_t)call->plan->summary.capacity, staging = (size_t)call->plan->summary.staging;
@@ -94,6 +108,12 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   if (!call->work || !call->staging)
     return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of A (%zu bytes)", capacity * call->esize);
   if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->n) * call->esize);
+  if (q->second) {
+    call->second = q->second;
+    if (!(call->second_work = malloc(capacity * call->esize)))
+      return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B (%zu bytes)", capacity * call->esize);
+    if (call->rows > 0) memcpy(call->second_work, q->second->shards[0], (size_t)(call->rows * call->n) * call->esize);
+  }
   bunmg_grid_rank me;
   if ((st = bunmg_grid_describe(&call->grid, mp->rank, &me)) != BUNMG_OK) return st;
   call->lld = me.lld;
@@ -159,13 +179,17 @@ bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
   if (call->entered) bunmg_mp_exit(call->mp);
   if (st != BUNMG_OK) {
     bunmg_error_prefix("mp_%s: ", call->name);
-    if (call->local) bunmg_error_suffix(" (A is unchanged on this rank)");
+    if (call->local) bunmg_error_suffix(call->second ? " (A and B are unchanged on this rank)" : " (A is unchanged on this rank)");
   }
   if (call->abandoned || (call->mp && call->mp->broken != BUNMG_OK)) return st; /* MPI or a worker may use it */
   if (!call->borrowed) free(call->work);
   free(call->staging);
+  free(call->second_work);
+  free(call->ipiv);
   free(call->b);
   free(call->z);
+  free(call->a0);
+  free(call->b0);
   free(call->w);
   free(call->probes.p);
   free(call->probes.gp);
@@ -177,7 +201,10 @@ bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
 }
 
 bunmg_status bunmg_mp_call_to_grid(mp_call *call) {
-  return bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 0);
+  bunmg_status st = bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 0);
+  if (st == BUNMG_OK && call->second_work)
+    st = bunmg_mp_execute(call->mp, call->plan, call->second_work, call->staging, call->esize, 0);
+  return st;
 }
 
 bunmg_status bunmg_mp_call_to_rows(mp_call *call) {

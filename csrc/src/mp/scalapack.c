@@ -38,18 +38,31 @@ typedef float lange_float_fn(const char *norm, const int *m, const int *n, const
                              const int *desca, void *work, size_t);
 typedef double lange_double_fn(const char *norm, const int *m, const int *n, const void *a, const int *ia,
                                const int *ja, const int *desca, void *work, size_t);
+typedef void getrf_fn(const int *m, const int *n, void *a, const int *ia, const int *ja, const int *desca, int *ipiv,
+                      int *info);
+typedef void getrs_fn(const char *trans, const int *n, const int *nrhs, const void *a, const int *ia, const int *ja,
+                      const int *desca, const int *ipiv, void *b, const int *ib, const int *jb, const int *descb, int *info,
+                      size_t);
+typedef void sygst_fn(const int *ibtype, const char *uplo, const int *n, void *a, const int *ia, const int *ja,
+                      const int *desca, const void *b, const int *ib, const int *jb, const int *descb, void *scale,
+                      int *info, size_t);
+typedef void trsm_fn(const char *side, const char *uplo, const char *transa, const char *diag, const int *m, const int *n,
+                     const void *alpha, const void *a, const int *ia, const int *ja, const int *desca, void *b,
+                     const int *ib, const int *jb, const int *descb, size_t, size_t, size_t, size_t);
 typedef int sys2blacs_fn(bunmg_mpi_handle comm);
 typedef void gridinit_fn(int *context, const char *order, int prows, int pcols);
 typedef void gridinfo_fn(int context, int *prows, int *pcols, int *prow, int *pcol);
 typedef void context_fn(int context);
 
-enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, NROUTINES };
+enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, GETRF, GETRS, SYGST, TRSM, NROUTINES };
 /* per routine: the names for s, d, c, z */
 static const char *const names[NROUTINES][4] = {
     {"pspotrf_", "pdpotrf_", "pcpotrf_", "pzpotrf_"}, {"pspotrs_", "pdpotrs_", "pcpotrs_", "pzpotrs_"},
     {"pspotri_", "pdpotri_", "pcpotri_", "pzpotri_"}, {"pssyevd_", "pdsyevd_", "pcheevd_", "pzheevd_"},
     {"pstran_", "pdtran_", "pctranc_", "pztranc_"},   {"psgemm_", "pdgemm_", "pcgemm_", "pzgemm_"},
     {"pssymm_", "pdsymm_", "pchemm_", "pzhemm_"},     {"pslange_", "pdlange_", "pclange_", "pzlange_"},
+    {"psgetrf_", "pdgetrf_", "pcgetrf_", "pzgetrf_"}, {"psgetrs_", "pdgetrs_", "pcgetrs_", "pzgetrs_"},
+    {"pssygst_", "pdsygst_", "pchegst_", "pzhegst_"}, {"pstrsm_", "pdtrsm_", "pctrsm_", "pztrsm_"},
 };
 enum { SYS2BLACS, GRIDINIT, GRIDINFO, GRIDEXIT, FREE_SYSTEM, NBLACS };
 static const char *const blacs_names[NBLACS] = {"Csys2blacs_handle", "Cblacs_gridinit", "Cblacs_gridinfo",
@@ -351,10 +364,51 @@ bunmg_status bunmg_pxhemm(int32_t dtype, const void *a, const bunmg_desc *da, co
   return BUNMG_OK;
 }
 
-double bunmg_pxnorm_column(int32_t dtype, const void *a, const bunmg_desc *da, int64_t j) {
-  int one = 1, ja = (int)j + 1;
+/* The Frobenius norm of columns [j, j + cols) of a. */
+static double norm_columns(int32_t dtype, const void *a, const bunmg_desc *da, int64_t j, int cols) {
+  int ja = (int)j + 1;
   double work[1];
   if (bunmg_dtype_real_size(dtype) == 4)
-    return ((lange_float_fn *)fn[LANGE][dtype])("F", &da->v[2], &one, a, &one_index, &ja, da->v, work, 1);
-  return ((lange_double_fn *)fn[LANGE][dtype])("F", &da->v[2], &one, a, &one_index, &ja, da->v, work, 1);
+    return ((lange_float_fn *)fn[LANGE][dtype])("F", &da->v[2], &cols, a, &one_index, &ja, da->v, work, 1);
+  return ((lange_double_fn *)fn[LANGE][dtype])("F", &da->v[2], &cols, a, &one_index, &ja, da->v, work, 1);
+}
+
+double bunmg_pxnorm_column(int32_t dtype, const void *a, const bunmg_desc *da, int64_t j) {
+  return norm_columns(dtype, a, da, j, 1);
+}
+
+double bunmg_pxnorm(int32_t dtype, const void *a, const bunmg_desc *da) { return norm_columns(dtype, a, da, 0, da->v[3]); }
+
+bunmg_status bunmg_pxgetrf(int32_t dtype, void *a, const bunmg_desc *da, int *ipiv, int64_t *info) {
+  int i = 0;
+  ((getrf_fn *)fn[GETRF][dtype])(&da->v[2], &da->v[3], a, AT1, da->v, ipiv, &i);
+  return finish(names[GETRF][dtype], i, info);
+}
+
+bunmg_status bunmg_pxgetrs(int32_t dtype, const void *a, const bunmg_desc *da, const int *ipiv, void *b,
+                           const bunmg_desc *db, int64_t *info) {
+  int i = 0;
+  ((getrs_fn *)fn[GETRS][dtype])("T", &da->v[3], &db->v[3], a, AT1, da->v, ipiv, b, AT1, db->v, &i, 1);
+  return finish(names[GETRS][dtype], i, info);
+}
+
+bunmg_status bunmg_pxsygst(int32_t dtype, void *a, const bunmg_desc *da, const void *l, const bunmg_desc *dl,
+                           double *scale, int64_t *info) {
+  int i = 0, ibtype = 1;
+  double s[1] = {1};
+  float sf[1] = {1};
+  int single = bunmg_dtype_real_size(dtype) == 4;
+  ((sygst_fn *)fn[SYGST][dtype])(&ibtype, "L", &da->v[3], a, AT1, da->v, l, AT1, dl->v, single ? (void *)sf : (void *)s,
+                                 &i, 1);
+  *scale = single ? (double)sf[0] : s[0];
+  return finish(names[SYGST][dtype], i, info);
+}
+
+bunmg_status bunmg_pxtrsm_lower_adjoint(int32_t dtype, const void *l, const bunmg_desc *dl, void *b,
+                                        const bunmg_desc *db) {
+  double one[2];
+  scalar(dtype, 1, one);
+  const char *op = real_dtype(dtype) ? "T" : "C";
+  ((trsm_fn *)fn[TRSM][dtype])("L", "L", op, "N", &db->v[2], &db->v[3], one, l, AT1, dl->v, b, AT1, db->v, 1, 1, 1, 1);
+  return BUNMG_OK;
 }

@@ -55,6 +55,9 @@ bunmg_status bunmg_dense_workspace_of(bunmg_mesh *mesh, int32_t routine, int64_t
  * NOT_POSITIVE_DEFINITE naming the first minor that is not, or, when the diagonal shows none,
  * the solver's info (> 0). info < 0 is SOLVER_ERROR. */
 bunmg_status bunmg_verify_factor(int32_t dtype, const void *diagonal, int64_t n, int64_t info);
+/* An LU factor's diagonal (n elements, host): finite (else SOLVER_ERROR) and nonzero (else
+ * SINGULAR, index = the first zero pivot, 1-based); info < 0: SOLVER_ERROR. */
+bunmg_status bunmg_verify_lu(int32_t dtype, const void *diagonal, int64_t n, int64_t info);
 /* An inverse's diagonal: finite and positive (A^-1 of a positive definite A). */
 bunmg_status bunmg_verify_inverse(int32_t dtype, const void *diagonal, int64_t n);
 /* Eigenvalues: finite and ascending. */

@@ -46,6 +46,26 @@ bunmg_status bunmg_verify_inverse(int32_t dtype, const void *diagonal, int64_t n
   return BUNMG_OK;
 }
 
+bunmg_status bunmg_verify_lu(int32_t dtype, const void *diagonal, int64_t n, int64_t info) {
+  if (info < 0) return bunmg_fail_at(BUNMG_SOLVER_ERROR, info, -1, "the LU factorization rejected argument %lld", (long long)-info);
+  for (int64_t k = 0; k < n; k++) {
+    double re = real_of(dtype, diagonal, k), im = imag_of(dtype, diagonal, k);
+    if (!isfinite(re) || !isfinite(im))
+      return bunmg_fail_at(BUNMG_SOLVER_ERROR, k + 1, -1,
+                           "U[%lld][%lld] of A's LU factorization is not finite although A is: A's entries are too "
+                           "large for %s arithmetic",
+                           (long long)k, (long long)k, bunmg_dtype_name(dtype));
+    if (re == 0 && im == 0)
+      return bunmg_fail_at(BUNMG_SINGULAR, k + 1, -1,
+                           "A is singular: pivot %lld of its LU factorization with partial pivoting (U[%lld][%lld]) is "
+                           "exactly zero",
+                           (long long)k + 1, (long long)k, (long long)k);
+  }
+  return info > 0 ? bunmg_fail_at(BUNMG_SINGULAR, info, -1, "A is singular: the LU factorization found pivot %lld zero",
+                                  (long long)info)
+                  : BUNMG_OK;
+}
+
 bunmg_status bunmg_verify_eigenvalues(int32_t dtype, const void *w, int64_t n) {
   int single = bunmg_dtype_real_size(dtype) == 4;
   double previous = -INFINITY, scale = 0;
