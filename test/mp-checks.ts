@@ -186,5 +186,6 @@ export function expectCaseFailed(k: MpCase, job: MpJob, index: number, code: str
     if (parts.says !== undefined) expect(r!.message, where).toContain(parts.says);
     if (parts.sameMessage !== false) expect(r!.message, `${where}: the same message as rank 0`).toBe(results[0]!.message!);
     expect(r!.unchanged, `${where}: A unchanged`).toBe(true);
+    if (k.bm) expect(r!.unchangedB, `${where}: B unchanged`).toBe(true);
   }
 }

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { DType } from "../lib/index.ts";
 import type { MpCase } from "./fixtures/mp-spec.ts";
-import { ALL_DTYPES, epsilon } from "./helpers.ts";
+import { ALL_DTYPES, components, epsilon } from "./helpers.ts";
 import { expectCaseCorrect, expectCaseFailed, mpiMissing, runMpJob, sharedSegments, spdCase, type MpJob } from "./mp-checks.ts";
 import { longTimeouts } from "./timeout.ts";
 
@@ -152,6 +152,24 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     cases.forEach((k, i) => expectCaseFailed(k, job, i, "NOT_POSITIVE_DEFINITE", { index: Number(k.id.split("-")[1]) + 1, says: "not positive definite" }));
   });
 
+  test("getrs: a singular A (a zero row) at the first pivot, a block boundary and the last pivot; sygvd: B not positive definite at three minors (4 ranks)", async () => {
+    const n = 17;
+    const cases = [0, 3, n - 1].flatMap((p, i) => {
+      const singular = spdCase(`singular-${p}`, "getrs", ALL_DTYPES[i]!, n, { block: 3 });
+      const c = components(singular.dtype);
+      singular.a.fill(0, p * n * c, (p + 1) * n * c);
+      const npd = spdCase(`npd-${p}`, "sygvd", ALL_DTYPES[3 - i]!, n, { block: 3 });
+      npd.bm![(p * n + p) * components(npd.dtype)] = -1;
+      return [singular, npd];
+    });
+    const job = await runMpJob(4, cases);
+    cases.forEach((k, i) => {
+      const p = Number(k.id.split("-")[1]);
+      if (k.routine === "getrs") expectCaseFailed(k, job, i, "SINGULAR", { index: p + 1, says: `A is singular: pivot ${p + 1} of its LU factorization` });
+      else expectCaseFailed(k, job, i, "NOT_POSITIVE_DEFINITE", { index: p + 1, says: "B: " });
+    });
+  });
+
   test("bad input on one rank, disagreeing ranks, an impossible grid, a failed transfer, falsified eigenvectors and eigenvalues (2 ranks)", async () => {
     const nan = spdCase("nan", "potrs", "float64", 9, { block: 2 });
     nan.a[7 * 9 + 8] = Number.NaN; // A[7][8]: on rank 1
@@ -163,7 +181,13 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
       spdCase("vectors", "syevd", "float32", 9, { block: 2 }, { fault: { rank: 1, kind: "skewVectors", at: 0 } }),
       spdCase("values", "syevd", "complex128", 9, { block: 2 }, { fault: { rank: 0, kind: "skewValues", at: 0 } }),
       spdCase("after", "potrs", "float64", 9, { block: 2 }), // the ranks carry on
+      spdCase("nan-getrs", "getrs", "complex64", 9, { block: 2 }), // below the diagonal: getrs reads all of A
+      spdCase("nan-sygvd", "sygvd", "float32", 9, { block: 2 }),
+      spdCase("vectors-sygvd", "sygvd", "complex128", 9, { block: 2 }, { fault: { rank: 0, kind: "skewVectors", at: 0 } }),
+      spdCase("values-sygvd", "sygvd", "float64", 9, { block: 2 }, { fault: { rank: 1, kind: "skewValues", at: 0 } }),
     ];
+    cases[7]!.a[(8 * 9 + 1) * 2 + 1] = Number.NaN; // A[8][1]'s imaginary part: on rank 1
+    cases[8]!.bm![7 * 9 + 8] = Number.POSITIVE_INFINITY; // B[7][8]: on rank 1
     const job = await runMpJob(2, cases);
     expectCaseFailed(cases[0]!, job, 0, "INVALID_ARGUMENT", { says: "rank 1: A[7][8] is NaN" });
     expectCaseFailed(cases[1]!, job, 1, "INVALID_ARGUMENT", { says: "the ranks disagree on options.block" });
@@ -176,6 +200,10 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     expectCaseFailed(cases[4]!, job, 4, "SOLVER_ERROR", { says: "the eigensolver's vectors are not orthonormal" });
     expectCaseFailed(cases[5]!, job, 5, "SOLVER_ERROR", { says: "does not satisfy A V = V diag(w)" });
     expectCaseCorrect(cases[6]!, job, 6);
+    expectCaseFailed(cases[7]!, job, 7, "INVALID_ARGUMENT", { says: "rank 1: A[8][1] is NaN" });
+    expectCaseFailed(cases[8]!, job, 8, "INVALID_ARGUMENT", { says: "rank 1: B[7][8] is +Inf" });
+    expectCaseFailed(cases[9]!, job, 9, "SOLVER_ERROR", { says: "the generalized eigensolver's vectors are not B-orthonormal" });
+    expectCaseFailed(cases[10]!, job, 10, "SOLVER_ERROR", { says: "does not satisfy A V = B V diag(w)" });
   });
 });
 
@@ -205,6 +233,10 @@ describe.skipIf(missing !== undefined)("mp engine: a rank killed during each rou
     ["inside p?syevd", "syevd", "complex128", { rank: 1, kind: "dieEngine", at: 1 }, "during p?syevd"],
     ["on potri's way back to rows", "potri", "float64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["on syevd's way back to rows", "syevd", "complex64", { rank: 2, kind: "die", at: "late" }, "redistribution to the row layout"],
+    ["inside p?getrf", "getrs", "complex128", { rank: 2, kind: "dieEngine", at: 0 }, "during p?getrf"],
+    ["on getrs's gathering of X", "getrs", "float32", { rank: 1, kind: "die", at: "late" }, "the gathering of X"],
+    ["inside p?sygst", "sygvd", "float64", { rank: 3, kind: "dieEngine", at: 1 }, "during p?sygst and p?syevd"],
+    ["on sygvd's way back to rows", "sygvd", "complex64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["in a redistribution", "redistribute", "complex128", { rank: 3, kind: "die", at: 7 }, "redistribution to the grid layout"],
   ];
   test.each(kills)("killed %s (%s, %s): PEER_LOST naming it on every other rank, nothing left in /dev/shm", async (_, routine, dtype, fault, where) => {

@@ -109,7 +109,6 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
     return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of A (%zu bytes)", capacity * call->esize);
   if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->n) * call->esize);
   if (q->second) {
-    call->second = q->second;
     if (!(call->second_work = malloc(capacity * call->esize)))
       return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B (%zu bytes)", capacity * call->esize);
     if (call->rows > 0) memcpy(call->second_work, q->second->shards[0], (size_t)(call->rows * call->n) * call->esize);
@@ -134,6 +133,7 @@ bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, 
   mp_call *call = *out = new_call(name);
   if (!call) return BUNMG_OUT_OF_MEMORY;
   call->local = local;
+  call->second = request->second;
   call->flags = request->flags;
   bunmg_status st = bunmg_mp_enter(mp);
   if (st != BUNMG_OK) return st;
