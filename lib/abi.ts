@@ -62,7 +62,7 @@ export const GROUP_MODE = { threads: 0, processes: 1 } as const;
 /** bunmg_syevd flags. */
 export const EIG = { vectors: 1, rows: 2 } as const;
 /** bunmg_runtime_library: the libraries loaded at run time (diagnostics). */
-export const RUNTIME_LIBRARY = { lapack: 0, cusolverMg: 1, cusolverDn: 2 } as const;
+export const RUNTIME_LIBRARY = { lapack: 0, cusolverMg: 1, cusolverDn: 2, mpi: 3, scalapack: 4 } as const;
 
 type FieldType = "i32" | "i64" | "u64" | "ptr";
 const FIELD_BYTES: Record<FieldType, number> = { i32: 4, i64: 8, u64: 8, ptr: 8 };

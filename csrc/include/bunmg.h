@@ -370,7 +370,9 @@ BUNMG_API bunmg_status bunmg_cuda_peer_access(int32_t from, int32_t to, int32_t 
 typedef enum bunmg_runtime_library {
   BUNMG_LIBRARY_LAPACK = 0,     /* the host backend's solvers */
   BUNMG_LIBRARY_CUSOLVERMG = 1, /* the CUDA backend's multi-device solvers */
-  BUNMG_LIBRARY_CUSOLVERDN = 2  /* the CUDA backend's single-device path */
+  BUNMG_LIBRARY_CUSOLVERDN = 2, /* the CUDA backend's single-device path */
+  BUNMG_LIBRARY_MPI = 3,        /* the mp engine's Open MPI (libmpi.so.40) */
+  BUNMG_LIBRARY_SCALAPACK = 4   /* the mp engine's ScaLAPACK for Open MPI (loads MPI first) */
 } bunmg_runtime_library;
 /* Loads a library loaded at run time as the solvers do (once per process) and reports it: path,
  * the file loaded ("" when none); version, as the library tells it (cusolverGetProperty,

@@ -3,6 +3,7 @@
 #include "mp/scalapack.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/diagnostics.h"
 #include "mp/grid.h"
 
 /* Fortran ABI: every argument by pointer, one hidden length per CHARACTER argument at the end. */
@@ -78,6 +80,8 @@ static any_fn *fn[NROUTINES][4];
 static any_fn *blacs[NBLACS];
 static int loaded;
 static char load_error[1536];
+static char tried[1024];  /* each candidate with what became of it, for bunmg doctor */
+static char path[4096];   /* the file loaded */
 
 static any_fn *symbol(void *h, const char *name) {
   void *p = dlsym(h, name);
@@ -87,8 +91,8 @@ static any_fn *symbol(void *h, const char *name) {
 }
 
 /* Opens path and resolves every symbol, or says why not. */
-static int try_library(const char *path, char *why, size_t len) {
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+static int try_library(const char *candidate, char *why, size_t len) {
+  void *h = dlopen(candidate, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *e = dlerror();
     snprintf(why, len, "%s", e ? e : "dlopen failed");
@@ -105,22 +109,26 @@ static int try_library(const char *path, char *why, size_t len) {
     dlclose(h);
     return 0;
   }
+  struct link_map *map = NULL;
+  snprintf(path, sizeof path, "%s", dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name[0] ? map->l_name : candidate);
   return 1;
 }
 
 static void load(void) {
-  char why[512], tried[1024] = "";
+  char why[512];
   size_t used = 0;
   const char *env = getenv("BUNMG_SCALAPACK");
   size_t count = env && *env ? 1 : sizeof candidates / sizeof *candidates;
   for (size_t i = 0; i < count; i++) {
-    const char *path = env && *env ? env : candidates[i];
-    if (try_library(path, why, sizeof why)) {
+    const char *candidate = env && *env ? env : candidates[i];
+    int ok = try_library(candidate, why, sizeof why);
+    if (ok) snprintf(why, sizeof why, "loaded%s", env && *env ? ", from BUNMG_SCALAPACK" : "");
+    int n = snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", candidate, why);
+    if (n > 0 && (size_t)n < sizeof tried - used) used += (size_t)n;
+    if (ok) {
       loaded = 1;
       return;
     }
-    int n = snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", path, why);
-    if (n > 0 && (size_t)n < sizeof tried - used) used += (size_t)n;
   }
   snprintf(load_error, sizeof load_error, "ScaLAPACK could not be loaded; tried %s%s; " ADVICE, tried,
            env && *env ? " (BUNMG_SCALAPACK)" : "");
@@ -132,6 +140,14 @@ bunmg_status bunmg_scalapack_load(void) {
   if (st != BUNMG_OK) return st;
   pthread_once(&once, load);
   return loaded ? BUNMG_OK : bunmg_fail(BUNMG_LIBRARY_NOT_FOUND, "%s", load_error);
+}
+
+bunmg_status bunmg_scalapack_probe(const char **out_path, const char **version, const char **where) {
+  bunmg_status st = bunmg_scalapack_load();
+  *out_path = loaded ? path : "";
+  *version = "";
+  *where = tried;
+  return st;
 }
 
 /* ---- BLACS grids ---- */
