@@ -2,7 +2,8 @@
 // is one rank of an MPI job (`bunmg launch --engine mp`, or mpirun), holding its own rows of an
 // n x n matrix; the collective routines run ScaLAPACK over a 2D block-cyclic grid of every rank
 // and give each rank X, its rows of the inverse or of the eigenvectors, and every eigenvalue
-// (potrs, cholesky, potri, syevd for Hermitian A; getrs for a general A; sygvd for a pair).
+// (potrs, cholesky, potri, syevd for Hermitian A; getrs for a general A; sygvd for a pair; gels
+// for a tall m x n A).
 // Every rank calls the same routines in the same order with the same n, dtype and options.
 import { ptr, type Pointer } from "bun:ffi";
 import { EIG, GRID_FLAGS, LAYOUT, MATRIX, MP_FAULT, MP_OPTIONS } from "./abi.ts";
@@ -18,6 +19,15 @@ import { checkInteger, describe, optionsOf } from "./validate.ts";
 /** This rank's rows of an n x n matrix: rows [start, end) of rowRange(n), row-major, in `data`
  * (exactly (end - start) * n elements). */
 export interface MpRows<D extends DType = DType> {
+  n: number;
+  dtype: D;
+  data: StorageOf<D>;
+}
+
+/** This rank's rows of an m x n matrix (m >= n, for gels): rows [start, end) of rowRange(m),
+ * row-major, in `data` (exactly (end - start) * n elements). */
+export interface MpTallRows<D extends DType = DType> {
+  m: number;
   n: number;
   dtype: D;
   data: StorageOf<D>;
@@ -209,6 +219,21 @@ export class MpWorld {
     return X;
   }
 
+  /** The least squares solution X (n x nrhs) of min ||A X - B|| for this rank's rows of an
+   * m x n A (m >= n, full column rank) and rank 0's B (m x nrhs row-major; every rank passes an
+   * array of that shape). A is unchanged. */
+  gels<D extends DType>(A: MpTallRows<D>, B: StorageOf<D>, options?: MpGridOptions | null): StorageOf<D> {
+    if (typeof A !== "object" || A === null) throw invalid(`A must be { m, n, dtype, data }, got ${describe(A)}`);
+    const m = checkInteger(A.m, "A.m", 1);
+    const n = checkInteger(A.n, "A.n", 1);
+    if (n > m) throw invalid(`A must have m >= n (an overdetermined system), got ${m} x ${n}`);
+    const matrix = this.#matrixOf(A, m, n, "A");
+    const nrhs = rhsCount(B, m, A.dtype);
+    const X = B.slice() as StorageOf<D>;
+    check(native().bunmg_mp_gels(this.#alive(), matrix, encodeOptions(options), X, nrhs), "bunmg_mp_gels");
+    return X.slice(0, n * nrhs * DTYPES[A.dtype].components) as StorageOf<D>;
+  }
+
   /** A Cholesky factor of A (A is unchanged). */
   cholesky<D extends DType>(A: MpRows<D>, options?: MpGridOptions | null): MpFactor<D> {
     const matrix = this.#matrix(A);
@@ -305,12 +330,17 @@ export class MpWorld {
   #matrix(A: MpRows, name = "A"): Uint8Array {
     if (typeof A !== "object" || A === null) throw invalid(`${name} must be { n, dtype, data }, got ${describe(A)}`);
     const n = checkInteger(A.n, `${name}.n`, 1);
+    return this.#matrixOf(A, n, n, name);
+  }
+
+  /** The bunmg_matrix of this rank's rows of an m x n matrix. */
+  #matrixOf(A: { dtype: DType; data: StorageOf<DType> }, m: number, n: number, name: string): Uint8Array {
     const info = dtypeInfo(A.dtype);
-    const { start, end } = this.rowRange(n);
+    const { start, end } = this.rowRange(m);
     checkArray(A.data, A.dtype, (end - start) * n, `this rank's rows (${end - start}) * n`, `${name}.data`);
     const bytes = new Uint8Array(MATRIX.bytes);
     const v = new DataView(bytes.buffer);
-    v.setBigInt64(MATRIX.offset.rows, BigInt(n), true);
+    v.setBigInt64(MATRIX.offset.rows, BigInt(m), true);
     v.setBigInt64(MATRIX.offset.cols, BigInt(n), true);
     v.setBigInt64(MATRIX.offset.capacity, BigInt(end - start), true);
     v.setInt32(MATRIX.offset.dtype, info.code, true);

@@ -78,12 +78,17 @@ export function spdCase(id: string, routine: MpCase["routine"], dtype: DType, n:
   const c = components(dtype);
   const seed = 7 + n + id.length;
   const r = rng(seed);
+  const m = extra.m ?? n; // gels: A is m x n
   const matrix =
-    routine === "getrs" ? Float64Array.from({ length: n * n * c }, () => 2 * r() - 1) : routine === "sygvd" ? randomHermitian(n, c, seed) : randomSPD(n, c, seed);
+    routine === "getrs" || routine === "gels"
+      ? Float64Array.from({ length: m * n * c }, () => 2 * r() - 1)
+      : routine === "sygvd"
+        ? randomHermitian(n, c, seed)
+        : randomSPD(n, c, seed);
   const a = Array.from(store(dtype, matrix));
   if (routine === "sygvd") extra = { bm: Array.from(store(dtype, randomSPD(n, c, seed + 1))), ...extra };
   const nrhs = extra.nrhs ?? 2;
-  const b = Array.from(store(dtype, Float64Array.from({ length: n * nrhs * c }, (_, i) => Math.sin(i + 1))));
+  const b = Array.from(store(dtype, Float64Array.from({ length: m * nrhs * c }, (_, i) => Math.sin(i + 1))));
   return { id, routine, dtype, n, options, a, b, nrhs, ...extra };
 }
 
@@ -124,6 +129,15 @@ export function expectCaseCorrect(k: MpCase, job: MpJob, index: number): void {
       for (const r of rs) expect(r.logDet, `${where}: logDet on rank ${r.rank}`).toBe(rs[0]!.logDet!);
       expect(Math.abs(rs[0]!.logDet! - logDetRef(a, n, c)), `${where}: logDet`).toBeLessThan(tol * n);
     }
+  }
+  if (k.routine === "gels") {
+    const m = k.m!, nrhs = k.nrhs!;
+    const x = f64(rs[0]!.x!);
+    for (const r of rs) expect(r.x, `${where}: rank ${r.rank} has rank 0's X`).toEqual(rs[0]!.x!);
+    expect(x.length).toBe(n * nrhs * c);
+    const b = f64(k.b!);
+    const normal = matmul(adjoint(a, m, n, c), sub(matmul(a, x, m, n, nrhs, c), b), n, m, nrhs, c);
+    expect(norm(normal) / (norm(a) * (norm(a) * norm(x) + norm(b))), `${where}: ||A^H (A X - B)|| / (||A|| (||A|| ||X|| + ||B||))`).toBeLessThan(100 * m * epsilon(dtype));
   }
   if (k.routine === "potri") {
     const inv = assembled(rs);

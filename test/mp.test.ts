@@ -30,11 +30,14 @@ const ROUTINES = [
   ["sygvd", { vectors: false }], // the same A and B as the cases above (same id length): the same values
 ] as const;
 
-/** Every routine in `dtypes` on `grid`, and the redistribution of two element sizes. */
+/** Every routine in `dtypes` on `grid` (gels with A (n + 5) x n and n x 1), and the
+ * redistribution of two element sizes. */
 function routineCases(tag: string, grid: Grid, dtypes: readonly DType[], n: number): MpCase[] {
-  const cases = dtypes.flatMap((dtype) =>
-    ROUTINES.map(([routine, extra], i) => spdCase(`${tag}-${routine}${i}-${dtype}`, routine, dtype, n, grid, extra)),
-  );
+  const cases = dtypes.flatMap((dtype) => [
+    ...ROUTINES.map(([routine, extra], i) => spdCase(`${tag}-${routine}${i}-${dtype}`, routine, dtype, n, grid, extra)),
+    spdCase(`${tag}-gels-${dtype}`, "gels", dtype, n, grid, { m: n + 5 }),
+    spdCase(`${tag}-gels1-${dtype}`, "gels", dtype, 1, grid, { m: n }),
+  ]);
   for (const dtype of ["float64", "complex128"] as const) cases.push(spdCase(`${tag}-redistribute-${dtype}`, "redistribute", dtype, n, grid));
   return cases;
 }
@@ -152,7 +155,7 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     cases.forEach((k, i) => expectCaseFailed(k, job, i, "NOT_POSITIVE_DEFINITE", { index: Number(k.id.split("-")[1]) + 1, says: "not positive definite" }));
   });
 
-  test("getrs: a singular A (a zero row) at the first pivot, a block boundary and the last pivot; sygvd: B not positive definite at three minors (4 ranks)", async () => {
+  test("getrs: a singular A (a zero row) at the first pivot, a block boundary and the last pivot; sygvd: B not positive definite at three minors; gels: a zero column there (4 ranks)", async () => {
     const n = 17;
     const cases = [0, 3, n - 1].flatMap((p, i) => {
       const singular = spdCase(`singular-${p}`, "getrs", ALL_DTYPES[i]!, n, { block: 3 });
@@ -160,12 +163,16 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
       singular.a.fill(0, p * n * c, (p + 1) * n * c);
       const npd = spdCase(`npd-${p}`, "sygvd", ALL_DTYPES[3 - i]!, n, { block: 3 });
       npd.bm![(p * n + p) * components(npd.dtype)] = -1;
-      return [singular, npd];
+      const deficient = spdCase(`deficient-${p}`, "gels", ALL_DTYPES[(i + 1) % 4]!, n, { block: 3 }, { m: n + 4 });
+      const cd = components(deficient.dtype);
+      for (let row = 0; row < n + 4; row++) deficient.a.fill(0, (row * n + p) * cd, (row * n + p + 1) * cd); // column p
+      return [singular, npd, deficient];
     });
     const job = await runMpJob(4, cases);
     cases.forEach((k, i) => {
       const p = Number(k.id.split("-")[1]);
       if (k.routine === "getrs") expectCaseFailed(k, job, i, "SINGULAR", { index: p + 1, says: `A is singular: pivot ${p + 1} of its LU factorization` });
+      else if (k.routine === "gels") expectCaseFailed(k, job, i, "SINGULAR", { index: p + 1, says: "A does not have full column rank" });
       else expectCaseFailed(k, job, i, "NOT_POSITIVE_DEFINITE", { index: p + 1, says: "B: " });
     });
   });
@@ -185,7 +192,10 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
       spdCase("nan-sygvd", "sygvd", "float32", 9, { block: 2 }),
       spdCase("vectors-sygvd", "sygvd", "complex128", 9, { block: 2 }, { fault: { rank: 0, kind: "skewVectors", at: 0 } }),
       spdCase("values-sygvd", "sygvd", "float64", 9, { block: 2 }, { fault: { rank: 1, kind: "skewValues", at: 0 } }),
+      spdCase("nan-gels", "gels", "float32", 9, { block: 2 }, { m: 11 }),
+      spdCase("wide-gels", "gels", "float64", 9, { block: 2 }, { m: 8 }),
     ];
+    cases[11]!.a[10 * 9 + 2] = Number.NaN; // A[10][2]: on rank 1
     cases[7]!.a[(8 * 9 + 1) * 2 + 1] = Number.NaN; // A[8][1]'s imaginary part: on rank 1
     cases[8]!.bm![7 * 9 + 8] = Number.POSITIVE_INFINITY; // B[7][8]: on rank 1
     const job = await runMpJob(2, cases);
@@ -204,6 +214,8 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     expectCaseFailed(cases[8]!, job, 8, "INVALID_ARGUMENT", { says: "rank 1: B[7][8] is +Inf" });
     expectCaseFailed(cases[9]!, job, 9, "SOLVER_ERROR", { says: "the generalized eigensolver's vectors are not B-orthonormal" });
     expectCaseFailed(cases[10]!, job, 10, "SOLVER_ERROR", { says: "does not satisfy A V = B V diag(w)" });
+    expectCaseFailed(cases[11]!, job, 11, "INVALID_ARGUMENT", { says: "rank 1: A[10][2] is NaN" });
+    expectCaseFailed(cases[12]!, job, 12, "INVALID_ARGUMENT", { says: "A must have m >= n (an overdetermined system), got 8 x 9" });
   });
 });
 
@@ -237,6 +249,7 @@ describe.skipIf(missing !== undefined)("mp engine: a rank killed during each rou
     ["on getrs's gathering of X", "getrs", "float32", { rank: 1, kind: "die", at: "late" }, "the gathering of X"],
     ["inside p?sygst", "sygvd", "float64", { rank: 3, kind: "dieEngine", at: 1 }, "during p?sygst and p?syevd"],
     ["on sygvd's way back to rows", "sygvd", "complex64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
+    ["inside p?gels", "gels", "complex64", { rank: 1, kind: "dieEngine", at: 0 }, "during p?gels"],
     ["in a redistribution", "redistribute", "complex128", { rank: 3, kind: "die", at: 7 }, "redistribution to the grid layout"],
   ];
   test.each(kills)("killed %s (%s, %s): PEER_LOST naming it on every other rank, nothing left in /dev/shm", async (_, routine, dtype, fault, where) => {

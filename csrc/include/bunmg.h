@@ -620,6 +620,14 @@ BUNMG_API bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, c
  * the pivot, 1-based). */
 BUNMG_API bunmg_status bunmg_mp_getrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
                                       void *b, int64_t nrhs);
+/* The least squares solution X of min ||A X - B|| for an M x N A (rows = M, cols = N, M >= N,
+ * full column rank; all of it read; rows distributed as the routines' rows, s = ceil(M /
+ * ranks)), with rank 0's B (host, row-major M x nrhs; every rank passes an M x nrhs b): every
+ * rank's b receives X in its first N rows (the rest is left as it was). A is unchanged. M < N is
+ * INVALID_ARGUMENT; a rank-deficient A SINGULAR (when the QR finds it). X is checked by its
+ * normal equations: SOLVER_ERROR when ||A^H (A X - B)|| > 30 M eps ||A|| (||A|| ||X|| + ||B||). */
+BUNMG_API bunmg_status bunmg_mp_gels(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                     void *b, int64_t nrhs);
 /* The generalized eigenproblem A x = w B x, A and B Hermitian (their upper triangles read), B
  * positive definite, `b_local` distributed as `local`: eigenvalues ascending into every rank's w;
  * with BUNMG_EIG_VECTORS A becomes the eigenvectors as bunmg_mp_syevd's, normalized V^H B V = I,

@@ -36,9 +36,15 @@ static bunmg_status grid_of(const bunmg_mp_options *o, int32_t ranks, int32_t *p
   return BUNMG_OK;
 }
 
-static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp) {
+/* tall: M x N with M >= N (gels), else square. */
+static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp, int tall) {
   if (!a) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix is NULL");
-  if (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols != a->rows)
+  if (tall && (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols < 1 || a->cols > a->rows))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT,
+                      "matrix must be M x N with 1 <= N <= M <= 2^40 (least squares of an overdetermined system), got "
+                      "%lld x %lld",
+                      (long long)a->rows, (long long)a->cols);
+  if (!tall && (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols != a->rows))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix must be square with N in 1..2^40, got %lld x %lld",
                       (long long)a->rows, (long long)a->cols);
   if (!bunmg_dtype_size(a->dtype)) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown dtype %d", a->dtype);
@@ -57,12 +63,13 @@ static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp) {
 /* Everything this rank can check alone, then the copy of its rows into the work buffer. */
 static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_request *q) {
   bunmg_mp *mp = call->mp;
-  bunmg_status st = check_local(a, mp);
+  bunmg_status st = check_local(a, mp, q->routine == MP_GELS);
   if (st != BUNMG_OK) return st;
   const bunmg_mp_options *o = q->options;
   call->dtype = a->dtype;
   call->esize = bunmg_dtype_size(a->dtype);
   call->n = a->rows;
+  call->cols = a->cols;
   call->block = o && o->block ? o->block : DEFAULT_BLOCK;
   if (call->block < 1 || call->block > BUNMG_MAX_EXTENT)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: block must be in 0..2^40 (0: %d), got %lld", DEFAULT_BLOCK,
@@ -72,8 +79,8 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   if (o && o->reserved != 0) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: reserved must be 0, got %d", o->reserved);
   int32_t prows = 0, pcols = 0;
   if ((st = grid_of(o, mp->size, &prows, &pcols)) != BUNMG_OK) return st;
-  call->grid = (bunmg_grid){call->n, call->n, call->block, call->block, prows, pcols, o ? o->order : 0, 0};
-  if (q->routine == BUNMG_ROUTINE_POTRS || q->routine == MP_GETRS) {
+  call->grid = (bunmg_grid){call->cols, call->n, call->block, call->block, prows, pcols, o ? o->order : 0, 0};
+  if (q->routine == BUNMG_ROUTINE_POTRS || q->routine == MP_GETRS || q->routine == MP_GELS) {
     if (q->nrhs < 1 || q->nrhs > BUNMG_MAX_EXTENT)
       return bunmg_fail(BUNMG_INVALID_ARGUMENT, "nrhs must be in 1..2^40, got %lld", (long long)q->nrhs);
     if (!q->b) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "b is NULL (every rank receives X in its b)");
@@ -82,7 +89,7 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   if ((q->routine == BUNMG_ROUTINE_SYEVD || q->routine == MP_SYGVD) && (q->flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown %s flags 0x%x", call->name, (unsigned)q->flags);
   if (q->routine == MP_SYGVD) {
-    if ((st = check_local(q->second, mp)) != BUNMG_OK) {
+    if ((st = check_local(q->second, mp, 0)) != BUNMG_OK) {
       bunmg_error_prefix("B: ");
       return st;
     }
@@ -95,8 +102,8 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   int64_t s = bunmg_ceil_div(call->n, mp->size);
   call->first = (int64_t)mp->rank * s;
   call->rows = call->first >= call->n ? 0 : call->n - call->first < s ? call->n - call->first : s;
-  int upper = q->routine != MP_GETRS; /* the Hermitian routines read the upper triangle only */
-  if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, "A", a->shards[0], call->rows, call->n, call->first, upper)))
+  int upper = q->routine != MP_GETRS && q->routine != MP_GELS; /* the Hermitian routines read the upper triangle */
+  if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, "A", a->shards[0], call->rows, call->cols, call->first, upper)))
     return st;
   if (q->second && call->rows > 0 &&
       (st = bunmg_check_finite_rows(call->dtype, "B", q->second->shards[0], call->rows, call->n, call->first, 1)))
@@ -107,7 +114,7 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   call->staging = malloc((staging ? staging : 1) * call->esize);
   if (!call->work || !call->staging)
     return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of A (%zu bytes)", capacity * call->esize);
-  if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->n) * call->esize);
+  if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->cols) * call->esize);
   if (q->second) {
     if (!(call->second_work = malloc(capacity * call->esize)))
       return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B (%zu bytes)", capacity * call->esize);
@@ -141,14 +148,15 @@ bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, 
   call->entered = 1;
   st = prepare(call, local, request);
   const bunmg_mp_options *o = request->options;
-  int64_t signature[] = {request->routine, local ? local->rows : 0, local ? local->dtype : -1, request->nrhs,
-                         request->flags, o ? o->block : 0, o ? o->prows : 0, o ? o->pcols : 0, o ? o->order : 0};
-  static const char *const fields[] = {"the routine", "N", "the dtype", "nrhs", "the flags", "options.block",
-                                       "options.prows", "options.pcols", "options.order"};
-  st = bunmg_mp_agree(mp, st, signature, fields, 9, name);
+  int64_t signature[] = {request->routine, local ? local->rows : 0, local ? local->cols : 0, local ? local->dtype : -1,
+                         request->nrhs, request->flags, o ? o->block : 0, o ? o->prows : 0, o ? o->pcols : 0,
+                         o ? o->order : 0};
+  static const char *const fields[] = {"the routine", "N", "the columns", "the dtype", "nrhs", "the flags",
+                                       "options.block", "options.prows", "options.pcols", "options.order"};
+  st = bunmg_mp_agree(mp, st, signature, fields, 10, name);
   if (st != BUNMG_OK) return st;
   st = bunmg_blacs_grid(mp, call->grid.prows, call->grid.pcols, call->grid.order, &call->blacs);
-  if (st == BUNMG_OK) st = bunmg_scalapack_desc(&call->desc, call->blacs, call->n, call->n, call->block, call->block, call->lld);
+  if (st == BUNMG_OK) st = bunmg_scalapack_desc(&call->desc, call->blacs, call->cols, call->n, call->block, call->block, call->lld);
   return st;
 }
 
@@ -161,7 +169,7 @@ bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *f, co
   call->entered = 1;
   call->dtype = f->dtype;
   call->esize = bunmg_dtype_size(f->dtype);
-  call->n = f->n;
+  call->n = call->cols = f->n;
   call->block = f->block;
   call->grid = f->grid;
   call->blacs = f->blacs;
@@ -212,7 +220,7 @@ bunmg_status bunmg_mp_call_to_rows(mp_call *call) {
 }
 
 void bunmg_mp_call_store(const mp_call *call) {
-  if (call->rows > 0) memcpy(call->local->shards[0], call->work, (size_t)(call->rows * call->n) * call->esize);
+  if (call->rows > 0) memcpy(call->local->shards[0], call->work, (size_t)(call->rows * call->cols) * call->esize);
 }
 
 typedef struct engine_task {
@@ -259,15 +267,15 @@ int64_t bunmg_mp_call_col(const mp_call *call, int64_t lj) {
 
 bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal) {
   size_t esize = call->esize;
-  memset(diagonal, 0, (size_t)call->n * esize);
+  memset(diagonal, 0, (size_t)call->cols * esize);
   for (int64_t lj = 0; lj < call->local_cols; lj++) {
     int64_t j = bunmg_mp_call_col(call, lj);
-    if (bunmg_g2p(j, call->block, call->grid.prows) != call->blacs->prow) continue;
+    if (j >= call->cols || bunmg_g2p(j, call->block, call->grid.prows) != call->blacs->prow) continue;
     int64_t li = bunmg_g2l(j, call->block, call->grid.prows);
     memcpy((char *)diagonal + (size_t)j * esize, (const char *)matrix + (size_t)(lj * call->lld + li) * esize, esize);
   }
   /* one rank holds each element and the others add zeros: the sum is exact */
-  int64_t reals = call->n * (bunmg_dtype_is_complex(call->dtype) ? 2 : 1);
+  int64_t reals = call->cols * (bunmg_dtype_is_complex(call->dtype) ? 2 : 1);
   return bunmg_mp_allreduce(call->mp, diagonal, reals, bunmg_dtype_real_size(call->dtype) == 4 ? MP_FLOAT : MP_DOUBLE,
                             MP_SUM, "the gathering of the diagonal");
 }

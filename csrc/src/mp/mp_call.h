@@ -9,13 +9,13 @@
 #include "mp/scalapack.h"
 
 /* The calls' codes in the agreement: bunmg_routine's, and these. */
-enum { MP_CHOLESKY = 16, MP_SOLVE = 17, MP_GETRS = 18, MP_SYGVD = 19 };
+enum { MP_CHOLESKY = 16, MP_SOLVE = 17, MP_GETRS = 18, MP_SYGVD = 19, MP_GELS = 20 };
 
 /* What a routine takes besides A. */
 typedef struct mp_request {
   int32_t routine; /* bunmg_routine, MP_CHOLESKY */
   const bunmg_mp_options *options;
-  const void *b;   /* potrs, getrs: every rank's b (rank 0's is B), checked; NULL otherwise */
+  const void *b;   /* potrs, getrs, gels: every rank's b (rank 0's is B), checked; NULL otherwise */
   int64_t nrhs;
   int32_t flags;   /* syevd, sygvd */
   const bunmg_matrix *second; /* sygvd: B, Hermitian like A, distributed as A */
@@ -36,7 +36,8 @@ typedef struct mp_call {
   const bunmg_matrix *local;
   int32_t dtype;
   size_t esize;
-  int64_t n, block;
+  int64_t n, block;    /* n: A's rows */
+  int64_t cols;        /* A's columns: n, but N <= n for gels's M x N A */
   int64_t first, rows; /* this rank's rows of A */
   bunmg_grid grid;
   bunmg_grid_plan *plan;
@@ -100,12 +101,14 @@ bunmg_status bunmg_mp_call_engine(mp_call *call, bunmg_mp_task task, void *arg, 
 /* Every rank's outcome of a step: the first failed rank's, on all of them. */
 bunmg_status bunmg_mp_call_agree(mp_call *call, bunmg_status mine);
 
-/* X for rank 0's b (row-major N x nrhs) on every rank by `task` (which solves into call->b,
- * descriptor desc_b, and sets call->info), written into each rank's b once X passed its check
- * everywhere. `conjugate`: the engine's view is conj(A) (Hermitian A), so B goes in conjugated
- * and X comes back the same way; else it is A^T and the task solves with the transpose. */
+/* X for rank 0's b (row-major, A's rows x nrhs) on every rank by `task` (which solves into
+ * call->b, descriptor desc_b, X in its first A's-columns rows), written into the first rows of
+ * each rank's b once X passed its check everywhere. `conjugate`: the engine's view is conj(A) (Hermitian A), so B goes in conjugated
+ * and X comes back the same way; else it is A^T and the task solves with the transpose. `check`
+ * (NULL: none), on the caller's thread after the task: the routine's own checks of call->b,
+ * collective, their outcome agreed. */
 bunmg_status bunmg_mp_call_solve(mp_call *call, void *b, int64_t nrhs, bunmg_mp_task task, const char *what,
-                                 int conjugate);
+                                 int conjugate, bunmg_status (*check)(mp_call *call));
 
 /* syevd's steps that sygvd shares (mp_syevd.c): the worker task that turns call->z into the
  * user's convention in call->work, and the falsified results of bunmg_mp_debug_inject. */
@@ -115,7 +118,8 @@ void bunmg_mp_skew_eigen(mp_call *call);
 /* A local matrix on the call's grid with A's distribution: lld * local columns elements
  * (zeroed), or NULL with OUT_OF_MEMORY set. */
 void *bunmg_mp_call_matrix(const mp_call *call, const char *what);
-/* The diagonal of a distributed N x N matrix with A's descriptor, on every rank (N elements). */
+/* The diagonal of a distributed matrix with A's descriptor (its view, A's columns x A's rows),
+ * on every rank (A's columns elements). */
 bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal);
 /* Global row of local row li and global column of local column lj of a matrix with A's blocks. */
 int64_t bunmg_mp_call_row(const mp_call *call, int64_t li);

@@ -48,7 +48,7 @@ bunmg_status bunmg_mp_potrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   double logdet;
   if (st == BUNMG_OK) st = bunmg_mp_call_to_grid(call);
   if (st == BUNMG_OK) st = factor(call, &logdet);
-  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_potrs, "p?potrs", 1);
+  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_potrs, "p?potrs", 1, NULL);
   return bunmg_mp_call_end(call, st);
 }
 
@@ -91,7 +91,7 @@ bunmg_status bunmg_mp_factor_solve(bunmg_mp_factor *factor, void *b, int64_t nrh
     else if (factor->mp->rank == 0) st = bunmg_check_finite_rhs(factor->dtype, b, factor->n, nrhs);
     st = bunmg_mp_agree(factor->mp, st, signature, fields, 3, "factor_solve");
   }
-  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_potrs, "p?potrs", 1);
+  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_potrs, "p?potrs", 1, NULL);
   return bunmg_mp_call_end(call, st);
 }
 

@@ -38,7 +38,7 @@ bunmg_status bunmg_mp_getrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, task_getrf, call, "p?getrf");
   if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, call->work, diagonal);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_lu(call->dtype, diagonal, call->n, call->info));
-  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_getrs, "p?getrs", 0);
+  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_getrs, "p?getrs", 0, NULL);
   if (!mp || mp->broken == BUNMG_OK) free(diagonal);
   return bunmg_mp_call_end(call, st);
 }

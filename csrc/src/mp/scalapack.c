@@ -51,12 +51,15 @@ typedef void sygst_fn(const int *ibtype, const char *uplo, const int *n, void *a
 typedef void trsm_fn(const char *side, const char *uplo, const char *transa, const char *diag, const int *m, const int *n,
                      const void *alpha, const void *a, const int *ia, const int *ja, const int *desca, void *b,
                      const int *ib, const int *jb, const int *descb, size_t, size_t, size_t, size_t);
+typedef void gels_fn(const char *trans, const int *m, const int *n, const int *nrhs, void *a, const int *ia, const int *ja,
+                     const int *desca, void *b, const int *ib, const int *jb, const int *descb, void *work,
+                     const int *lwork, int *info, size_t);
 typedef int sys2blacs_fn(bunmg_mpi_handle comm);
 typedef void gridinit_fn(int *context, const char *order, int prows, int pcols);
 typedef void gridinfo_fn(int context, int *prows, int *pcols, int *prow, int *pcol);
 typedef void context_fn(int context);
 
-enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, GETRF, GETRS, SYGST, TRSM, NROUTINES };
+enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, GETRF, GETRS, SYGST, TRSM, GELS, NROUTINES };
 /* per routine: the names for s, d, c, z */
 static const char *const names[NROUTINES][4] = {
     {"pspotrf_", "pdpotrf_", "pcpotrf_", "pzpotrf_"}, {"pspotrs_", "pdpotrs_", "pcpotrs_", "pzpotrs_"},
@@ -65,6 +68,7 @@ static const char *const names[NROUTINES][4] = {
     {"pssymm_", "pdsymm_", "pchemm_", "pzhemm_"},     {"pslange_", "pdlange_", "pclange_", "pzlange_"},
     {"psgetrf_", "pdgetrf_", "pcgetrf_", "pzgetrf_"}, {"psgetrs_", "pdgetrs_", "pcgetrs_", "pzgetrs_"},
     {"pssygst_", "pdsygst_", "pchegst_", "pzhegst_"}, {"pstrsm_", "pdtrsm_", "pctrsm_", "pztrsm_"},
+    {"psgels_", "pdgels_", "pcgels_", "pzgels_"},
 };
 enum { SYS2BLACS, GRIDINIT, GRIDINFO, GRIDEXIT, FREE_SYSTEM, NBLACS };
 static const char *const blacs_names[NBLACS] = {"Csys2blacs_handle", "Cblacs_gridinit", "Cblacs_gridinfo",
@@ -427,4 +431,25 @@ bunmg_status bunmg_pxtrsm_lower_adjoint(int32_t dtype, const void *l, const bunm
   const char *op = real_dtype(dtype) ? "T" : "C";
   ((trsm_fn *)fn[TRSM][dtype])("L", "L", op, "N", &db->v[2], &db->v[3], one, l, AT1, dl->v, b, AT1, db->v, 1, 1, 1, 1);
   return BUNMG_OK;
+}
+
+bunmg_status bunmg_pxgels(int32_t dtype, void *a, const bunmg_desc *da, void *b, const bunmg_desc *db, int64_t *info) {
+  int i = 0, minus1 = -1;
+  double query[2] = {0};
+  const char *op = real_dtype(dtype) ? "T" : "C";
+  gels_fn *gels = (gels_fn *)fn[GELS][dtype];
+  gels(op, &da->v[2], &da->v[3], &db->v[3], a, AT1, da->v, b, AT1, db->v, query, &minus1, &i, 1);
+  if (i != 0)
+    return bunmg_fail_at(BUNMG_SOLVER_ERROR, i, -1, "%s: the workspace query failed (info %d)", names[GELS][dtype], i);
+  int64_t lwork = size_of(query, dtype);
+  bunmg_status st = fits(lwork, "LWORK");
+  if (st != BUNMG_OK) return st;
+  size_t bytes = (size_t)(lwork > 0 ? lwork : 1) * bunmg_dtype_size(dtype);
+  void *work = malloc(bytes);
+  if (!work)
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "%s: out of host memory for %zu bytes of workspace", names[GELS][dtype], bytes);
+  int lw = (int)lwork;
+  gels(op, &da->v[2], &da->v[3], &db->v[3], a, AT1, da->v, b, AT1, db->v, work, &lw, &i, 1);
+  free(work);
+  return finish(names[GELS][dtype], i, info);
 }

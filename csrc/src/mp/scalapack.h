@@ -57,6 +57,10 @@ bunmg_status bunmg_pxgetrs(int32_t dtype, const void *a, const bunmg_desc *da, c
  * bunmg_pxpotrf; scale: the factor the eigenvalues of the result take. */
 bunmg_status bunmg_pxsygst(int32_t dtype, void *a, const bunmg_desc *da, const void *l, const bunmg_desc *dl,
                            double *scale, int64_t *info);
+/* The least squares solution of min ||a^T x - b|| (real; a^H x against b for complex dtypes),
+ * a (m x n, m <= n) wide: a is overwritten by its QR, x into b's first m rows. info > 0: a
+ * does not have full rank. */
+bunmg_status bunmg_pxgels(int32_t dtype, void *a, const bunmg_desc *da, void *b, const bunmg_desc *db, int64_t *info);
 /* b = l^-H b, l lower triangular. */
 bunmg_status bunmg_pxtrsm_lower_adjoint(int32_t dtype, const void *l, const bunmg_desc *dl, void *b,
                                         const bunmg_desc *db);
