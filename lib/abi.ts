@@ -325,6 +325,7 @@ export const symbols = {
   bunmg_mp_syevd: { args: ["ptr", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local, options, flags, w
   bunmg_mp_getrs: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local, options, b, nrhs
   bunmg_mp_gels: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local (M x N), options, b (M x nrhs), nrhs
+  bunmg_mp_gesvd: { args: ["ptr", "buffer", "buffer", "i32", "buffer", "ptr"], returns: "i32" }, // local (M x N), options, flags, s, v_local (N x N) or NULL
   bunmg_mp_sygvd: { args: ["ptr", "buffer", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local A, local B, options, flags, w
   bunmg_mp_debug_inject: { args: ["ptr", "i32", "i64", "buffer"], returns: "i32" }, // fault, n, int64* events
 } as const;

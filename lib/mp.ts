@@ -3,7 +3,7 @@
 // n x n matrix; the collective routines run ScaLAPACK over a 2D block-cyclic grid of every rank
 // and give each rank X, its rows of the inverse or of the eigenvectors, and every eigenvalue
 // (potrs, cholesky, potri, syevd for Hermitian A; getrs for a general A; sygvd for a pair; gels
-// for a tall m x n A).
+// and gesvd for a tall m x n A).
 // Every rank calls the same routines in the same order with the same n, dtype and options.
 import { ptr, type Pointer } from "bun:ffi";
 import { EIG, GRID_FLAGS, LAYOUT, MATRIX, MP_FAULT, MP_OPTIONS } from "./abi.ts";
@@ -54,6 +54,18 @@ export interface MpSyevdOptions extends MpGridOptions {
 export interface MpSyevdResult<D extends DType> {
   /** all n eigenvalues, ascending, on every rank */
   values: StorageOf<RealOf<D>>;
+}
+
+export interface MpGesvdOptions extends MpGridOptions {
+  /** compute the singular vectors: A becomes U, and V is returned (default true) */
+  vectors?: boolean;
+}
+
+export interface MpGesvdResult<D extends DType> {
+  /** all n singular values, descending, on every rank */
+  values: StorageOf<RealOf<D>>;
+  /** with vectors: this rank's rows of V (n x n), A = U diag(s) V^H */
+  V?: MpRows<D>;
 }
 
 export type MpFault = Exclude<keyof typeof MP_FAULT, "none">;
@@ -223,15 +235,28 @@ export class MpWorld {
    * m x n A (m >= n, full column rank) and rank 0's B (m x nrhs row-major; every rank passes an
    * array of that shape). A is unchanged. */
   gels<D extends DType>(A: MpTallRows<D>, B: StorageOf<D>, options?: MpGridOptions | null): StorageOf<D> {
-    if (typeof A !== "object" || A === null) throw invalid(`A must be { m, n, dtype, data }, got ${describe(A)}`);
-    const m = checkInteger(A.m, "A.m", 1);
-    const n = checkInteger(A.n, "A.n", 1);
-    if (n > m) throw invalid(`A must have m >= n (an overdetermined system), got ${m} x ${n}`);
+    const { m, n } = this.#tall(A);
     const matrix = this.#matrixOf(A, m, n, "A");
     const nrhs = rhsCount(B, m, A.dtype);
     const X = B.slice() as StorageOf<D>;
     check(native().bunmg_mp_gels(this.#alive(), matrix, encodeOptions(options), X, nrhs), "bunmg_mp_gels");
     return X.slice(0, n * nrhs * DTYPES[A.dtype].components) as StorageOf<D>;
+  }
+
+  /** The thin SVD A = U diag(s) V^H of this rank's rows of an m x n A (m >= n): the singular
+   * values on every rank and, by default, U into A (this rank's rows) and this rank's rows of V. */
+  gesvd<D extends DType>(A: MpTallRows<D>, gesvdOptions?: MpGesvdOptions | null): MpGesvdResult<D> {
+    const o = optionsOf(gesvdOptions);
+    const vectors = o.vectors ?? true;
+    if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
+    const { m, n } = this.#tall(A);
+    const matrix = this.#matrixOf(A, m, n, "A");
+    const values = allocHost(DTYPES[A.dtype].real, n) as StorageOf<RealOf<D>>;
+    const V = vectors ? this.allocRows(n, A.dtype) : undefined;
+    const flags = vectors ? EIG.vectors : 0;
+    const vMatrix = V ? this.#matrix(V, "V") : undefined;
+    check(native().bunmg_mp_gesvd(this.#alive(), matrix, encodeOptions(o), flags, values, vMatrix ? ptr(vMatrix) : null), "bunmg_mp_gesvd");
+    return V ? { values, V } : { values };
   }
 
   /** A Cholesky factor of A (A is unchanged). */
@@ -331,6 +356,15 @@ export class MpWorld {
     if (typeof A !== "object" || A === null) throw invalid(`${name} must be { n, dtype, data }, got ${describe(A)}`);
     const n = checkInteger(A.n, `${name}.n`, 1);
     return this.#matrixOf(A, n, n, name);
+  }
+
+  /** A's shape, m >= n. */
+  #tall(A: MpTallRows): { m: number; n: number } {
+    if (typeof A !== "object" || A === null) throw invalid(`A must be { m, n, dtype, data }, got ${describe(A)}`);
+    const m = checkInteger(A.m, "A.m", 1);
+    const n = checkInteger(A.n, "A.n", 1);
+    if (n > m) throw invalid(`A must have m >= n, got ${m} x ${n}`);
+    return { m, n };
   }
 
   /** The bunmg_matrix of this rank's rows of an m x n matrix. */

@@ -80,7 +80,7 @@ export function spdCase(id: string, routine: MpCase["routine"], dtype: DType, n:
   const r = rng(seed);
   const m = extra.m ?? n; // gels: A is m x n
   const matrix =
-    routine === "getrs" || routine === "gels"
+    routine === "getrs" || routine === "gels" || routine === "gesvd"
       ? Float64Array.from({ length: m * n * c }, () => 2 * r() - 1)
       : routine === "sygvd"
         ? randomHermitian(n, c, seed)
@@ -115,7 +115,7 @@ export function expectCaseCorrect(k: MpCase, job: MpJob, index: number): void {
   const c = components(dtype);
   const a = f64(k.a);
   const tol = 100 * n * epsilon(dtype);
-  const changes = k.routine === "potri" || ((k.routine === "syevd" || k.routine === "sygvd") && (k.vectors ?? true));
+  const changes = k.routine === "potri" || ((k.routine === "syevd" || k.routine === "sygvd" || k.routine === "gesvd") && (k.vectors ?? true));
   if (!changes) for (const r of rs) expect(r.unchanged, `${where}: rank ${r.rank}'s A unchanged`).toBe(true);
   if (k.routine === "sygvd") for (const r of rs) expect(r.unchangedB, `${where}: rank ${r.rank}'s B unchanged`).toBe(true);
   if (k.routine === "potrs" || k.routine === "cholesky" || k.routine === "getrs") {
@@ -138,6 +138,21 @@ export function expectCaseCorrect(k: MpCase, job: MpJob, index: number): void {
     const b = f64(k.b!);
     const normal = matmul(adjoint(a, m, n, c), sub(matmul(a, x, m, n, nrhs, c), b), n, m, nrhs, c);
     expect(norm(normal) / (norm(a) * (norm(a) * norm(x) + norm(b))), `${where}: ||A^H (A X - B)|| / (||A|| (||A|| ||X|| + ||B||))`).toBeLessThan(100 * m * epsilon(dtype));
+  }
+  if (k.routine === "gesvd") {
+    const m = k.m ?? n;
+    const w = rs[0]!.values!;
+    for (const r of rs) expect(r.values, `${where}: rank ${r.rank} has every singular value`).toEqual(w);
+    for (let i = 0; i < n; i++) expect(w[i]!, `${where}: s[${i}] >= 0, descending`).toBeGreaterThanOrEqual(i + 1 < n ? w[i + 1]! : 0);
+    if (k.vectors ?? true) {
+      const u = assembled(rs); // m x n
+      const v = f64(rs.flatMap((r) => r.v!)); // n x n
+      const tolM = 100 * m * epsilon(dtype);
+      const us = scaleColumns(u, m, n, w, c);
+      expect(norm(sub(matmul(us, adjoint(v, n, n, c), m, n, n, c), a)) / norm(a), `${where}: ||U diag(s) V^H - A|| / ||A||`).toBeLessThan(tolM);
+      expect(norm(sub(matmul(adjoint(u, m, n, c), u, n, m, n, c), identity(n, c))), `${where}: ||U^H U - I||`).toBeLessThan(tolM);
+      expect(norm(sub(matmul(adjoint(v, n, n, c), v, n, n, n, c), identity(n, c))), `${where}: ||V^H V - I||`).toBeLessThan(tolM);
+    }
   }
   if (k.routine === "potri") {
     const inv = assembled(rs);

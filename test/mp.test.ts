@@ -37,6 +37,9 @@ function routineCases(tag: string, grid: Grid, dtypes: readonly DType[], n: numb
     ...ROUTINES.map(([routine, extra], i) => spdCase(`${tag}-${routine}${i}-${dtype}`, routine, dtype, n, grid, extra)),
     spdCase(`${tag}-gels-${dtype}`, "gels", dtype, n, grid, { m: n + 5 }),
     spdCase(`${tag}-gels1-${dtype}`, "gels", dtype, 1, grid, { m: n }),
+    spdCase(`${tag}-gesvdv-${dtype}`, "gesvd", dtype, n, grid, { m: n + 5 }),
+    spdCase(`${tag}-gesvd0-${dtype}`, "gesvd", dtype, n, grid, { m: n + 5, vectors: false }),
+    spdCase(`${tag}-gesvd1-${dtype}`, "gesvd", dtype, 1, grid, { m: n }),
   ]);
   for (const dtype of ["float64", "complex128"] as const) cases.push(spdCase(`${tag}-redistribute-${dtype}`, "redistribute", dtype, n, grid));
   return cases;
@@ -50,9 +53,9 @@ function expectAllCorrect(cases: MpCase[], job: MpJob): void {
     } else {
       expectCaseCorrect(k, job, i);
     }
-    if (k.routine === "sygvd" && k.vectors === false) {
-      // judged by the vectors' case of the same pencil, whose residuals pin its values
-      const j = cases.findIndex((o) => o.routine === "sygvd" && o.vectors !== false && o.dtype === k.dtype && o.id.length === k.id.length && o.id.split("-")[0] === k.id.split("-")[0]);
+    if ((k.routine === "sygvd" || k.routine === "gesvd") && k.vectors === false) {
+      // judged by the vectors' case of the same input, whose residuals pin its values
+      const j = cases.findIndex((o) => o.routine === k.routine && o.vectors !== false && o.n === k.n && o.dtype === k.dtype && o.id.length === k.id.length && o.id.split("-")[0] === k.id.split("-")[0]);
       const w = job.results[i]![0]!.values!, ref = job.results[j]![0]!.values!;
       const scale = Math.max(...ref.map(Math.abs));
       ref.forEach((v, q) => expect(Math.abs(w[q]! - v), `${k.id}: w[${q}] against the vectors' case`).toBeLessThan(100 * k.n * epsilon(k.dtype) * scale));
@@ -177,7 +180,7 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     });
   });
 
-  test("bad input on one rank, disagreeing ranks, an impossible grid, a failed transfer, falsified eigenvectors and eigenvalues (2 ranks)", async () => {
+  test("bad input on one rank, disagreeing ranks, an impossible grid, a failed transfer, falsified eigen and singular vectors and values (2 ranks)", async () => {
     const nan = spdCase("nan", "potrs", "float64", 9, { block: 2 });
     nan.a[7 * 9 + 8] = Number.NaN; // A[7][8]: on rank 1
     const cases: MpCase[] = [
@@ -194,7 +197,11 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
       spdCase("values-sygvd", "sygvd", "float64", 9, { block: 2 }, { fault: { rank: 1, kind: "skewValues", at: 0 } }),
       spdCase("nan-gels", "gels", "float32", 9, { block: 2 }, { m: 11 }),
       spdCase("wide-gels", "gels", "float64", 9, { block: 2 }, { m: 8 }),
+      spdCase("vectors-gesvd", "gesvd", "complex64", 9, { block: 2 }, { m: 12, fault: { rank: 1, kind: "skewVectors", at: 0 } }),
+      spdCase("values-gesvd", "gesvd", "float64", 9, { block: 2 }, { m: 12, fault: { rank: 0, kind: "skewValues", at: 0 } }),
+      spdCase("nan-gesvd", "gesvd", "complex128", 9, { block: 2 }, { m: 12 }),
     ];
+    cases[15]!.a[(11 * 9 + 0) * 2] = Number.NEGATIVE_INFINITY; // A[11][0]: on rank 1
     cases[11]!.a[10 * 9 + 2] = Number.NaN; // A[10][2]: on rank 1
     cases[7]!.a[(8 * 9 + 1) * 2 + 1] = Number.NaN; // A[8][1]'s imaginary part: on rank 1
     cases[8]!.bm![7 * 9 + 8] = Number.POSITIVE_INFINITY; // B[7][8]: on rank 1
@@ -215,7 +222,10 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     expectCaseFailed(cases[9]!, job, 9, "SOLVER_ERROR", { says: "the generalized eigensolver's vectors are not B-orthonormal" });
     expectCaseFailed(cases[10]!, job, 10, "SOLVER_ERROR", { says: "does not satisfy A V = B V diag(w)" });
     expectCaseFailed(cases[11]!, job, 11, "INVALID_ARGUMENT", { says: "rank 1: A[10][2] is NaN" });
-    expectCaseFailed(cases[12]!, job, 12, "INVALID_ARGUMENT", { says: "A must have m >= n (an overdetermined system), got 8 x 9" });
+    expectCaseFailed(cases[12]!, job, 12, "INVALID_ARGUMENT", { says: "A must have m >= n, got 8 x 9" });
+    expectCaseFailed(cases[13]!, job, 13, "SOLVER_ERROR", { says: "the SVD's singular vectors are not orthonormal" });
+    expectCaseFailed(cases[14]!, job, 14, "SOLVER_ERROR", { says: "the SVD" });
+    expectCaseFailed(cases[15]!, job, 15, "INVALID_ARGUMENT", { says: "rank 1: A[11][0] is -Inf" });
   });
 });
 
@@ -250,6 +260,8 @@ describe.skipIf(missing !== undefined)("mp engine: a rank killed during each rou
     ["inside p?sygst", "sygvd", "float64", { rank: 3, kind: "dieEngine", at: 1 }, "during p?sygst and p?syevd"],
     ["on sygvd's way back to rows", "sygvd", "complex64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["inside p?gels", "gels", "complex64", { rank: 1, kind: "dieEngine", at: 0 }, "during p?gels"],
+    ["inside p?gesvd", "gesvd", "float32", { rank: 2, kind: "dieEngine", at: 0 }, "during p?gesvd"],
+    ["on gesvd's way back to rows", "gesvd", "complex128", { rank: 3, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["in a redistribution", "redistribute", "complex128", { rank: 3, kind: "die", at: 7 }, "redistribution to the grid layout"],
   ];
   test.each(kills)("killed %s (%s, %s): PEER_LOST naming it on every other rank, nothing left in /dev/shm", async (_, routine, dtype, fault, where) => {

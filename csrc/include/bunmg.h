@@ -628,6 +628,15 @@ BUNMG_API bunmg_status bunmg_mp_getrs(bunmg_mp *mp, const bunmg_matrix *local, c
  * normal equations: SOLVER_ERROR when ||A^H (A X - B)|| > 30 M eps ||A|| (||A|| ||X|| + ||B||). */
 BUNMG_API bunmg_status bunmg_mp_gels(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
                                      void *b, int64_t nrhs);
+/* The thin SVD A = U diag(s) V^H of an M x N A (M >= N; all of it read; rows distributed as
+ * gels's): the N singular values descending into every rank's s (reals); with BUNMG_EIG_VECTORS
+ * A becomes U (M x N, this rank's rows) and v_local (N x N, the row distribution of an N x N
+ * matrix, as `local` describes one) receives this rank's rows of V; else A is unchanged and
+ * v_local may be NULL. Checked on random probes: SOLVER_ERROR when ||U^H U z - z||,
+ * ||V^H V z - z|| or ||A V z - U diag(s) z|| exceeds 30 M eps of its scale, or s is not
+ * non-negative and descending. */
+BUNMG_API bunmg_status bunmg_mp_gesvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      int32_t flags, void *s, bunmg_matrix *v_local);
 /* The generalized eigenproblem A x = w B x, A and B Hermitian (their upper triangles read), B
  * positive definite, `b_local` distributed as `local`: eigenvalues ascending into every rank's w;
  * with BUNMG_EIG_VECTORS A becomes the eigenvectors as bunmg_mp_syevd's, normalized V^H B V = I,

@@ -41,8 +41,7 @@ static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp, int t
   if (!a) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix is NULL");
   if (tall && (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols < 1 || a->cols > a->rows))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT,
-                      "matrix must be M x N with 1 <= N <= M <= 2^40 (least squares of an overdetermined system), got "
-                      "%lld x %lld",
+                      "matrix must be M x N with 1 <= N <= M <= 2^40, got %lld x %lld",
                       (long long)a->rows, (long long)a->cols);
   if (!tall && (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols != a->rows))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix must be square with N in 1..2^40, got %lld x %lld",
@@ -63,7 +62,7 @@ static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp, int t
 /* Everything this rank can check alone, then the copy of its rows into the work buffer. */
 static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_request *q) {
   bunmg_mp *mp = call->mp;
-  bunmg_status st = check_local(a, mp, q->routine == MP_GELS);
+  bunmg_status st = check_local(a, mp, q->routine == MP_GELS || q->routine == MP_GESVD);
   if (st != BUNMG_OK) return st;
   const bunmg_mp_options *o = q->options;
   call->dtype = a->dtype;
@@ -88,24 +87,27 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   }
   if ((q->routine == BUNMG_ROUTINE_SYEVD || q->routine == MP_SYGVD) && (q->flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown %s flags 0x%x", call->name, (unsigned)q->flags);
-  if (q->routine == MP_SYGVD) {
+  if (q->routine == MP_GESVD && (q->flags & ~BUNMG_EIG_VECTORS))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown gesvd flags 0x%x (BUNMG_EIG_VECTORS or 0)", (unsigned)q->flags);
+  if (q->second) { /* sygvd's B; gesvd's V (output): N x N, N = A's columns */
+    const char *what = q->routine == MP_SYGVD ? "B" : "V";
     if ((st = check_local(q->second, mp, 0)) != BUNMG_OK) {
-      bunmg_error_prefix("B: ");
+      bunmg_error_prefix("%s: ", what);
       return st;
     }
-    if (q->second->rows != a->rows || q->second->dtype != a->dtype)
-      return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B must be %lld x %lld %s like A, got %lld x %lld %s", (long long)a->rows,
-                        (long long)a->rows, bunmg_dtype_name(a->dtype), (long long)q->second->rows,
+    if (q->second->rows != a->cols || q->second->dtype != a->dtype)
+      return bunmg_fail(BUNMG_INVALID_ARGUMENT, "%s must be %lld x %lld %s, got %lld x %lld %s", what, (long long)a->cols,
+                        (long long)a->cols, bunmg_dtype_name(a->dtype), (long long)q->second->rows,
                         (long long)q->second->cols, bunmg_dtype_name(q->second->dtype));
   }
   if ((st = bunmg_scalapack_load()) != BUNMG_OK) return st;
   int64_t s = bunmg_ceil_div(call->n, mp->size);
   call->first = (int64_t)mp->rank * s;
   call->rows = call->first >= call->n ? 0 : call->n - call->first < s ? call->n - call->first : s;
-  int upper = q->routine != MP_GETRS && q->routine != MP_GELS; /* the Hermitian routines read the upper triangle */
+  int upper = q->routine != MP_GETRS && q->routine != MP_GELS && q->routine != MP_GESVD; /* the Hermitian ones: the upper triangle */
   if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, "A", a->shards[0], call->rows, call->cols, call->first, upper)))
     return st;
-  if (q->second && call->rows > 0 &&
+  if (q->routine == MP_SYGVD && call->rows > 0 &&
       (st = bunmg_check_finite_rows(call->dtype, "B", q->second->shards[0], call->rows, call->n, call->first, 1)))
     return st;
   if ((st = bunmg_grid_plan_create(&call->grid, 1, 0, &call->plan)) != BUNMG_OK) return st;
@@ -115,7 +117,7 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   if (!call->work || !call->staging)
     return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of A (%zu bytes)", capacity * call->esize);
   if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->cols) * call->esize);
-  if (q->second) {
+  if (q->routine == MP_SYGVD) {
     if (!(call->second_work = malloc(capacity * call->esize)))
       return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B (%zu bytes)", capacity * call->esize);
     if (call->rows > 0) memcpy(call->second_work, q->second->shards[0], (size_t)(call->rows * call->n) * call->esize);
@@ -140,7 +142,7 @@ bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, 
   mp_call *call = *out = new_call(name);
   if (!call) return BUNMG_OUT_OF_MEMORY;
   call->local = local;
-  call->second = request->second;
+  call->second = request->routine == MP_SYGVD ? request->second : NULL; /* an input kept unchanged */
   call->flags = request->flags;
   bunmg_status st = bunmg_mp_enter(mp);
   if (st != BUNMG_OK) return st;
@@ -197,6 +199,7 @@ bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
   free(call->b);
   free(call->z);
   free(call->a0);
+  free(call->vt);
   free(call->b0);
   free(call->w);
   free(call->probes.p);

@@ -9,7 +9,7 @@
 #include "mp/scalapack.h"
 
 /* The calls' codes in the agreement: bunmg_routine's, and these. */
-enum { MP_CHOLESKY = 16, MP_SOLVE = 17, MP_GETRS = 18, MP_SYGVD = 19, MP_GELS = 20 };
+enum { MP_CHOLESKY = 16, MP_SOLVE = 17, MP_GETRS = 18, MP_SYGVD = 19, MP_GELS = 20, MP_GESVD = 21 };
 
 /* What a routine takes besides A. */
 typedef struct mp_request {
@@ -17,7 +17,7 @@ typedef struct mp_request {
   const bunmg_mp_options *options;
   const void *b;   /* potrs, getrs, gels: every rank's b (rank 0's is B), checked; NULL otherwise */
   int64_t nrhs;
-  int32_t flags;   /* syevd, sygvd */
+  int32_t flags;   /* syevd, sygvd, gesvd */
   const bunmg_matrix *second; /* sygvd: B, Hermitian like A, distributed as A */
 } mp_request;
 
@@ -37,7 +37,7 @@ typedef struct mp_call {
   int32_t dtype;
   size_t esize;
   int64_t n, block;    /* n: A's rows */
-  int64_t cols;        /* A's columns: n, but N <= n for gels's M x N A */
+  int64_t cols;        /* A's columns: n, but N <= n for gels's and gesvd's M x N A */
   int64_t first, rows; /* this rank's rows of A */
   bunmg_grid grid;
   bunmg_grid_plan *plan;
@@ -56,8 +56,9 @@ typedef struct mp_call {
   char *b;             /* potrs: the distributed right-hand sides, descriptor desc_b */
   bunmg_desc desc_b;
   char *z;             /* syevd, sygvd: the eigenvectors; potri: the transpose */
-  char *a0, *b0;       /* sygvd: A and B in the grid layout, kept for the probes */
-  void *w;             /* syevd: the eigenvalues (N reals) */
+  char *a0, *b0;       /* sygvd: A and B in the grid layout, kept for the probes (gels, gesvd: A; gels's b0: B) */
+  char *vt;            /* gesvd: the view's right singular vectors (A's U), with A's descriptor */
+  void *w;             /* syevd, sygvd: the eigenvalues (N reals); gesvd: the singular values */
   mp_probes probes;
   double orthogonality, residual;
   int entered;         /* mp was entered */

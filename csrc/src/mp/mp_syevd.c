@@ -41,8 +41,8 @@ void bunmg_mp_skew_eigen(mp_call *c) {
       else ((double *)c->z)[k] *= by;
   }
   if (bunmg_mp_fault_fires(c->mp, BUNMG_MP_FAULT_SKEW_VALUES)) {
-    if (single) ((float *)c->w)[c->n - 1] *= (float)by;
-    else ((double *)c->w)[c->n - 1] *= by;
+    if (single) ((float *)c->w)[c->cols - 1] *= (float)by;
+    else ((double *)c->w)[c->cols - 1] *= by;
   }
 }
 

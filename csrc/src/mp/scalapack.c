@@ -54,12 +54,20 @@ typedef void trsm_fn(const char *side, const char *uplo, const char *transa, con
 typedef void gels_fn(const char *trans, const int *m, const int *n, const int *nrhs, void *a, const int *ia, const int *ja,
                      const int *desca, void *b, const int *ib, const int *jb, const int *descb, void *work,
                      const int *lwork, int *info, size_t);
+typedef void gesvd_fn(const char *jobu, const char *jobvt, const int *m, const int *n, void *a, const int *ia,
+                      const int *ja, const int *desca, void *s, void *u, const int *iu, const int *ju, const int *descu,
+                      void *vt, const int *ivt, const int *jvt, const int *descvt, void *work, const int *lwork,
+                      int *info, size_t, size_t);
+typedef void zgesvd_fn(const char *jobu, const char *jobvt, const int *m, const int *n, void *a, const int *ia,
+                       const int *ja, const int *desca, void *s, void *u, const int *iu, const int *ju, const int *descu,
+                       void *vt, const int *ivt, const int *jvt, const int *descvt, void *work, const int *lwork,
+                       void *rwork, int *info, size_t, size_t);
 typedef int sys2blacs_fn(bunmg_mpi_handle comm);
 typedef void gridinit_fn(int *context, const char *order, int prows, int pcols);
 typedef void gridinfo_fn(int context, int *prows, int *pcols, int *prow, int *pcol);
 typedef void context_fn(int context);
 
-enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, GETRF, GETRS, SYGST, TRSM, GELS, NROUTINES };
+enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, GETRF, GETRS, SYGST, TRSM, GELS, GESVD, NROUTINES };
 /* per routine: the names for s, d, c, z */
 static const char *const names[NROUTINES][4] = {
     {"pspotrf_", "pdpotrf_", "pcpotrf_", "pzpotrf_"}, {"pspotrs_", "pdpotrs_", "pcpotrs_", "pzpotrs_"},
@@ -68,7 +76,7 @@ static const char *const names[NROUTINES][4] = {
     {"pssymm_", "pdsymm_", "pchemm_", "pzhemm_"},     {"pslange_", "pdlange_", "pclange_", "pzlange_"},
     {"psgetrf_", "pdgetrf_", "pcgetrf_", "pzgetrf_"}, {"psgetrs_", "pdgetrs_", "pcgetrs_", "pzgetrs_"},
     {"pssygst_", "pdsygst_", "pchegst_", "pzhegst_"}, {"pstrsm_", "pdtrsm_", "pctrsm_", "pztrsm_"},
-    {"psgels_", "pdgels_", "pcgels_", "pzgels_"},
+    {"psgels_", "pdgels_", "pcgels_", "pzgels_"},     {"psgesvd_", "pdgesvd_", "pcgesvd_", "pzgesvd_"},
 };
 enum { SYS2BLACS, GRIDINIT, GRIDINFO, GRIDEXIT, FREE_SYSTEM, NBLACS };
 static const char *const blacs_names[NBLACS] = {"Csys2blacs_handle", "Cblacs_gridinit", "Cblacs_gridinfo",
@@ -452,4 +460,36 @@ bunmg_status bunmg_pxgels(int32_t dtype, void *a, const bunmg_desc *da, void *b,
   gels(op, &da->v[2], &da->v[3], &db->v[3], a, AT1, da->v, b, AT1, db->v, work, &lw, &i, 1);
   free(work);
   return finish(names[GELS][dtype], i, info);
+}
+
+bunmg_status bunmg_pxgesvd(int32_t dtype, void *a, const bunmg_desc *da, void *s, void *u, const bunmg_desc *du, void *vt,
+                           const bunmg_desc *dvt, int64_t *info) {
+  int i = 0, minus1 = -1, cplx = bunmg_dtype_is_complex(dtype);
+  double query[2] = {0}, rquery[2] = {0};
+  const int *m = &da->v[2], *n = &da->v[3];
+  if (cplx)
+    ((zgesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, query, &minus1,
+                                    rquery, &i, 1, 1);
+  else
+    ((gesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, query, &minus1, &i,
+                                   1, 1);
+  if (i != 0)
+    return bunmg_fail_at(BUNMG_SOLVER_ERROR, i, -1, "%s: the workspace query failed (info %d)", names[GESVD][dtype], i);
+  int64_t lwork = size_of(query, dtype), lrwork = cplx ? max64(size_of(rquery, dtype), 1 + 4 * max64(*m, *n)) : 0;
+  bunmg_status st = fits(lwork, "LWORK");
+  if (st == BUNMG_OK) st = fits(lrwork, "LRWORK");
+  if (st != BUNMG_OK) return st;
+  size_t bytes = (size_t)(lwork > 0 ? lwork : 1) * bunmg_dtype_size(dtype) + (size_t)lrwork * bunmg_dtype_real_size(dtype);
+  char *work = malloc(bytes);
+  if (!work)
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "%s: out of host memory for %zu bytes of workspace", names[GESVD][dtype], bytes);
+  char *rwork = work + (size_t)(lwork > 0 ? lwork : 1) * bunmg_dtype_size(dtype);
+  int lw = (int)lwork;
+  if (cplx)
+    ((zgesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, work, &lw, rwork,
+                                    &i, 1, 1);
+  else
+    ((gesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, work, &lw, &i, 1, 1);
+  free(work);
+  return finish(names[GESVD][dtype], i, info);
 }

@@ -61,6 +61,10 @@ bunmg_status bunmg_pxsygst(int32_t dtype, void *a, const bunmg_desc *da, const v
  * a (m x n, m <= n) wide: a is overwritten by its QR, x into b's first m rows. info > 0: a
  * does not have full rank. */
 bunmg_status bunmg_pxgels(int32_t dtype, void *a, const bunmg_desc *da, void *b, const bunmg_desc *db, int64_t *info);
+/* a = u diag(s) vt, a (m x n, m <= n) overwritten: s (m reals, descending), u (m x m), vt (the
+ * first m rows of n x n), every rank. info > 0: no convergence. */
+bunmg_status bunmg_pxgesvd(int32_t dtype, void *a, const bunmg_desc *da, void *s, void *u, const bunmg_desc *du, void *vt,
+                           const bunmg_desc *dvt, int64_t *info);
 /* b = l^-H b, l lower triangular. */
 bunmg_status bunmg_pxtrsm_lower_adjoint(int32_t dtype, const void *l, const bunmg_desc *dl, void *b,
                                         const bunmg_desc *db);

@@ -62,6 +62,8 @@ bunmg_status bunmg_verify_lu(int32_t dtype, const void *diagonal, int64_t n, int
 bunmg_status bunmg_verify_inverse(int32_t dtype, const void *diagonal, int64_t n);
 /* Eigenvalues: finite and ascending. */
 bunmg_status bunmg_verify_eigenvalues(int32_t dtype, const void *w, int64_t n);
+/* Singular values: finite, non-negative and descending. */
+bunmg_status bunmg_verify_singular_values(int32_t dtype, const void *s, int64_t n);
 /* X (host, column-major n x nrhs): finite. */
 bunmg_status bunmg_verify_solution(int32_t dtype, const void *x, int64_t n, int64_t nrhs);
 /* Applies an armed FACTOR_INFO fault to a factorization's info. */

@@ -91,6 +91,24 @@ bunmg_status bunmg_verify_eigenvalues(int32_t dtype, const void *w, int64_t n) {
   return BUNMG_OK;
 }
 
+bunmg_status bunmg_verify_singular_values(int32_t dtype, const void *s, int64_t n) {
+  int single = bunmg_dtype_real_size(dtype) == 4;
+  double largest = n > 0 ? fabs(single ? ((const float *)s)[0] : ((const double *)s)[0]) : 0;
+  double slack = 64 * epsilon_of(dtype) * largest, previous = INFINITY;
+  for (int64_t k = 0; k < n; k++) {
+    double v = single ? ((const float *)s)[k] : ((const double *)s)[k];
+    if (!isfinite(v) || v < 0)
+      return bunmg_fail_at(BUNMG_SOLVER_ERROR, k, -1, "the SVD returned s[%lld] = %g, not finite and non-negative",
+                           (long long)k, v);
+    if (v > previous + slack)
+      return bunmg_fail_at(BUNMG_SOLVER_ERROR, k, -1,
+                           "the SVD returned singular values out of order (s[%lld] = %g > s[%lld] = %g)", (long long)k, v,
+                           (long long)k - 1, previous);
+    previous = v;
+  }
+  return BUNMG_OK;
+}
+
 bunmg_status bunmg_verify_solution(int32_t dtype, const void *x, int64_t n, int64_t nrhs) {
   for (int64_t k = 0; k < n * nrhs; k++)
     if (!isfinite(real_of(dtype, x, k)) || !isfinite(imag_of(dtype, x, k)))
