@@ -89,6 +89,9 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown %s flags 0x%x", call->name, (unsigned)q->flags);
   if (q->routine == MP_GESVD && (q->flags & ~BUNMG_EIG_VECTORS))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown gesvd flags 0x%x (BUNMG_EIG_VECTORS or 0)", (unsigned)q->flags);
+  if (q->routine == MP_GESVD && (q->flags & BUNMG_EIG_VECTORS) && !q->second)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "v_local is NULL with BUNMG_EIG_VECTORS");
+  if (q->routine == MP_SYGVD && !q->second) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B is NULL");
   if (q->second) { /* sygvd's B; gesvd's V (output): N x N, N = A's columns */
     const char *what = q->routine == MP_SYGVD ? "B" : "V";
     if ((st = check_local(q->second, mp, 0)) != BUNMG_OK) {

@@ -74,7 +74,6 @@ bunmg_status bunmg_mp_gesvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   mp_call *call;
   int vectors = (flags & BUNMG_EIG_VECTORS) != 0;
   mp_request q = {MP_GESVD, options, NULL, 0, flags, vectors ? v_local : NULL};
-  if (vectors && !v_local) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "mp_gesvd: v_local is NULL with BUNMG_EIG_VECTORS");
   bunmg_status st = bunmg_mp_call_begin(&call, mp, "gesvd", local, &q);
   svd_state *state = NULL;
   if (st == BUNMG_OK) {
