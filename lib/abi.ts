@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 6;
+export const ABI_VERSION = 7;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [
@@ -62,7 +62,7 @@ export const GROUP_MODE = { threads: 0, processes: 1 } as const;
 /** bunmg_syevd flags. */
 export const EIG = { vectors: 1, rows: 2 } as const;
 /** bunmg_runtime_library: the libraries loaded at run time (diagnostics). */
-export const RUNTIME_LIBRARY = { lapack: 0, cusolverMg: 1, cusolverDn: 2 } as const;
+export const RUNTIME_LIBRARY = { lapack: 0, cusolverMg: 1, cusolverDn: 2, mpi: 3, scalapack: 4 } as const;
 
 type FieldType = "i32" | "i64" | "u64" | "ptr";
 const FIELD_BYTES: Record<FieldType, number> = { i32: 4, i64: 8, u64: 8, ptr: 8 };
@@ -323,5 +323,9 @@ export const symbols = {
   bunmg_mp_factor_destroy: { args: ["ptr"], returns: "i32" },
   bunmg_mp_potri: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // local, options
   bunmg_mp_syevd: { args: ["ptr", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local, options, flags, w
+  bunmg_mp_getrs: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local, options, b, nrhs
+  bunmg_mp_gels: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local (M x N), options, b (M x nrhs), nrhs
+  bunmg_mp_gesvd: { args: ["ptr", "buffer", "buffer", "i32", "buffer", "ptr"], returns: "i32" }, // local (M x N), options, flags, s, v_local (N x N) or NULL
+  bunmg_mp_sygvd: { args: ["ptr", "buffer", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local A, local B, options, flags, w
   bunmg_mp_debug_inject: { args: ["ptr", "i32", "i64", "buffer"], returns: "i32" }, // fault, n, int64* events
 } as const;

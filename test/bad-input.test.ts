@@ -671,6 +671,10 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_mp_potri", "mp NULL", err("INVALID_ARGUMENT", "mp_potri: mp is NULL"), () => c(abi.bunmg_mp_potri(NULL, NULL, NULL))],
   ["bunmg_mp_syevd", "mp NULL", err("INVALID_ARGUMENT", "mp_syevd: mp is NULL"), () => c(abi.bunmg_mp_syevd(NULL, NULL, NULL, 1, new Float64Array(N)))],
   ["bunmg_mp_debug_inject", "mp NULL", err("INVALID_ARGUMENT", "mp_debug_inject: mp is NULL"), () => c(abi.bunmg_mp_debug_inject(NULL, 2, 0, NULL))],
+  ["bunmg_mp_getrs", "mp NULL", err("INVALID_ARGUMENT", "mp_getrs: mp is NULL"), () => c(abi.bunmg_mp_getrs(NULL, NULL, NULL, new Float64Array(N), 1))],
+  ["bunmg_mp_gels", "mp NULL", err("INVALID_ARGUMENT", "mp_gels: mp is NULL"), () => c(abi.bunmg_mp_gels(NULL, NULL, NULL, new Float64Array(N), 1))],
+  ["bunmg_mp_gesvd", "mp NULL", err("INVALID_ARGUMENT", "mp_gesvd: mp is NULL"), () => c(abi.bunmg_mp_gesvd(NULL, NULL, NULL, 0, new Float64Array(N), null))],
+  ["bunmg_mp_sygvd", "mp NULL", err("INVALID_ARGUMENT", "mp_sygvd: mp is NULL"), () => c(abi.bunmg_mp_sygvd(NULL, NULL, NULL, NULL, 1, new Float64Array(N)))],
 ];
 
 /** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a prows x 1 grid. */

@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 6
+#define BUNMG_ABI_VERSION 7
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
@@ -370,7 +370,9 @@ BUNMG_API bunmg_status bunmg_cuda_peer_access(int32_t from, int32_t to, int32_t 
 typedef enum bunmg_runtime_library {
   BUNMG_LIBRARY_LAPACK = 0,     /* the host backend's solvers */
   BUNMG_LIBRARY_CUSOLVERMG = 1, /* the CUDA backend's multi-device solvers */
-  BUNMG_LIBRARY_CUSOLVERDN = 2  /* the CUDA backend's single-device path */
+  BUNMG_LIBRARY_CUSOLVERDN = 2, /* the CUDA backend's single-device path */
+  BUNMG_LIBRARY_MPI = 3,        /* the mp engine's Open MPI (libmpi.so.40) */
+  BUNMG_LIBRARY_SCALAPACK = 4   /* the mp engine's ScaLAPACK for Open MPI (loads MPI first) */
 } bunmg_runtime_library;
 /* Loads a library loaded at run time as the solvers do (once per process) and reports it: path,
  * the file loaded ("" when none); version, as the library tells it (cusolverGetProperty,
@@ -612,6 +614,37 @@ BUNMG_API bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, c
  * A is unchanged. */
 BUNMG_API bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
                                       int32_t flags, void *w);
+
+/* Solves A X = B for a general A (all of it read; not Hermitian) by LU with partial pivoting,
+ * with rank 0's B as bunmg_mp_potrs; A is unchanged. A zero pivot is SINGULAR (detail index =
+ * the pivot, 1-based). */
+BUNMG_API bunmg_status bunmg_mp_getrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      void *b, int64_t nrhs);
+/* The least squares solution X of min ||A X - B|| for an M x N A (rows = M, cols = N, M >= N,
+ * full column rank; all of it read; rows distributed as the routines' rows, s = ceil(M /
+ * ranks)), with rank 0's B (host, row-major M x nrhs; every rank passes an M x nrhs b): every
+ * rank's b receives X in its first N rows (the rest is left as it was). A is unchanged. M < N is
+ * INVALID_ARGUMENT; a rank-deficient A SINGULAR (when the QR finds it). X is checked by its
+ * normal equations: SOLVER_ERROR when ||A^H (A X - B)|| > 30 M eps ||A|| (||A|| ||X|| + ||B||). */
+BUNMG_API bunmg_status bunmg_mp_gels(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                     void *b, int64_t nrhs);
+/* The thin SVD A = U diag(s) V^H of an M x N A (M >= N; all of it read; rows distributed as
+ * gels's): the N singular values descending into every rank's s (reals); with BUNMG_EIG_VECTORS
+ * A becomes U (M x N, this rank's rows) and v_local (N x N, the row distribution of an N x N
+ * matrix, as `local` describes one) receives this rank's rows of V; else A is unchanged and
+ * v_local may be NULL. Checked on random probes: SOLVER_ERROR when ||U^H U z - z||,
+ * ||V^H V z - z|| or ||A V z - U diag(s) z|| exceeds 30 M eps of its scale, or s is not
+ * non-negative and descending. */
+BUNMG_API bunmg_status bunmg_mp_gesvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      int32_t flags, void *s, bunmg_matrix *v_local);
+/* The generalized eigenproblem A x = w B x, A and B Hermitian (their upper triangles read), B
+ * positive definite, `b_local` distributed as `local`: eigenvalues ascending into every rank's w;
+ * with BUNMG_EIG_VECTORS A becomes the eigenvectors as bunmg_mp_syevd's, normalized V^H B V = I,
+ * else A is unchanged. B is unchanged. B not positive definite: NOT_POSITIVE_DEFINITE (detail
+ * index = the minor). The result is checked on random probes: SOLVER_ERROR when ||V^H B V z - z||
+ * or ||A V z - B V diag(w) z|| exceeds 30 N eps of its scale. */
+BUNMG_API bunmg_status bunmg_mp_sygvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_matrix *b_local,
+                                      const bunmg_mp_options *options, int32_t flags, void *w);
 
 /* Fault injection for tests: fault on this rank at its n-th event of the kind from now (n = 0:
  * the next one; n < 0: off). events (may be NULL) receives how many events of that kind this

@@ -6,7 +6,7 @@
 
 int32_t bunmg_abi_version(void) { return BUNMG_ABI_VERSION; }
 
-_Static_assert(BUNMG_ABI_VERSION == 6, "lib/abi.ts ABI_VERSION");
+_Static_assert(BUNMG_ABI_VERSION == 7, "lib/abi.ts ABI_VERSION");
 _Static_assert(BUNMG_MAX_DEVICES == 32, "lib/abi.ts MAX_DEVICES");
 _Static_assert(BUNMG_MAX_EXTENT == (int64_t)1 << 40, "lib/abi.ts MAX_EXTENT");
 
@@ -44,4 +44,5 @@ _Static_assert(BUNMG_COMPLEX128 == 3 && BUNMG_BACKEND_CUDA == 1 && BUNMG_LAYOUT_
 _Static_assert(BUNMG_FILL_UNIFORM == 1 && BUNMG_ROUTINE_SYEVD == 2, "FILL, ROUTINE");
 _Static_assert(BUNMG_FAULT_SOLVER == 2 && BUNMG_FAULT_FACTOR_NAN == 3 && BUNMG_FAULT_FACTOR_INFO == 4, "FAULT");
 _Static_assert(BUNMG_GROUP_PROCESSES == 1 && BUNMG_EIG_VECTORS == 1 && BUNMG_EIG_ROWS == 2, "GROUP_MODE, EIG");
-_Static_assert(BUNMG_LIBRARY_LAPACK == 0 && BUNMG_LIBRARY_CUSOLVERDN == 2, "RUNTIME_LIBRARY");
+_Static_assert(BUNMG_LIBRARY_LAPACK == 0 && BUNMG_LIBRARY_CUSOLVERDN == 2 && BUNMG_LIBRARY_SCALAPACK == 4,
+               "RUNTIME_LIBRARY");

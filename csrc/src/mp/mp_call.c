@@ -36,9 +36,14 @@ static bunmg_status grid_of(const bunmg_mp_options *o, int32_t ranks, int32_t *p
   return BUNMG_OK;
 }
 
-static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp) {
+/* tall: M x N with M >= N (gels), else square. */
+static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp, int tall) {
   if (!a) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix is NULL");
-  if (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols != a->rows)
+  if (tall && (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols < 1 || a->cols > a->rows))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT,
+                      "matrix must be M x N with 1 <= N <= M <= 2^40, got %lld x %lld",
+                      (long long)a->rows, (long long)a->cols);
+  if (!tall && (a->rows < 1 || a->rows > BUNMG_MAX_EXTENT || a->cols != a->rows))
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "matrix must be square with N in 1..2^40, got %lld x %lld",
                       (long long)a->rows, (long long)a->cols);
   if (!bunmg_dtype_size(a->dtype)) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown dtype %d", a->dtype);
@@ -57,12 +62,13 @@ static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp) {
 /* Everything this rank can check alone, then the copy of its rows into the work buffer. */
 static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_request *q) {
   bunmg_mp *mp = call->mp;
-  bunmg_status st = check_local(a, mp);
+  bunmg_status st = check_local(a, mp, q->routine == MP_GELS || q->routine == MP_GESVD);
   if (st != BUNMG_OK) return st;
   const bunmg_mp_options *o = q->options;
   call->dtype = a->dtype;
   call->esize = bunmg_dtype_size(a->dtype);
   call->n = a->rows;
+  call->cols = a->cols;
   call->block = o && o->block ? o->block : DEFAULT_BLOCK;
   if (call->block < 1 || call->block > BUNMG_MAX_EXTENT)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: block must be in 0..2^40 (0: %d), got %lld", DEFAULT_BLOCK,
@@ -72,20 +78,40 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   if (o && o->reserved != 0) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: reserved must be 0, got %d", o->reserved);
   int32_t prows = 0, pcols = 0;
   if ((st = grid_of(o, mp->size, &prows, &pcols)) != BUNMG_OK) return st;
-  call->grid = (bunmg_grid){call->n, call->n, call->block, call->block, prows, pcols, o ? o->order : 0, 0};
-  if (q->routine == BUNMG_ROUTINE_POTRS) {
+  call->grid = (bunmg_grid){call->cols, call->n, call->block, call->block, prows, pcols, o ? o->order : 0, 0};
+  if (q->routine == BUNMG_ROUTINE_POTRS || q->routine == MP_GETRS || q->routine == MP_GELS) {
     if (q->nrhs < 1 || q->nrhs > BUNMG_MAX_EXTENT)
       return bunmg_fail(BUNMG_INVALID_ARGUMENT, "nrhs must be in 1..2^40, got %lld", (long long)q->nrhs);
     if (!q->b) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "b is NULL (every rank receives X in its b)");
     if (mp->rank == 0 && (st = bunmg_check_finite_rhs(call->dtype, q->b, call->n, q->nrhs)) != BUNMG_OK) return st;
   }
-  if (q->routine == BUNMG_ROUTINE_SYEVD && (q->flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)))
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown syevd flags 0x%x", (unsigned)q->flags);
+  if ((q->routine == BUNMG_ROUTINE_SYEVD || q->routine == MP_SYGVD) && (q->flags & ~(BUNMG_EIG_VECTORS | BUNMG_EIG_ROWS)))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown %s flags 0x%x", call->name, (unsigned)q->flags);
+  if (q->routine == MP_GESVD && (q->flags & ~BUNMG_EIG_VECTORS))
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "unknown gesvd flags 0x%x (BUNMG_EIG_VECTORS or 0)", (unsigned)q->flags);
+  if (q->routine == MP_GESVD && (q->flags & BUNMG_EIG_VECTORS) && !q->second)
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "v_local is NULL with BUNMG_EIG_VECTORS");
+  if (q->routine == MP_SYGVD && !q->second) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "B is NULL");
+  if (q->second) { /* sygvd's B; gesvd's V (output): N x N, N = A's columns */
+    const char *what = q->routine == MP_SYGVD ? "B" : "V";
+    if ((st = check_local(q->second, mp, 0)) != BUNMG_OK) {
+      bunmg_error_prefix("%s: ", what);
+      return st;
+    }
+    if (q->second->rows != a->cols || q->second->dtype != a->dtype)
+      return bunmg_fail(BUNMG_INVALID_ARGUMENT, "%s must be %lld x %lld %s, got %lld x %lld %s", what, (long long)a->cols,
+                        (long long)a->cols, bunmg_dtype_name(a->dtype), (long long)q->second->rows,
+                        (long long)q->second->cols, bunmg_dtype_name(q->second->dtype));
+  }
   if ((st = bunmg_scalapack_load()) != BUNMG_OK) return st;
   int64_t s = bunmg_ceil_div(call->n, mp->size);
   call->first = (int64_t)mp->rank * s;
   call->rows = call->first >= call->n ? 0 : call->n - call->first < s ? call->n - call->first : s;
-  if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, a->shards[0], call->rows, call->n, call->first)))
+  int upper = q->routine != MP_GETRS && q->routine != MP_GELS && q->routine != MP_GESVD; /* the Hermitian ones: the upper triangle */
+  if (call->rows > 0 && (st = bunmg_check_finite_rows(call->dtype, "A", a->shards[0], call->rows, call->cols, call->first, upper)))
+    return st;
+  if (q->routine == MP_SYGVD && call->rows > 0 &&
+      (st = bunmg_check_finite_rows(call->dtype, "B", q->second->shards[0], call->rows, call->n, call->first, 1)))
     return st;
   if ((st = bunmg_grid_plan_create(&call->grid, 1, 0, &call->plan)) != BUNMG_OK) return st;
   size_t capacity = (size_t)call->plan->summary.capacity, staging = (size_t)call->plan->summary.staging;
@@ -93,7 +119,12 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   call->staging = malloc((staging ? staging : 1) * call->esize);
   if (!call->work || !call->staging)
     return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of A (%zu bytes)", capacity * call->esize);
-  if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->n) * call->esize);
+  if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->cols) * call->esize);
+  if (q->routine == MP_SYGVD) {
+    if (!(call->second_work = malloc(capacity * call->esize)))
+      return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B (%zu bytes)", capacity * call->esize);
+    if (call->rows > 0) memcpy(call->second_work, q->second->shards[0], (size_t)(call->rows * call->n) * call->esize);
+  }
   bunmg_grid_rank me;
   if ((st = bunmg_grid_describe(&call->grid, mp->rank, &me)) != BUNMG_OK) return st;
   call->lld = me.lld;
@@ -114,6 +145,7 @@ bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, 
   mp_call *call = *out = new_call(name);
   if (!call) return BUNMG_OUT_OF_MEMORY;
   call->local = local;
+  call->second = request->routine == MP_SYGVD ? request->second : NULL; /* an input kept unchanged */
   call->flags = request->flags;
   bunmg_status st = bunmg_mp_enter(mp);
   if (st != BUNMG_OK) return st;
@@ -121,14 +153,15 @@ bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, 
   call->entered = 1;
   st = prepare(call, local, request);
   const bunmg_mp_options *o = request->options;
-  int64_t signature[] = {request->routine, local ? local->rows : 0, local ? local->dtype : -1, request->nrhs,
-                         request->flags, o ? o->block : 0, o ? o->prows : 0, o ? o->pcols : 0, o ? o->order : 0};
-  static const char *const fields[] = {"the routine", "N", "the dtype", "nrhs", "the flags", "options.block",
-                                       "options.prows", "options.pcols", "options.order"};
-  st = bunmg_mp_agree(mp, st, signature, fields, 9, name);
+  int64_t signature[] = {request->routine, local ? local->rows : 0, local ? local->cols : 0, local ? local->dtype : -1,
+                         request->nrhs, request->flags, o ? o->block : 0, o ? o->prows : 0, o ? o->pcols : 0,
+                         o ? o->order : 0};
+  static const char *const fields[] = {"the routine", "N", "the columns", "the dtype", "nrhs", "the flags",
+                                       "options.block", "options.prows", "options.pcols", "options.order"};
+  st = bunmg_mp_agree(mp, st, signature, fields, 10, name);
   if (st != BUNMG_OK) return st;
   st = bunmg_blacs_grid(mp, call->grid.prows, call->grid.pcols, call->grid.order, &call->blacs);
-  if (st == BUNMG_OK) st = bunmg_scalapack_desc(&call->desc, call->blacs, call->n, call->n, call->block, call->block, call->lld);
+  if (st == BUNMG_OK) st = bunmg_scalapack_desc(&call->desc, call->blacs, call->cols, call->n, call->block, call->block, call->lld);
   return st;
 }
 
@@ -141,7 +174,7 @@ bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *f, co
   call->entered = 1;
   call->dtype = f->dtype;
   call->esize = bunmg_dtype_size(f->dtype);
-  call->n = f->n;
+  call->n = call->cols = f->n;
   call->block = f->block;
   call->grid = f->grid;
   call->blacs = f->blacs;
@@ -159,13 +192,18 @@ bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
   if (call->entered) bunmg_mp_exit(call->mp);
   if (st != BUNMG_OK) {
     bunmg_error_prefix("mp_%s: ", call->name);
-    if (call->local) bunmg_error_suffix(" (A is unchanged on this rank)");
+    if (call->local) bunmg_error_suffix(call->second ? " (A and B are unchanged on this rank)" : " (A is unchanged on this rank)");
   }
   if (call->abandoned || (call->mp && call->mp->broken != BUNMG_OK)) return st; /* MPI or a worker may use it */
   if (!call->borrowed) free(call->work);
   free(call->staging);
+  free(call->second_work);
+  free(call->ipiv);
   free(call->b);
   free(call->z);
+  free(call->a0);
+  free(call->vt);
+  free(call->b0);
   free(call->w);
   free(call->probes.p);
   free(call->probes.gp);
@@ -177,7 +215,10 @@ bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
 }
 
 bunmg_status bunmg_mp_call_to_grid(mp_call *call) {
-  return bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 0);
+  bunmg_status st = bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 0);
+  if (st == BUNMG_OK && call->second_work)
+    st = bunmg_mp_execute(call->mp, call->plan, call->second_work, call->staging, call->esize, 0);
+  return st;
 }
 
 bunmg_status bunmg_mp_call_to_rows(mp_call *call) {
@@ -185,7 +226,7 @@ bunmg_status bunmg_mp_call_to_rows(mp_call *call) {
 }
 
 void bunmg_mp_call_store(const mp_call *call) {
-  if (call->rows > 0) memcpy(call->local->shards[0], call->work, (size_t)(call->rows * call->n) * call->esize);
+  if (call->rows > 0) memcpy(call->local->shards[0], call->work, (size_t)(call->rows * call->cols) * call->esize);
 }
 
 typedef struct engine_task {
@@ -232,15 +273,15 @@ int64_t bunmg_mp_call_col(const mp_call *call, int64_t lj) {
 
 bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal) {
   size_t esize = call->esize;
-  memset(diagonal, 0, (size_t)call->n * esize);
+  memset(diagonal, 0, (size_t)call->cols * esize);
   for (int64_t lj = 0; lj < call->local_cols; lj++) {
     int64_t j = bunmg_mp_call_col(call, lj);
-    if (bunmg_g2p(j, call->block, call->grid.prows) != call->blacs->prow) continue;
+    if (j >= call->cols || bunmg_g2p(j, call->block, call->grid.prows) != call->blacs->prow) continue;
     int64_t li = bunmg_g2l(j, call->block, call->grid.prows);
     memcpy((char *)diagonal + (size_t)j * esize, (const char *)matrix + (size_t)(lj * call->lld + li) * esize, esize);
   }
   /* one rank holds each element and the others add zeros: the sum is exact */
-  int64_t reals = call->n * (bunmg_dtype_is_complex(call->dtype) ? 2 : 1);
+  int64_t reals = call->cols * (bunmg_dtype_is_complex(call->dtype) ? 2 : 1);
   return bunmg_mp_allreduce(call->mp, diagonal, reals, bunmg_dtype_real_size(call->dtype) == 4 ? MP_FLOAT : MP_DOUBLE,
                             MP_SUM, "the gathering of the diagonal");
 }

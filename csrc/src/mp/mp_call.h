@@ -9,15 +9,16 @@
 #include "mp/scalapack.h"
 
 /* The calls' codes in the agreement: bunmg_routine's, and these. */
-enum { MP_CHOLESKY = 16, MP_SOLVE = 17 };
+enum { MP_CHOLESKY = 16, MP_SOLVE = 17, MP_GETRS = 18, MP_SYGVD = 19, MP_GELS = 20, MP_GESVD = 21 };
 
 /* What a routine takes besides A. */
 typedef struct mp_request {
   int32_t routine; /* bunmg_routine, MP_CHOLESKY */
   const bunmg_mp_options *options;
-  const void *b;   /* potrs: every rank's b (rank 0's is B), checked; NULL otherwise */
+  const void *b;   /* potrs, getrs, gels: every rank's b (rank 0's is B), checked; NULL otherwise */
   int64_t nrhs;
-  int32_t flags;   /* syevd */
+  int32_t flags;   /* syevd, sygvd, gesvd */
+  const bunmg_matrix *second; /* sygvd: B, Hermitian like A, distributed as A */
 } mp_request;
 
 /* Random probe columns for checking eigenvectors (mp_probes.c): P, G P and two scratch blocks,
@@ -35,7 +36,8 @@ typedef struct mp_call {
   const bunmg_matrix *local;
   int32_t dtype;
   size_t esize;
-  int64_t n, block;
+  int64_t n, block;    /* n: A's rows */
+  int64_t cols;        /* A's columns: n, but N <= n for gels's and gesvd's M x N A */
   int64_t first, rows; /* this rank's rows of A */
   bunmg_grid grid;
   bunmg_grid_plan *plan;
@@ -43,6 +45,9 @@ typedef struct mp_call {
   bunmg_desc desc;     /* A's, the grid layout of `work` */
   int64_t lld, local_rows, local_cols;
   char *work;          /* plan capacity elements: the copy of A (or a factor's, borrowed) */
+  const bunmg_matrix *second;
+  char *second_work;   /* sygvd: the copy of B, moved to the grid with A */
+  int *ipiv;           /* getrs: the LU's pivots */
   int borrowed;        /* work belongs to a factor */
   char *staging;
   /* what the routines' steps pass to their ScaLAPACK tasks */
@@ -50,8 +55,10 @@ typedef struct mp_call {
   int64_t info;        /* the last ScaLAPACK call's */
   char *b;             /* potrs: the distributed right-hand sides, descriptor desc_b */
   bunmg_desc desc_b;
-  char *z;             /* syevd: the eigenvectors; potri: the transpose */
-  void *w;             /* syevd: the eigenvalues (N reals) */
+  char *z;             /* syevd, sygvd: the eigenvectors; potri: the transpose */
+  char *a0, *b0;       /* sygvd: A and B in the grid layout, kept for the probes (gels, gesvd: A; gels's b0: B) */
+  char *vt;            /* gesvd: the view's right singular vectors (A's U), with A's descriptor */
+  void *w;             /* syevd, sygvd: the eigenvalues (N reals); gesvd: the singular values */
   mp_probes probes;
   double orthogonality, residual;
   int entered;         /* mp was entered */
@@ -83,7 +90,8 @@ bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *facto
  * broken), leaves mp and prefixes a failure with the name. NULL: st. */
 bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st);
 
-/* The work buffer to the grid layout, or back to rows. */
+/* The work buffer (and the second one, when the call has it) to the grid layout; the work
+ * buffer back to rows. */
 bunmg_status bunmg_mp_call_to_grid(mp_call *call);
 bunmg_status bunmg_mp_call_to_rows(mp_call *call);
 /* Rows of the work buffer (row layout again) into A. */
@@ -94,10 +102,25 @@ bunmg_status bunmg_mp_call_engine(mp_call *call, bunmg_mp_task task, void *arg, 
 /* Every rank's outcome of a step: the first failed rank's, on all of them. */
 bunmg_status bunmg_mp_call_agree(mp_call *call, bunmg_status mine);
 
+/* X for rank 0's b (row-major, A's rows x nrhs) on every rank by `task` (which solves into
+ * call->b, descriptor desc_b, X in its first A's-columns rows), written into the first rows of
+ * each rank's b once X passed its check everywhere. `conjugate`: the engine's view is conj(A) (Hermitian A), so B goes in conjugated
+ * and X comes back the same way; else it is A^T and the task solves with the transpose. `check`
+ * (NULL: none), on the caller's thread after the task: the routine's own checks of call->b,
+ * collective, their outcome agreed. */
+bunmg_status bunmg_mp_call_solve(mp_call *call, void *b, int64_t nrhs, bunmg_mp_task task, const char *what,
+                                 int conjugate, bunmg_status (*check)(mp_call *call));
+
+/* syevd's steps that sygvd shares (mp_syevd.c): the worker task that turns call->z into the
+ * user's convention in call->work, and the falsified results of bunmg_mp_debug_inject. */
+bunmg_status bunmg_mp_eigenvector_convention(void *call);
+void bunmg_mp_skew_eigen(mp_call *call);
+
 /* A local matrix on the call's grid with A's distribution: lld * local columns elements
  * (zeroed), or NULL with OUT_OF_MEMORY set. */
 void *bunmg_mp_call_matrix(const mp_call *call, const char *what);
-/* The diagonal of a distributed N x N matrix with A's descriptor, on every rank (N elements). */
+/* The diagonal of a distributed matrix with A's descriptor (its view, A's columns x A's rows),
+ * on every rank (A's columns elements). */
 bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal);
 /* Global row of local row li and global column of local column lj of a matrix with A's blocks. */
 int64_t bunmg_mp_call_row(const mp_call *call, int64_t li);

@@ -37,7 +37,7 @@ static bunmg_status task_potri(void *p) {
 bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options) {
   bunmg_clear_error();
   mp_call *call;
-  mp_request q = {BUNMG_ROUTINE_POTRI, options, NULL, 0, 0};
+  mp_request q = {BUNMG_ROUTINE_POTRI, options, NULL, 0, 0, NULL};
   bunmg_status st = bunmg_mp_call_begin(&call, mp, "potri", local, &q);
   void *diagonal = NULL;
   if (st == BUNMG_OK) {

@@ -18,7 +18,7 @@ static bunmg_status task_syevd(void *p) {
 }
 
 /* The eigenvectors into work in the user's convention. */
-static bunmg_status task_convention(void *p) {
+bunmg_status bunmg_mp_eigenvector_convention(void *p) {
   mp_call *c = p;
   if (!(c->flags & BUNMG_EIG_ROWS)) return bunmg_pxtranc(c->dtype, c->z, &c->desc, c->work, &c->desc);
   size_t count = (size_t)(c->lld * c->local_cols);
@@ -31,7 +31,7 @@ static bunmg_status task_convention(void *p) {
 }
 
 /* Falsified results (bunmg_mp_debug_inject), for the tests of the checks. */
-static void skew(mp_call *c) {
+void bunmg_mp_skew_eigen(mp_call *c) {
   const double by = 1 + 0x1p-7;
   int single = bunmg_dtype_real_size(c->dtype) == 4;
   if (bunmg_mp_fault_fires(c->mp, BUNMG_MP_FAULT_SKEW_VECTORS)) {
@@ -41,8 +41,8 @@ static void skew(mp_call *c) {
       else ((double *)c->z)[k] *= by;
   }
   if (bunmg_mp_fault_fires(c->mp, BUNMG_MP_FAULT_SKEW_VALUES)) {
-    if (single) ((float *)c->w)[c->n - 1] *= (float)by;
-    else ((double *)c->w)[c->n - 1] *= by;
+    if (single) ((float *)c->w)[c->cols - 1] *= (float)by;
+    else ((double *)c->w)[c->cols - 1] *= by;
   }
 }
 
@@ -50,7 +50,7 @@ bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
                             void *w) {
   bunmg_clear_error();
   mp_call *call;
-  mp_request q = {BUNMG_ROUTINE_SYEVD, options, NULL, 0, flags};
+  mp_request q = {BUNMG_ROUTINE_SYEVD, options, NULL, 0, flags, NULL};
   bunmg_status st = bunmg_mp_call_begin(&call, mp, "syevd", local, &q);
   if (st == BUNMG_OK) {
     if (!w) st = bunmg_fail(BUNMG_INVALID_ARGUMENT, "w is NULL");
@@ -68,12 +68,12 @@ bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
    * them with the vectors. */
   if (st == BUNMG_OK) st = bunmg_mp_bcast(mp, call->w, (size_t)call->n * bunmg_dtype_real_size(call->dtype), 0,
                                           "the broadcast of the eigenvalues");
-  if (st == BUNMG_OK) skew(call);
+  if (st == BUNMG_OK) bunmg_mp_skew_eigen(call);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_eigenvalues(call->dtype, call->w, call->n));
   if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, bunmg_mp_probes_check, call, "the eigenvectors' probes");
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_probes_verdict(call));
   if (st == BUNMG_OK && (flags & BUNMG_EIG_VECTORS)) {
-    st = bunmg_mp_call_engine(call, task_convention, call, "p?tranc (the eigenvectors' convention)");
+    st = bunmg_mp_call_engine(call, bunmg_mp_eigenvector_convention, call, "p?tranc (the eigenvectors' convention)");
     if (st == BUNMG_OK) st = bunmg_mp_call_to_rows(call);
     if (st == BUNMG_OK) bunmg_mp_call_store(call);
   }
