@@ -61,8 +61,9 @@ function cString(text: unknown, name: string): Uint8Array {
   return encoder.encode(`${text}\0`);
 }
 
-/** One rank of the job. join() blocks until every rank joined (or the timeout); agree() and
- * bcast() are collective, in the same order on every rank; check() and the table are local. */
+/** One rank of the job. join() blocks the calling thread until every rank joined (or the
+ * timeout); agree() and bcast() are collective, in the same order on every rank, and block
+ * likewise; check() and the table are local. */
 export class Rendezvous {
   readonly rank: number;
   readonly size: number;
@@ -174,7 +175,7 @@ export class Rendezvous {
     const first = new Int32Array(1);
     const theirs = new Int32Array(1);
     check(native().bunmg_rendezvous_agree(this.#alive(), status, first, theirs), "bunmg_rendezvous_agree");
-    return first[0]! < 0 ? undefined : { rank: first[0]!, status: STATUS_NAMES[theirs[0]!] ?? "OK" };
+    return first[0]! < 0 ? undefined : { rank: first[0]!, status: STATUS_NAMES[theirs[0]!]! }; // C takes bunmg_status values only
   }
 
   /** Rank 0's bytes into every rank's `data` (every rank passes as many bytes). */

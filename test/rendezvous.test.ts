@@ -194,6 +194,9 @@ describe("failures", () => {
         if (r !== 0 && failure.code === "TIMEOUT") {
           // it came after rank 0 had given up (or died): nobody listened any more
           expect(failure).toMatchObject({ device: 0, message: expect.stringContaining(`rendezvous: rank ${r} could not reach rank 0 at 127.0.0.1:${port} within 1500 ms`) });
+        } else if (r !== 0 && failure.device === 0 && victim !== 0) {
+          // it connected in the instant rank 0 closed its listener, after telling everyone it knew
+          expect(failure).toEqual({ code: "PEER_LOST", device: 0, message: "rendezvous: rank 0 closed the connection during the join" });
         } else {
           expect(failure).toMatchObject({ code: "PEER_LOST", device: victim });
         }
@@ -226,6 +229,17 @@ describe("failures", () => {
     }
     expect(pick(outs, "agree").has(3)).toBe(false);
   });
+
+  for (const victim of [2, 0]) {
+    test(`rank ${victim} leaving early: no loss for check(); the next agreement PEER_LOST "rank ${victim} left" on every other rank`, async () => {
+      const port = await freePort();
+      const { outs } = await job("leave-early", 3, (r) => plainEnv(r, 3, port, { RV_VICTIM: String(victim) }));
+      for (const r of [0, 1, 2].filter((r) => r !== victim)) {
+        expect(pick(outs, "check").get(r)).toEqual({ ok: null });
+        expect(pick(outs, "agree").get(r)).toEqual({ code: "PEER_LOST", device: victim, message: `rendezvous: rank ${victim} left before agreement 1` });
+      }
+    });
+  }
 
   test("a rank late to an agreement: TIMEOUT naming it on every rank, itself included", async () => {
     const port = await freePort();

@@ -216,10 +216,15 @@ static bunmg_status collect(bunmg_rendezvous *rv, int32_t seq, int32_t mine, con
 static bunmg_status answer(bunmg_rendezvous *rv, int32_t seq, int32_t mine, const char *text, int32_t *first,
                            int32_t *status, char *first_text) {
   int64_t deadline = bunmg_now_ms() + rv->timeout_ms + RV_GRACE_MS;
-  if (rv_link_send(rv, 0, RV_MSG_VOTE, seq, mine, text, strlen(text), deadline) != 0) return reported(rv);
+  pthread_mutex_lock(&rv->lock);
+  int gone = rv->links[0].left;
+  pthread_mutex_unlock(&rv->lock);
+  if (!gone && rv_link_send(rv, 0, RV_MSG_VOTE, seq, mine, text, strlen(text), deadline) != 0) return reported(rv);
   pthread_mutex_lock(&rv->lock);
   while (!rv->broken && rv->result_seq != seq) {
-    if (bunmg_now_ms() >= deadline)
+    if (rv->links[0].left)
+      rv_break_locked(rv, BUNMG_PEER_LOST, 0, "rendezvous: rank 0 left before agreement %d", seq);
+    else if (bunmg_now_ms() >= deadline)
       rv_break_locked(rv, BUNMG_TIMEOUT, 0, "rendezvous: rank 0 did not answer agreement %d within %lld ms", seq,
                       (long long)rv->timeout_ms);
     else
@@ -295,7 +300,9 @@ BUNMG_API bunmg_status bunmg_rendezvous_bcast(bunmg_rendezvous *rv, void *buf, i
     int64_t deadline = bunmg_now_ms() + rv->timeout_ms + RV_GRACE_MS;
     pthread_mutex_lock(&rv->lock);
     while (!rv->broken && rv->bcast_in_seq != seq) {
-      if (bunmg_now_ms() >= deadline)
+      if (rv->links[0].left)
+        rv_break_locked(rv, BUNMG_PEER_LOST, 0, "rendezvous: rank 0 left before bcast %d", seq);
+      else if (bunmg_now_ms() >= deadline)
         rv_break_locked(rv, BUNMG_TIMEOUT, 0, "rendezvous: rank 0 did not send bcast %d within %lld ms", seq,
                         (long long)rv->timeout_ms);
       else

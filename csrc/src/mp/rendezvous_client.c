@@ -25,7 +25,7 @@ static int connect_once(const char *host, const char *port, int64_t deadline, ch
   }
   int fd = -1;
   for (struct addrinfo *a = list; a && fd < 0; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
     if (fd < 0) continue;
     if (rv_set_nonblocking(fd) == 0 && (connect(fd, a->ai_addr, a->ai_addrlen) == 0 || errno == EINPROGRESS)) {
       struct pollfd p = {.fd = fd, .events = POLLOUT};

@@ -36,9 +36,10 @@ int rv_link_send(bunmg_rendezvous *rv, int32_t i, uint32_t type, int32_t a, int3
   if (st == RV_IO_TIMEOUT)
     rv_break_locked(rv, BUNMG_TIMEOUT, l->rank, "rendezvous: rank %d did not take a message within %lld ms", l->rank,
                     (long long)rv->timeout_ms);
+  else if (l->left)
+    rv_break_locked(rv, BUNMG_PEER_LOST, l->rank, "rendezvous: rank %d left the job", l->rank);
   else
-    rv_break_locked(rv, BUNMG_PEER_LOST, l->rank, "rendezvous: rank %d lost: its connection %s", l->rank,
-                    l->left ? "was closed when it left" : "failed");
+    rv_break_locked(rv, BUNMG_PEER_LOST, l->rank, "rendezvous: rank %d lost: its connection failed", l->rank);
   pthread_mutex_unlock(&rv->lock);
   return -1;
 }

@@ -27,9 +27,9 @@ typedef struct pending {
 } pending;
 
 static int listen_on(const char *port) {
-  int fd = socket(AF_INET6, SOCK_STREAM, 0);
+  int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
   int v6 = fd >= 0;
-  if (!v6) fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (!v6) fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
   int one = 1, zero = 0;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
@@ -113,11 +113,17 @@ static void close_all(bunmg_rendezvous *rv, pending *p, int np, int listener) {
     }
 }
 
-/* Every joined rank learns the failure, then it is this rank's error. */
+/* Every joined rank learns the failure, and every connection whose hello is still coming (a rank
+ * on its way, or a stranger, told no more than the failure); then it is this rank's error. */
 static bunmg_status fail_join(bunmg_rendezvous *rv, pending *p, int np, int listener, bunmg_status st, int32_t rank,
                               const char *message) {
+  int64_t deadline = bunmg_now_ms() + 200;
   for (int32_t k = 1; k < rv->nlinks; k++)
-    if (rv->links[k].fd >= 0) rv_send(rv->links[k].fd, RV_MSG_FAIL, st, rank, message, strlen(message), bunmg_now_ms() + 200);
+    if (rv->links[k].fd >= 0) rv_send(rv->links[k].fd, RV_MSG_FAIL, st, rank, message, strlen(message), deadline);
+  for (int i = 0; i < np; i++)
+    if (p[i].fd >= 0) rv_send(p[i].fd, RV_MSG_FAIL, st, rank, message, strlen(message), deadline);
+  for (int fd; listener >= 0 && (fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0; close(fd))
+    rv_send(fd, RV_MSG_FAIL, st, rank, message, strlen(message), deadline); /* the ones still in the backlog */
   close_all(rv, p, np, listener);
   return bunmg_fail_at(st, -1, rank, "%s", message);
 }
@@ -226,12 +232,8 @@ bunmg_status rv_serve_join(bunmg_rendezvous *rv, const char *port, const unsigne
       if (p[i].fd >= 0) p[kept++] = p[i];
     np = kept;
     while (np < MAX_PENDING) {
-      int fd = accept(listener, NULL, NULL);
+      int fd = accept4(listener, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC); /* a child process keeps no connection alive */
       if (fd < 0) break;
-      if (rv_set_nonblocking(fd) != 0) {
-        close(fd);
-        continue;
-      }
       p[np] = (pending){.fd = fd, .deadline = bunmg_now_ms() + RV_HELLO_MS};
       describe_peer(fd, p[np].from, sizeof p[np].from);
       np++;
