@@ -154,6 +154,7 @@ describe("strangers are refused while the job joins", () => {
     const strangers = [spawnRank("hold", 1, env(1, { BUNMG_JOB_TOKEN: "another-job" })), spawnRank("hold", 1, { ...env(1), BUNMG_WORLD_SIZE: "4" })];
     const twins = [spawnRank("hold", 1, env(1)), spawnRank("hold", 1, env(1))];
     const refusedStrangers = await collect(strangers);
+    await Promise.race(twins.map((t) => t.proc.exited)); // the refused twin; the other waits for rank 2
     const late = spawnRank("hold", 2, env(2));
     const { outs, stderr } = await collect([rank0, ...twins, late]);
     silent.destroy();

@@ -34,7 +34,7 @@ static int connect_once(const char *host, const char *port, int64_t deadline, ch
       socklen_t n = sizeof err;
       if (left > 0 && poll(&p, 1, left > 1000 ? 1000 : (int)left) == 1) getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &n);
       if (err == 0) break;
-      snprintf(why, bytes, "%s", strerror(err));
+      if (left > 0) snprintf(why, bytes, "%s", strerror(err)); /* else the earlier attempt's reason stands */
     } else {
       snprintf(why, bytes, "%s", strerror(errno));
     }
