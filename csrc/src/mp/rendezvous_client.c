@@ -45,7 +45,7 @@ static int connect_once(const char *host, const char *port, int64_t deadline, ch
   return fd;
 }
 
-/* The body of a message of up to `limit` bytes as a NUL-terminated string. */
+/* A message body of `length` bytes (less than `bytes`) as a NUL-terminated string. */
 static int read_text(int fd, uint64_t length, char *out, size_t bytes, int64_t deadline) {
   if (length >= bytes) return RV_IO_CLOSED;
   int st = rv_read_all(fd, out, (size_t)length, deadline);
