@@ -675,6 +675,16 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_mp_gels", "mp NULL", err("INVALID_ARGUMENT", "mp_gels: mp is NULL"), () => c(abi.bunmg_mp_gels(NULL, NULL, NULL, new Float64Array(N), 1))],
   ["bunmg_mp_gesvd", "mp NULL", err("INVALID_ARGUMENT", "mp_gesvd: mp is NULL"), () => c(abi.bunmg_mp_gesvd(NULL, NULL, NULL, 0, new Float64Array(N), null))],
   ["bunmg_mp_sygvd", "mp NULL", err("INVALID_ARGUMENT", "mp_sygvd: mp is NULL"), () => c(abi.bunmg_mp_sygvd(NULL, NULL, NULL, NULL, 1, new Float64Array(N)))],
+  ["bunmg_rendezvous_join", "out NULL", err("INVALID_ARGUMENT", "rendezvous_join: out is NULL"), () => c(abi.bunmg_rendezvous_join(NULL, NULL, 0, NULL))],
+  ["bunmg_rendezvous_join", "options NULL", err("INVALID_ARGUMENT", "rendezvous_join: options are NULL"), () => c(abi.bunmg_rendezvous_join(NULL, NULL, 0, out64()))],
+  ["bunmg_rendezvous_info", "rendezvous NULL", err("INVALID_ARGUMENT", "rendezvous_info: the rendezvous is NULL"), () => c(abi.bunmg_rendezvous_info(NULL, NULL, NULL, NULL, NULL))],
+  ["bunmg_rendezvous_blob", "rendezvous NULL", err("INVALID_ARGUMENT", "rendezvous_blob: the rendezvous is NULL"), () => c(abi.bunmg_rendezvous_blob(NULL, new Uint8Array(1), 1))],
+  ["bunmg_rendezvous_peer_info", "rendezvous NULL", err("INVALID_ARGUMENT", "rendezvous_peer_info: the rendezvous is NULL"), () => c(abi.bunmg_rendezvous_peer_info(NULL, 0, new Uint8Array(88)))],
+  ["bunmg_rendezvous_check", "rendezvous NULL", err("INVALID_ARGUMENT", "rendezvous_check: the rendezvous is NULL"), () => c(abi.bunmg_rendezvous_check(NULL))],
+  ["bunmg_rendezvous_agree", "rendezvous NULL", err("INVALID_ARGUMENT", "rendezvous_agree: the rendezvous is NULL"), () => c(abi.bunmg_rendezvous_agree(NULL, 0, new Int32Array(1), new Int32Array(1)))],
+  ["bunmg_rendezvous_bcast", "rendezvous NULL", err("INVALID_ARGUMENT", "rendezvous_bcast: the rendezvous is NULL"), () => c(abi.bunmg_rendezvous_bcast(NULL, new Uint8Array(1), 1))],
+  ["bunmg_rendezvous_leave", "rendezvous NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_rendezvous_leave(NULL))],
+  ["bunmg_rendezvous_debug_inject", "rendezvous NULL for a fault of a handle", err("INVALID_ARGUMENT", "rendezvous_debug_inject: fault 1 needs a rendezvous"), () => c(abi.bunmg_rendezvous_debug_inject(NULL, 1))],
 ];
 
 /** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a prows x 1 grid. */

@@ -665,6 +665,84 @@ typedef enum bunmg_mp_fault {
 } bunmg_mp_fault;
 BUNMG_API bunmg_status bunmg_mp_debug_inject(bunmg_mp *mp, int32_t fault, int64_t n, int64_t *events);
 
+
+/* ---- rendezvous across nodes (docs/mp-engine.md, sections 1.2 and 3.1) ----
+ *
+ * A job's ranks meet over TCP at rank 0: rank 0 listens on the address's port (every interface,
+ * IPv6 and IPv4), every other rank connects (retrying until its timeout) and sends its job token,
+ * rank, world size, host, pid, process start time and local rank. Once all have joined each gets
+ * the rank table and rank 0's blob (up to BUNMG_RENDEZVOUS_BLOB_BYTES: NCCL's unique id is 128). A
+ * connection with a wrong token, rank or size, a duplicate rank, garbage, or no hello within 2 s
+ * is refused, logged on stderr ("bunmg rendezvous: refused ...") and counted; the job still
+ * joins. The token keeps other jobs out; the channel is not encrypted.
+ *
+ * The connections stay open as the liveness channel: a heartbeat every 100 ms both ways; a closed
+ * connection or 350 ms without a byte marks the peer lost, and rank 0 tells every other rank
+ * ("rank k lost"); a rank that loses rank 0 reports rank 0. The first failure (PEER_LOST or
+ * TIMEOUT, detail device = that rank) breaks the handle: every later call but leave returns it,
+ * with the same message on every rank. */
+#define BUNMG_RENDEZVOUS_BLOB_BYTES 256
+#define BUNMG_RENDEZVOUS_TOKEN_BYTES 64
+#define BUNMG_RENDEZVOUS_HOST_BYTES 64
+typedef struct bunmg_rendezvous bunmg_rendezvous;
+
+typedef struct bunmg_rendezvous_options {
+  const char *address;  /* rank 0's "host:port" ("[v6 address]:port"); rank 0 listens on port */
+  const char *token;    /* the job's secret, 1 to BUNMG_RENDEZVOUS_TOKEN_BYTES bytes */
+  int32_t rank, size;   /* 0 <= rank < size <= 65536 */
+  int32_t local_rank;   /* which device on its node; -1: unknown */
+  int32_t reserved;     /* 0 */
+  int64_t timeout_ms;   /* the join's and every collective's; <= 0: 60000 */
+} bunmg_rendezvous_options;
+
+/* One rank of the table. */
+typedef struct bunmg_rendezvous_peer {
+  int32_t rank, local_rank;
+  int64_t pid;
+  uint64_t start;                          /* process start time, clock ticks after boot */
+  char host[BUNMG_RENDEZVOUS_HOST_BYTES];  /* gethostname, NUL-terminated */
+} bunmg_rendezvous_peer;
+
+/* Joins the job. Rank 0 gives the blob (blob_bytes 0..BUNMG_RENDEZVOUS_BLOB_BYTES); the others'
+ * blob is ignored. TIMEOUT naming the lowest rank missing at rank 0's deadline (every rank that
+ * joined reports the same), PEER_LOST naming a rank that died while joining, INVALID_ARGUMENT
+ * when rank 0 refused this rank (why) or rank 0 cannot listen. */
+BUNMG_API bunmg_status bunmg_rendezvous_join(const bunmg_rendezvous_options *options, const void *blob,
+                                             int64_t blob_bytes, bunmg_rendezvous **out);
+/* rank, size, rank 0's blob size and (rank 0 only; else 0) the connections it refused. */
+BUNMG_API bunmg_status bunmg_rendezvous_info(const bunmg_rendezvous *rv, int32_t *rank, int32_t *size,
+                                             int64_t *blob_bytes, int64_t *refused);
+/* Rank 0's blob into out (bytes = its size). */
+BUNMG_API bunmg_status bunmg_rendezvous_blob(const bunmg_rendezvous *rv, void *out, int64_t bytes);
+/* The table's entry of `rank`. */
+BUNMG_API bunmg_status bunmg_rendezvous_peer_info(const bunmg_rendezvous *rv, int32_t rank,
+                                                  bunmg_rendezvous_peer *out);
+/* Non-blocking liveness: OK, or the failure that broke the handle. */
+BUNMG_API bunmg_status bunmg_rendezvous_check(bunmg_rendezvous *rv);
+/* Agreement: every rank gives its status; OK with *first_rank the lowest rank whose status is not
+ * OK and *status its status (-1 and OK when none). Collective, in the same order on every rank
+ * with bunmg_rendezvous_bcast; TIMEOUT naming a rank that does not come within the timeout,
+ * PEER_LOST naming one that is lost. */
+BUNMG_API bunmg_status bunmg_rendezvous_agree(bunmg_rendezvous *rv, int32_t mine_status, int32_t *first_rank,
+                                              int32_t *status);
+/* Rank 0's `bytes` of buf into every rank's buf (written only when every rank got them; every
+ * rank passes the same bytes, else INVALID_ARGUMENT naming the rank on every rank). Collective. */
+BUNMG_API bunmg_status bunmg_rendezvous_bcast(bunmg_rendezvous *rv, void *buf, int64_t bytes);
+/* Tells the peers this rank leaves (not a loss), closes its connections, stops its thread, frees
+ * the handle. Not collective. NULL is a no-op. */
+BUNMG_API bunmg_status bunmg_rendezvous_leave(bunmg_rendezvous *rv);
+
+/* Fault injection for tests, one-shot. */
+typedef enum bunmg_rendezvous_fault {
+  BUNMG_RENDEZVOUS_FAULT_NONE = 0,
+  BUNMG_RENDEZVOUS_FAULT_SILENT = 1,       /* rv stops sending heartbeats; its connections stay open */
+  BUNMG_RENDEZVOUS_FAULT_DIE_AT_JOIN = 2,  /* rv NULL: this process's next join kills the process
+                                              (SIGKILL) once its hello is sent (rank 0: once it has
+                                              taken one hello) */
+  BUNMG_RENDEZVOUS_FAULT_DIE_AT_AGREE = 3  /* rv's next agreement kills the process before it votes */
+} bunmg_rendezvous_fault;
+BUNMG_API bunmg_status bunmg_rendezvous_debug_inject(bunmg_rendezvous *rv, int32_t fault);
+
 #ifdef __cplusplus
 }
 #endif
