@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [
@@ -62,10 +62,10 @@ export const GROUP_MODE = { threads: 0, processes: 1 } as const;
 /** bunmg_syevd flags. */
 export const EIG = { vectors: 1, rows: 2 } as const;
 /** bunmg_runtime_library: the libraries loaded at run time (diagnostics). */
-export const RUNTIME_LIBRARY = { lapack: 0, cusolverMg: 1, cusolverDn: 2 } as const;
+export const RUNTIME_LIBRARY = { lapack: 0, cusolverMg: 1, cusolverDn: 2, mpi: 3, scalapack: 4 } as const;
 
-type FieldType = "i32" | "i64" | "u64" | "ptr";
-const FIELD_BYTES: Record<FieldType, number> = { i32: 4, i64: 8, u64: 8, ptr: 8 };
+type FieldType = "char" | "i32" | "i64" | "u64" | "ptr";
+const FIELD_BYTES: Record<FieldType, number> = { char: 1, i32: 4, i64: 8, u64: 8, ptr: 8 };
 
 /** A C struct on LP64: each field at its natural alignment, in order. `count` > 1 for arrays. */
 export interface StructLayout<K extends string> {
@@ -215,6 +215,32 @@ export const MP_OPTIONS = layout([
   ["reserved", "i32"],
 ] as const);
 
+// ---- rendezvous across nodes (bunmg.h's "rendezvous across nodes") ----
+
+export const RENDEZVOUS_LIMITS = { blobBytes: 256, tokenBytes: 64, hostBytes: 64 } as const;
+/** bunmg_rendezvous_fault. */
+export const RENDEZVOUS_FAULT = { none: 0, silent: 1, dieAtJoin: 2, dieAtAgree: 3 } as const;
+
+/** struct bunmg_rendezvous_options. */
+export const RENDEZVOUS_OPTIONS = layout([
+  ["address", "ptr"],
+  ["token", "ptr"],
+  ["rank", "i32"],
+  ["size", "i32"],
+  ["localRank", "i32"],
+  ["reserved", "i32"],
+  ["timeoutMs", "i64"],
+] as const);
+
+/** struct bunmg_rendezvous_peer (host: a NUL-terminated char array). */
+export const RENDEZVOUS_PEER = layout([
+  ["rank", "i32"],
+  ["localRank", "i32"],
+  ["pid", "i64"],
+  ["start", "u64"],
+  ["host", "char", RENDEZVOUS_LIMITS.hostBytes],
+] as const);
+
 /** Every libbunmg function bun:ffi binds, with its argument and return types. */
 export const symbols = {
   // errors and versions
@@ -324,5 +350,20 @@ export const symbols = {
   bunmg_mp_factor_destroy: { args: ["ptr"], returns: "i32" },
   bunmg_mp_potri: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // local, options
   bunmg_mp_syevd: { args: ["ptr", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local, options, flags, w
+  bunmg_mp_getrs: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local, options, b, nrhs
+  bunmg_mp_gels: { args: ["ptr", "buffer", "buffer", "buffer", "i64"], returns: "i32" }, // local (M x N), options, b (M x nrhs), nrhs
+  bunmg_mp_gesvd: { args: ["ptr", "buffer", "buffer", "i32", "buffer", "ptr"], returns: "i32" }, // local (M x N), options, flags, s, v_local (N x N) or NULL
+  bunmg_mp_sygvd: { args: ["ptr", "buffer", "buffer", "buffer", "i32", "buffer"], returns: "i32" }, // local A, local B, options, flags, w
   bunmg_mp_debug_inject: { args: ["ptr", "i32", "i64", "buffer"], returns: "i32" }, // fault, n, int64* events
+
+  // rendezvous across nodes; `buffer` options are a struct bunmg_rendezvous_options
+  bunmg_rendezvous_join: { args: ["buffer", "buffer", "i64", "buffer"], returns: "i32" }, // options, blob, bytes, rv**
+  bunmg_rendezvous_info: { args: ["ptr", "buffer", "buffer", "buffer", "buffer"], returns: "i32" }, // int32* rank, size; int64* blob bytes, refused
+  bunmg_rendezvous_blob: { args: ["ptr", "buffer", "i64"], returns: "i32" }, // out, bytes
+  bunmg_rendezvous_peer_info: { args: ["ptr", "i32", "buffer"], returns: "i32" }, // rank, bunmg_rendezvous_peer*
+  bunmg_rendezvous_check: { args: ["ptr"], returns: "i32" },
+  bunmg_rendezvous_agree: { args: ["ptr", "i32", "buffer", "buffer"], returns: "i32" }, // mine, int32* first, status
+  bunmg_rendezvous_bcast: { args: ["ptr", "buffer", "i64"], returns: "i32" }, // buf, bytes
+  bunmg_rendezvous_leave: { args: ["ptr"], returns: "i32" },
+  bunmg_rendezvous_debug_inject: { args: ["ptr", "i32"], returns: "i32" }, // fault
 } as const;

@@ -1,7 +1,7 @@
 // What this machine can run: the backends and options compiled into libbunmg, the CUDA driver and
 // runtime, the GPUs and their peer access, the run-time libraries (LAPACK, cuSOLVERMg,
-// cuSOLVERDn) with where the loader looked, and per backend whether it can run and the fix when
-// not. Behind `bunmg info` and `bunmg doctor` (scripts/cli.ts).
+// cuSOLVERDn, and the mp engine's Open MPI and ScaLAPACK) with where the loader looked, and per
+// backend (and for the mp engine) whether it can run and the fix when not. Behind `bunmg info` and `bunmg doctor` (scripts/cli.ts).
 import { CString, type Pointer } from "bun:ffi";
 import { BACKEND, RUNTIME_LIBRARY, STATUS } from "./abi.ts";
 import { Mesh, type Backend } from "./mesh.ts";
@@ -11,7 +11,7 @@ export type RuntimeLibraryName = keyof typeof RUNTIME_LIBRARY;
 
 export interface RuntimeLibraryReport {
   name: RuntimeLibraryName;
-  /** "LAPACK", "cuSOLVERMg", "cuSOLVERDn" */
+  /** "LAPACK", "cuSOLVERMg", "cuSOLVERDn", "Open MPI", "ScaLAPACK" */
   title: string;
   /** the environment variable that names the file, bypassing the search */
   env: string;
@@ -59,12 +59,16 @@ export interface DoctorReport {
   peerAccess: boolean[][];
   libraries: RuntimeLibraryReport[];
   backends: Record<Backend, BackendReport>;
+  /** the distributed engine on CPUs (lib/mp.ts): Open MPI and ScaLAPACK */
+  mp: { canRun: boolean; problems: { problem: string; fix: string }[] };
 }
 
 const TITLES: Record<RuntimeLibraryName, { title: string; env: string }> = {
   lapack: { title: "LAPACK", env: "BUNMG_LAPACK" },
   cusolverMg: { title: "cuSOLVERMg", env: "BUNMG_CUSOLVERMG" },
   cusolverDn: { title: "cuSOLVERDn", env: "BUNMG_CUSOLVER" },
+  mpi: { title: "Open MPI", env: "BUNMG_MPI" },
+  scalapack: { title: "ScaLAPACK", env: "BUNMG_SCALAPACK" },
 };
 
 /** "13.0" from 13000. */
@@ -162,6 +166,8 @@ export function libraryFix(lib: RuntimeLibraryReport, runtimeVersion = 0): strin
   if (lib.name === "lapack") {
     return "install LAPACK: `sudo apt-get install liblapack3` (Debian, Ubuntu), `sudo dnf install lapack` (Fedora, RHEL) or OpenBLAS; or set BUNMG_LAPACK to the library's path";
   }
+  if (lib.name === "mpi") return "install Open MPI: `sudo apt-get install libopenmpi3 openmpi-bin` (Debian, Ubuntu; mpirun starts the ranks); or set BUNMG_MPI to its libmpi.so.40";
+  if (lib.name === "scalapack") return "install ScaLAPACK for Open MPI: `sudo apt-get install libscalapack-openmpi2.2` (Debian, Ubuntu); or set BUNMG_SCALAPACK to its library";
   return `install cuSOLVER: \`python3 -m pip install --user ${cusolverWheel(runtimeVersion)}\` or the CUDA toolkit; or set ${lib.env} to the library's path`;
 }
 
@@ -194,13 +200,21 @@ function cudaReport(compiled: boolean, cuda: ReturnType<typeof probeCuda>, libra
     problems.push({ problem: `no CUDA device: ${cuda.cudaError ?? "none visible"}`, fix: "check `nvidia-smi`; unset CUDA_VISIBLE_DEVICES or list the GPUs in it" });
   }
   for (const lib of libraries) {
-    if (lib.name !== "lapack" && !lib.found) problems.push({ problem: `${lib.title}: ${notLoaded(lib)}`, fix: libraryFix(lib, cuda.runtimeVersion) });
+    if ((lib.name === "cusolverMg" || lib.name === "cusolverDn") && !lib.found) problems.push({ problem: `${lib.title}: ${notLoaded(lib)}`, fix: libraryFix(lib, cuda.runtimeVersion) });
   }
   return { backend: "cuda", compiled, canRun: problems.length === 0, problems };
 }
 
+function mpReport(libraries: RuntimeLibraryReport[]): DoctorReport["mp"] {
+  const problems = libraries
+    .filter((l) => (l.name === "mpi" || l.name === "scalapack") && !l.found)
+    .map((l) => ({ problem: `${l.title}: ${notLoaded(l)}`, fix: libraryFix(l) }));
+  return { canRun: problems.length === 0, problems };
+}
+
 /** Everything `bunmg doctor` reports. Loads libbunmg (throws LIBRARY_NOT_FOUND when it cannot)
- * and, through it, LAPACK and (with the CUDA backend) cuSOLVER. With `memory` (the default) it
+ * and, through it, LAPACK, (with the CUDA backend) cuSOLVER, and Open MPI and ScaLAPACK (loaded,
+ * not initialized). With `memory` (the default) it
  * makes a mesh on each GPU to read its free memory (a CUDA context each). */
 export function diagnose({ memory = true }: { memory?: boolean } = {}): DoctorReport {
   const library = locateLibrary();
@@ -209,7 +223,7 @@ export function diagnose({ memory = true }: { memory?: boolean } = {}): DoctorRe
   const cuda = probeCuda();
   const gpus = Array.from({ length: cuda.devices }, (_, id) => probeGpu(id, memory));
   const lapack = probeLibrary("lapack");
-  const libraries = [lapack, probeLibrary("cusolverMg"), probeLibrary("cusolverDn")];
+  const libraries = [lapack, probeLibrary("cusolverMg"), probeLibrary("cusolverDn"), probeLibrary("mpi"), probeLibrary("scalapack")];
   return {
     library,
     options,
@@ -220,5 +234,6 @@ export function diagnose({ memory = true }: { memory?: boolean } = {}): DoctorRe
     peerAccess: peerMatrix(cuda.devices),
     libraries,
     backends: { host: hostReport(lapack), cuda: cudaReport(cudaCompiled, cuda, libraries, library.source) },
+    mp: mpReport(libraries),
   };
 }

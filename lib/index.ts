@@ -51,7 +51,9 @@ export {
 export { GroupError, runSpmd, type RankFunction, type SpmdOptions } from "./spmd.ts";
 export { joinFromEnv, RANK_ENV, rankEnvironment, type RankEnvironment } from "./mpmd.ts";
 export { launch, startLaunch, type LaunchedJob, type LaunchEngine, type LaunchOptions, type LaunchResult, type RankExit } from "./launch.ts";
-export { launcherRank, LAUNCHER_VARIABLES, type Launcher, type LauncherRank } from "./launcher-env.ts";
-export { MpFactor, MpWorld, type MpFault, type MpGridOptions, type MpRows, type MpSyevdOptions, type MpSyevdResult } from "./mp.ts";
+export { expandHostlist, jobToken, launcherRank, LAUNCHER_VARIABLES, rendezvousAddress, slurmRendezvousPort, type Launcher, type LauncherRank } from "./launcher-env.ts";
+export { Rendezvous, type RendezvousFailure, type RendezvousFault, type RendezvousOptions, type RendezvousPeer } from "./rendezvous.ts";
+export { MpWorld, type MpFault, type MpGesvdOptions, type MpGesvdResult, type MpGridOptions, type MpRows, type MpSyevdOptions, type MpSyevdResult, type MpTallRows } from "./mp.ts";
+export { MpFactor } from "./mp-factor.ts";
 export { libraryPath, version } from "./native.ts";
 export { diagnose, type BackendReport, type DoctorReport, type GpuReport, type RuntimeLibraryReport } from "./doctor.ts";

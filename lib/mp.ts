@@ -3,22 +3,33 @@
 // (the ranks of an MPI job: `bunmg launch --engine mp`, or mpirun) or cuSOLVERMp on one GPU per
 // rank (engine "cusolvermp": a world of one without MPI, or the ranks of an MPI job) over a 2D
 // block-cyclic grid of every rank, and give each rank X, its rows of the inverse or of the
-// eigenvectors, and every eigenvalue.
+// eigenvectors, and every eigenvalue (potrs, cholesky, potri, syevd for Hermitian A; getrs for a
+// general A; sygvd for a pair; gels and gesvd for a tall m x n A: ScaLAPACK only so far).
 // Every rank calls the same routines in the same order with the same n, dtype and options.
 import { ptr, type Pointer } from "bun:ffi";
 import { EIG, GRID_FLAGS, LAYOUT, MATRIX, MP_FAULT, MP_OPTIONS } from "./abi.ts";
-import { allocHost, checkArray, checkArrayType, DTYPES, dtypeInfo, elementCount, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
+import { allocHost, checkArray, DTYPES, dtypeInfo, type DType, type RealOf, type StorageOf } from "./dtypes.ts";
 import { disposed, invalid } from "./errors.ts";
 import { RELEASE, UNTRACK } from "./internal.ts";
 import { encodeGrid, gridCapacity, type GridOrder, type GridShape } from "./grid.ts";
 import { DEFAULT_GROUP_TIMEOUT_MS } from "./group.ts";
 import { launcherRank } from "./launcher-env.ts";
+import { MpFactor, rhsCount } from "./mp-factor.ts";
 import { asPointer, check, native, readPointer } from "./native.ts";
 import { checkInteger, describe, optionsOf } from "./validate.ts";
 
 /** This rank's rows of an n x n matrix: rows [start, end) of rowRange(n), row-major, in `data`
  * (exactly (end - start) * n elements). */
 export interface MpRows<D extends DType = DType> {
+  n: number;
+  dtype: D;
+  data: StorageOf<D>;
+}
+
+/** This rank's rows of an m x n matrix (m >= n, for gels): rows [start, end) of rowRange(m),
+ * row-major, in `data` (exactly (end - start) * n elements). */
+export interface MpTallRows<D extends DType = DType> {
+  m: number;
   n: number;
   dtype: D;
   data: StorageOf<D>;
@@ -47,6 +58,18 @@ export interface MpSyevdResult<D extends DType> {
   values: StorageOf<RealOf<D>>;
 }
 
+export interface MpGesvdOptions extends MpGridOptions {
+  /** compute the singular vectors: A becomes U, and V is returned (default true) */
+  vectors?: boolean;
+}
+
+export interface MpGesvdResult<D extends DType> {
+  /** all n singular values, descending, on every rank */
+  values: StorageOf<RealOf<D>>;
+  /** with vectors: this rank's rows of V (n x n), A = U diag(s) V^H */
+  V?: MpRows<D>;
+}
+
 export type MpFault = Exclude<keyof typeof MP_FAULT, "none">;
 
 /** The engine a world runs: ScaLAPACK on CPUs (default), or cuSOLVERMp on this rank's GPU. */
@@ -70,80 +93,6 @@ function encodeOptions(options: MpGridOptions | null | undefined): Uint8Array {
   if (order !== "row" && order !== "column") throw invalid(`order must be "row" or "column", got ${describe(order)}`);
   v.setInt32(MP_OPTIONS.offset.order, order === "row" ? 0 : 1, true);
   return bytes;
-}
-
-/** A Cholesky factor of A in the grid layout, in memory of its own (A is unchanged), for
- * repeated solves. Collective: solve(); local: logDet(), dispose(). */
-export class MpFactor<D extends DType = DType> {
-  readonly world: MpWorld;
-  readonly n: number;
-  readonly dtype: D;
-  #handle: number;
-  #released: string | undefined;
-
-  /** @internal use world.cholesky */
-  constructor(world: MpWorld, n: number, dtype: D, handle: number) {
-    this.world = world;
-    this.n = n;
-    this.dtype = dtype;
-    this.#handle = handle;
-  }
-
-  get disposed(): boolean {
-    return this.#handle === 0;
-  }
-
-  /** X for rank 0's B (n x nrhs row-major; every rank passes an array of that shape), on every
-   * rank. */
-  solve(B: StorageOf<D>): StorageOf<D> {
-    const handle = this.#alive();
-    const nrhs = rhsCount(B, this.n, this.dtype);
-    const X = B.slice() as StorageOf<D>;
-    check(native().bunmg_mp_factor_solve(handle, X, nrhs), "bunmg_mp_factor_solve");
-    return X;
-  }
-
-  /** log det A = 2 sum log L_ii (the same on every rank). */
-  logDet(): number {
-    const out = new Float64Array(1);
-    check(native().bunmg_mp_factor_logdet(this.#alive(), out), "bunmg_mp_factor_logdet");
-    return out[0]!;
-  }
-
-  /** Frees the factor (not collective). Idempotent. */
-  dispose(): void {
-    this[RELEASE]("it was disposed");
-  }
-
-  /** @internal frees the factor; `reason` says why in later messages */
-  [RELEASE](reason: string): void {
-    if (this.#handle === 0) return;
-    const handle = asPointer(this.#handle);
-    this.#handle = 0;
-    this.#released = reason;
-    this.world[UNTRACK](this);
-    check(native().bunmg_mp_factor_destroy(handle), "bunmg_mp_factor_destroy");
-  }
-
-  [Symbol.dispose](): void {
-    this.dispose();
-  }
-
-  toString(): string {
-    return `MpFactor(${this.n} x ${this.n} ${this.dtype}, rank ${this.world.rank}${this.disposed ? ", disposed" : ""})`;
-  }
-
-  #alive(): Pointer {
-    if (this.#handle === 0) throw disposed(`${this} is no longer usable: ${this.#released}`);
-    return asPointer(this.#handle);
-  }
-}
-
-function rhsCount(B: unknown, n: number, dtype: DType): number {
-  checkArrayType(B, dtype, "B");
-  const elements = elementCount(B as StorageOf<DType>, dtype, "B");
-  if (elements === 0 || elements % n !== 0) throw invalid(`B: expected a positive multiple of n = ${n} elements (n x nrhs, row-major), got ${elements}`);
-  return elements / n;
 }
 
 /** One rank of the distributed engine. leave() (or dispose) ends it; MPI itself (when used)
@@ -218,6 +167,44 @@ export class MpWorld {
     return X;
   }
 
+  /** Solves A X = B for a general A (every element read) by LU with partial pivoting; B as
+   * potrs's. A is unchanged; a singular A throws SINGULAR naming the zero pivot. */
+  getrs<D extends DType>(A: MpRows<D>, B: StorageOf<D>, options?: MpGridOptions | null): StorageOf<D> {
+    const matrix = this.#matrix(A);
+    const nrhs = rhsCount(B, A.n, A.dtype);
+    const X = B.slice() as StorageOf<D>;
+    check(native().bunmg_mp_getrs(this.#alive(), matrix, encodeOptions(options), X, nrhs), "bunmg_mp_getrs");
+    return X;
+  }
+
+  /** The least squares solution X (n x nrhs) of min ||A X - B|| for this rank's rows of an
+   * m x n A (m >= n, full column rank) and rank 0's B (m x nrhs row-major; every rank passes an
+   * array of that shape). A is unchanged. */
+  gels<D extends DType>(A: MpTallRows<D>, B: StorageOf<D>, options?: MpGridOptions | null): StorageOf<D> {
+    const { m, n } = this.#tall(A);
+    const matrix = this.#matrixOf(A, m, n, "A");
+    const nrhs = rhsCount(B, m, A.dtype);
+    const X = B.slice() as StorageOf<D>;
+    check(native().bunmg_mp_gels(this.#alive(), matrix, encodeOptions(options), X, nrhs), "bunmg_mp_gels");
+    return X.slice(0, n * nrhs * DTYPES[A.dtype].components) as StorageOf<D>;
+  }
+
+  /** The thin SVD A = U diag(s) V^H of this rank's rows of an m x n A (m >= n): the singular
+   * values on every rank and, by default, U into A (this rank's rows) and this rank's rows of V. */
+  gesvd<D extends DType>(A: MpTallRows<D>, gesvdOptions?: MpGesvdOptions | null): MpGesvdResult<D> {
+    const o = optionsOf(gesvdOptions);
+    const vectors = o.vectors ?? true;
+    if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
+    const { m, n } = this.#tall(A);
+    const matrix = this.#matrixOf(A, m, n, "A");
+    const values = allocHost(DTYPES[A.dtype].real, n) as StorageOf<RealOf<D>>;
+    const V = vectors ? this.allocRows(n, A.dtype) : undefined;
+    const flags = vectors ? EIG.vectors : 0;
+    const vMatrix = V ? this.#matrix(V, "V") : undefined;
+    check(native().bunmg_mp_gesvd(this.#alive(), matrix, encodeOptions(o), flags, values, vMatrix ? ptr(vMatrix) : null), "bunmg_mp_gesvd");
+    return V ? { values, V } : { values };
+  }
+
   /** A Cholesky factor of A (A is unchanged). */
   cholesky<D extends DType>(A: MpRows<D>, options?: MpGridOptions | null): MpFactor<D> {
     const matrix = this.#matrix(A);
@@ -238,14 +225,23 @@ export class MpWorld {
    * eigenvector matrix: column k is the eigenvector of value k, or row k with `rows`). */
   syevd<D extends DType>(A: MpRows<D>, syevdOptions?: MpSyevdOptions | null): MpSyevdResult<D> {
     const o = optionsOf(syevdOptions);
-    const vectors = o.vectors ?? true;
-    const rows = o.rows ?? false;
-    if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
-    if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
     const matrix = this.#matrix(A);
     const values = allocHost(DTYPES[A.dtype].real, A.n) as StorageOf<RealOf<D>>;
-    const flags = (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
-    check(native().bunmg_mp_syevd(this.#alive(), matrix, encodeOptions(o), flags, values), "bunmg_mp_syevd");
+    check(native().bunmg_mp_syevd(this.#alive(), matrix, encodeOptions(o), eigenFlags(o), values), "bunmg_mp_syevd");
+    return { values };
+  }
+
+  /** The generalized eigenproblem A x = w B x (A, B Hermitian, B positive definite, both this
+   * rank's rows): eigenvalues on every rank and, by default, eigenvectors into A as syevd's,
+   * normalized V^H B V = I. B is unchanged. */
+  sygvd<D extends DType>(A: MpRows<D>, B: MpRows<D>, syevdOptions?: MpSyevdOptions | null): MpSyevdResult<D> {
+    const o = optionsOf(syevdOptions);
+    const flags = eigenFlags(o);
+    const matrix = this.#matrix(A);
+    const second = this.#matrix(B, "B");
+    if (B.n !== A.n || B.dtype !== A.dtype) throw invalid(`B must be ${A.n} x ${A.n} ${A.dtype} like A, got ${B.n} x ${B.n} ${B.dtype}`);
+    const values = allocHost(DTYPES[A.dtype].real, A.n) as StorageOf<RealOf<D>>;
+    check(native().bunmg_mp_sygvd(this.#alive(), matrix, second, encodeOptions(o), flags, values), "bunmg_mp_sygvd");
     return { values };
   }
 
@@ -302,15 +298,29 @@ export class MpWorld {
   }
 
   /** The bunmg_matrix of this rank's rows. */
-  #matrix(A: MpRows): Uint8Array {
-    if (typeof A !== "object" || A === null) throw invalid(`A must be { n, dtype, data }, got ${describe(A)}`);
+  #matrix(A: MpRows, name = "A"): Uint8Array {
+    if (typeof A !== "object" || A === null) throw invalid(`${name} must be { n, dtype, data }, got ${describe(A)}`);
+    const n = checkInteger(A.n, `${name}.n`, 1);
+    return this.#matrixOf(A, n, n, name);
+  }
+
+  /** A's shape, m >= n. */
+  #tall(A: MpTallRows): { m: number; n: number } {
+    if (typeof A !== "object" || A === null) throw invalid(`A must be { m, n, dtype, data }, got ${describe(A)}`);
+    const m = checkInteger(A.m, "A.m", 1);
     const n = checkInteger(A.n, "A.n", 1);
+    if (n > m) throw invalid(`A must have m >= n, got ${m} x ${n}`);
+    return { m, n };
+  }
+
+  /** The bunmg_matrix of this rank's rows of an m x n matrix. */
+  #matrixOf(A: { dtype: DType; data: StorageOf<DType> }, m: number, n: number, name: string): Uint8Array {
     const info = dtypeInfo(A.dtype);
-    const { start, end } = this.rowRange(n);
-    checkArray(A.data, A.dtype, (end - start) * n, `this rank's rows (${end - start}) * n`, "A.data");
+    const { start, end } = this.rowRange(m);
+    checkArray(A.data, A.dtype, (end - start) * n, `this rank's rows (${end - start}) * n`, `${name}.data`);
     const bytes = new Uint8Array(MATRIX.bytes);
     const v = new DataView(bytes.buffer);
-    v.setBigInt64(MATRIX.offset.rows, BigInt(n), true);
+    v.setBigInt64(MATRIX.offset.rows, BigInt(m), true);
     v.setBigInt64(MATRIX.offset.cols, BigInt(n), true);
     v.setBigInt64(MATRIX.offset.capacity, BigInt(end - start), true);
     v.setInt32(MATRIX.offset.dtype, info.code, true);
@@ -318,6 +328,15 @@ export class MpWorld {
     v.setBigUint64(MATRIX.offset.shards, end > start ? BigInt(ptr(A.data)) : 0n, true);
     return bytes;
   }
+}
+
+/** The BUNMG_EIG_* flags of syevd's and sygvd's options. */
+function eigenFlags(o: MpSyevdOptions): number {
+  const vectors = o.vectors ?? true;
+  const rows = o.rows ?? false;
+  if (typeof vectors !== "boolean") throw invalid(`vectors must be a boolean, got ${describe(vectors)}`);
+  if (typeof rows !== "boolean") throw invalid(`rows must be a boolean, got ${describe(rows)}`);
+  return (vectors ? EIG.vectors : 0) | (rows ? EIG.rows : 0);
 }
 
 /** BUNMG_TIMEOUT_MS, which `bunmg launch` sets from --timeout-ms. */

@@ -27,7 +27,7 @@ export function formatInfo(report: DoctorReport): string {
     `bunmg ${report.options.version}: ${report.library.path} (${report.library.source})`,
     `backends compiled in: ${compiledBackends(report)}`,
     cuda,
-    ...report.libraries.filter((l) => l.name === "lapack" || report.backends.cuda.compiled).map(libraryLine),
+    ...report.libraries.filter((l) => !l.name.startsWith("cusolver") || report.backends.cuda.compiled).map(libraryLine),
   ].join("\n");
 }
 
@@ -70,6 +70,8 @@ export function formatDoctor(report: DoctorReport): string {
     lines.push(`  ${b.backend.padEnd(5)} ${b.canRun ? "can run" : "cannot run"}`);
     for (const p of b.problems) lines.push(`        - ${p.problem}`, `          fix: ${p.fix}`);
   }
+  lines.push("", "Engines", `  mp    ${report.mp.canRun ? "can run (under mpirun: bunmg launch --engine mp)" : "cannot run"}`);
+  for (const p of report.mp.problems) lines.push(`        - ${p.problem}`, `          fix: ${p.fix}`);
   return lines.join("\n");
 }
 
@@ -97,8 +99,8 @@ export const doctorCommand: Command = {
 
 Reports the backends and options compiled into libbunmg, the CUDA driver and runtime versions,
 each GPU with its memory and the peer-access matrix, the cuSOLVERMg, cuSOLVERDn and LAPACK
-libraries found (path, version, where the loader looked), and for each backend whether it can
-run and, if not, the fix. Exits 1 when the backend asked for cannot run (default: the one
+libraries and the mp engine's Open MPI and ScaLAPACK found (path, version, where the loader
+looked), and for each backend and the mp engine whether it can run and, if not, the fix. Exits 1 when the backend asked for cannot run (default: the one
 Mesh.auto() picks: cuda when a GPU is visible, else host).
 
   --backend host|cuda   the backend that must be able to run

@@ -103,7 +103,7 @@ describe("bunmg", () => {
     const r = bunmg("doctor", "--json", "--backend", "host");
     const report = JSON.parse(r.out) as { backends: { host: { canRun: boolean } }; libraries: { name: string }[] };
     expect(report.backends.host.canRun).toBe(true);
-    expect(report.libraries.map((l) => l.name)).toEqual(["lapack", "cusolverMg", "cusolverDn"]);
+    expect(report.libraries.map((l) => l.name)).toEqual(["lapack", "cusolverMg", "cusolverDn", "mpi", "scalapack"]);
   });
 });
 

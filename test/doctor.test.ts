@@ -54,7 +54,7 @@ describe("doctor on this machine", () => {
     if (!backend.compiled) {
       expect(report.runtimeVersion).toBe(0);
       expect(backend.problems[0]!.fix).toContain("bunmg build --cuda");
-      for (const l of report.libraries.slice(1)) expect(l.error).toContain("not looked for");
+      for (const l of report.libraries.filter((l) => l.name.startsWith("cusolver"))) expect(l.error).toContain("not looked for");
     } else {
       expect(report.runtimeVersion).toBeGreaterThanOrEqual(12000);
       if (cuda.devices === 0) expect(report.cudaError).toBeTruthy();
@@ -67,7 +67,44 @@ describe("doctor on this machine", () => {
   });
 });
 
+describe("the mp engine's libraries on this machine", () => {
+  test("Open MPI and ScaLAPACK: found with the file and where the loader looked, or the package to install; mp can run when both load", () => {
+    const report = diagnose({ memory: false });
+    const libs = ["mpi", "scalapack"].map((name) => report.libraries.find((l) => l.name === name)!);
+    for (const lib of libs) {
+      // ScaLAPACK is looked for once MPI has loaded
+      if (lib.name === "mpi" || libs[0]!.found) expect(lib.tried.length, `${lib.title}: where it looked`).toBeGreaterThan(0);
+      if (lib.found) {
+        expect(lib.path).toStartWith("/");
+        expect(existsSync(lib.path)).toBe(true);
+        expect(lib.tried.at(-1)).toMatch(/\(loaded(, from BUNMG_(MPI|SCALAPACK))?\)$/);
+      }
+    }
+    expect(libs[0]!.tried[0]).toStartWith(process.env.BUNMG_MPI || "libmpi.so.40");
+    expect(report.mp.canRun).toBe(libs.every((l) => l.found));
+    expect(report.mp.problems.map((p) => p.problem.split(":")[0])).toEqual(libs.filter((l) => !l.found).map((l) => l.title));
+  });
+});
+
 describe("libraries that are not there", () => {
+  test("Open MPI and ScaLAPACK named by missing files: not loaded, tried says it, the fix names the variable; without it, the Debian packages", () => {
+    const mpi = probeIn({ BUNMG_MPI: "/no/such/libmpi.so.40" }, "mpi");
+    expect(mpi.found).toBe(false);
+    expect(mpi.tried).toEqual([expect.stringMatching(/^\/no\/such\/libmpi\.so\.40 \(.*No such file/)]);
+    expect(mpi.error).toContain("apt-get install libopenmpi3 openmpi-bin");
+    expect(mpi.fix).toContain("BUNMG_MPI=/no/such/libmpi.so.40 does not load");
+    const scalapack = probeIn({ BUNMG_SCALAPACK: "/no/such/libscalapack.so" }, "scalapack");
+    expect(scalapack.found).toBe(false);
+    if (diagnose({ memory: false }).libraries.find((l) => l.name === "mpi")!.found) {
+      expect(scalapack.tried).toEqual([expect.stringMatching(/^\/no\/such\/libscalapack\.so \(/)]);
+      expect(scalapack.error).toContain("libscalapack-openmpi2.2");
+    }
+    expect(scalapack.fix).toContain("BUNMG_SCALAPACK=/no/such/libscalapack.so does not load");
+    const base = { found: false, path: "", version: "", tried: [] as string[] };
+    expect(libraryFix({ ...base, name: "mpi", title: "Open MPI", env: "BUNMG_NO_SUCH_VARIABLE" })).toContain("apt-get install libopenmpi3 openmpi-bin");
+    expect(libraryFix({ ...base, name: "scalapack", title: "ScaLAPACK", env: "BUNMG_NO_SUCH_VARIABLE" })).toContain("apt-get install libscalapack-openmpi2.2");
+  });
+
   test("BUNMG_LAPACK naming a missing file: not loaded, tried says it, the fix names the variable", () => {
     const r = probeIn({ BUNMG_LAPACK: "/no/such/liblapack.so.3" }, "lapack");
     expect(r.found).toBe(false);

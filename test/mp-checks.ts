@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { launch, Mesh, ShardedMatrix, syevd, type DType, type LaunchResult } from "../lib/index.ts";
 import { decode, encode, type MpCase, type MpCaseResult } from "./fixtures/mp-spec.ts";
-import { adjoint, components, epsilon, identity, logDetRef, matmul, norm, randomSPD, scaleColumns, store, sub } from "./helpers.ts";
+import { adjoint, components, epsilon, identity, logDetRef, matmul, norm, randomHermitian, randomSPD, rng, scaleColumns, store, sub } from "./helpers.ts";
 
 export const FIXTURE = join(import.meta.dir, "fixtures", "mp-rank.ts");
 
@@ -71,12 +71,24 @@ export async function runMpJob(ranks: number, cases: MpCase[], timeoutMs = 5000)
 
 // ---- inputs ----
 
-/** A Hermitian positive definite n x n A (float64 values of dtype's precision) and B. */
+/** The case's inputs (float64 values of dtype's precision): A Hermitian positive definite, but
+ * general (uniform in [-1, 1), not Hermitian) for getrs and Hermitian indefinite with a Hermitian
+ * positive definite B for sygvd; B (n x nrhs) for the solves. */
 export function spdCase(id: string, routine: MpCase["routine"], dtype: DType, n: number, options: MpCase["options"], extra: Partial<MpCase> = {}): MpCase {
   const c = components(dtype);
-  const a = Array.from(store(dtype, randomSPD(n, c, 7 + n + id.length)));
+  const seed = 7 + n + id.length;
+  const r = rng(seed);
+  const m = extra.m ?? n; // gels: A is m x n
+  const matrix =
+    routine === "getrs" || routine === "gels" || routine === "gesvd"
+      ? Float64Array.from({ length: m * n * c }, () => 2 * r() - 1)
+      : routine === "sygvd"
+        ? randomHermitian(n, c, seed)
+        : randomSPD(n, c, seed);
+  const a = Array.from(store(dtype, matrix));
+  if (routine === "sygvd") extra = { bm: Array.from(store(dtype, randomSPD(n, c, seed + 1))), ...extra };
   const nrhs = extra.nrhs ?? 2;
-  const b = Array.from(store(dtype, Float64Array.from({ length: n * nrhs * c }, (_, i) => Math.sin(i + 1))));
+  const b = Array.from(store(dtype, Float64Array.from({ length: m * nrhs * c }, (_, i) => Math.sin(i + 1))));
   return { id, routine, dtype, n, options, a, b, nrhs, ...extra };
 }
 
@@ -110,9 +122,10 @@ export function expectCaseCorrect(k: MpCase, job: MpJob, index: number): void {
   const c = components(dtype);
   const a = f64(k.a);
   const tol = 100 * n * epsilon(dtype);
-  const changes = k.routine === "potri" || (k.routine === "syevd" && (k.vectors ?? true));
+  const changes = k.routine === "potri" || ((k.routine === "syevd" || k.routine === "sygvd" || k.routine === "gesvd") && (k.vectors ?? true));
   if (!changes) for (const r of rs) expect(r.unchanged, `${where}: rank ${r.rank}'s A unchanged`).toBe(true);
-  if (k.routine === "potrs" || k.routine === "cholesky") {
+  if (k.routine === "sygvd") for (const r of rs) expect(r.unchangedB, `${where}: rank ${r.rank}'s B unchanged`).toBe(true);
+  if (k.routine === "potrs" || k.routine === "cholesky" || k.routine === "getrs") {
     const x = f64(rs[0]!.x!);
     for (const r of rs) expect(r.x, `${where}: rank ${r.rank} has rank 0's X`).toEqual(rs[0]!.x!);
     const b = f64(k.b!);
@@ -122,6 +135,30 @@ export function expectCaseCorrect(k: MpCase, job: MpJob, index: number): void {
     if (k.routine === "cholesky") {
       for (const r of rs) expect(r.logDet, `${where}: logDet on rank ${r.rank}`).toBe(rs[0]!.logDet!);
       expect(Math.abs(rs[0]!.logDet! - logDetRef(a, n, c)), `${where}: logDet`).toBeLessThan(tol * n);
+    }
+  }
+  if (k.routine === "gels") {
+    const m = k.m!, nrhs = k.nrhs!;
+    const x = f64(rs[0]!.x!);
+    for (const r of rs) expect(r.x, `${where}: rank ${r.rank} has rank 0's X`).toEqual(rs[0]!.x!);
+    expect(x.length).toBe(n * nrhs * c);
+    const b = f64(k.b!);
+    const normal = matmul(adjoint(a, m, n, c), sub(matmul(a, x, m, n, nrhs, c), b), n, m, nrhs, c);
+    expect(norm(normal) / (norm(a) * (norm(a) * norm(x) + norm(b))), `${where}: ||A^H (A X - B)|| / (||A|| (||A|| ||X|| + ||B||))`).toBeLessThan(100 * m * epsilon(dtype));
+  }
+  if (k.routine === "gesvd") {
+    const m = k.m ?? n;
+    const w = rs[0]!.values!;
+    for (const r of rs) expect(r.values, `${where}: rank ${r.rank} has every singular value`).toEqual(w);
+    for (let i = 0; i < n; i++) expect(w[i]!, `${where}: s[${i}] >= 0, descending`).toBeGreaterThanOrEqual(i + 1 < n ? w[i + 1]! : 0);
+    if (k.vectors ?? true) {
+      const u = assembled(rs); // m x n
+      const v = f64(rs.flatMap((r) => r.v!)); // n x n
+      const tolM = 100 * m * epsilon(dtype);
+      const us = scaleColumns(u, m, n, w, c);
+      expect(norm(sub(matmul(us, adjoint(v, n, n, c), m, n, n, c), a)) / norm(a), `${where}: ||U diag(s) V^H - A|| / ||A||`).toBeLessThan(tolM);
+      expect(norm(sub(matmul(adjoint(u, m, n, c), u, n, m, n, c), identity(n, c))), `${where}: ||U^H U - I||`).toBeLessThan(tolM);
+      expect(norm(sub(matmul(adjoint(v, n, n, c), v, n, n, n, c), identity(n, c))), `${where}: ||V^H V - I||`).toBeLessThan(tolM);
     }
   }
   if (k.routine === "potri") {
@@ -139,6 +176,21 @@ export function expectCaseCorrect(k: MpCase, job: MpJob, index: number): void {
       const v = k.rows ? transpose(assembled(rs), n, c) : assembled(rs);
       expect(norm(sub(matmul(a, v, n, n, n, c), scaleColumns(v, n, n, w, c))) / norm(a), `${where}: ||A V - V diag(w)|| / ||A||`).toBeLessThan(tol);
       expect(norm(sub(matmul(adjoint(v, n, n, c), v, n, n, n, c), identity(n, c))), `${where}: ||V^H V - I||`).toBeLessThan(tol);
+    }
+  }
+  if (k.routine === "sygvd") {
+    const w = rs[0]!.values!;
+    for (const r of rs) expect(r.values, `${where}: rank ${r.rank} has every eigenvalue`).toEqual(w);
+    for (let i = 1; i < n; i++) expect(w[i]!, `${where}: w ascending at ${i}`).toBeGreaterThanOrEqual(w[i - 1]!);
+    if (k.vectors ?? true) {
+      // A V = B V diag(w) and V^H B V = I: V is nonsingular, so w are all of the pencil's eigenvalues
+      const bm = f64(k.bm!);
+      const v = k.rows ? transpose(assembled(rs), n, c) : assembled(rs);
+      const bv = matmul(bm, v, n, n, n, c);
+      const wmax = Math.max(...w.map(Math.abs));
+      const scale = (norm(a) + wmax * norm(bm)) * norm(v);
+      expect(norm(sub(matmul(a, v, n, n, n, c), scaleColumns(bv, n, n, w, c))) / scale, `${where}: ||A V - B V diag(w)|| / ((||A|| + max|w| ||B||) ||V||)`).toBeLessThan(tol);
+      expect(norm(sub(matmul(adjoint(v, n, n, c), bv, n, n, n, c), identity(n, c))), `${where}: ||V^H B V - I||`).toBeLessThan(tol);
     }
   }
 }
@@ -170,5 +222,6 @@ export function expectCaseFailed(k: MpCase, job: MpJob, index: number, code: str
     if (parts.says !== undefined) expect(r!.message, where).toContain(parts.says);
     if (parts.sameMessage !== false) expect(r!.message, `${where}: the same message as rank 0`).toBe(results[0]!.message!);
     expect(r!.unchanged, `${where}: A unchanged`).toBe(true);
+    if (k.bm) expect(r!.unchangedB, `${where}: B unchanged`).toBe(true);
   }
 }

@@ -7,7 +7,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import type { DType } from "../lib/index.ts";
 import type { MpCase } from "./fixtures/mp-spec.ts";
-import { ALL_DTYPES } from "./helpers.ts";
+import { ALL_DTYPES, components, epsilon } from "./helpers.ts";
 import { expectCaseCorrect, expectCaseFailed, mpiMissing, npdCase, runMpJob, sharedSegments, spdCase, type MpJob } from "./mp-checks.ts";
 import { longTimeouts } from "./timeout.ts";
 
@@ -24,13 +24,23 @@ const ROUTINES = [
   ["syevd", { vectors: true }],
   ["syevd", { vectors: true, rows: true }],
   ["syevd", { vectors: false }],
+  ["getrs", {}],
+  ["sygvd", { vectors: true }],
+  ["sygvd", { vectors: true, rows: true }],
+  ["sygvd", { vectors: false }], // the same A and B as the cases above (same id length): the same values
 ] as const;
 
-/** Every routine in `dtypes` on `grid`, and the redistribution of two element sizes. */
+/** Every routine in `dtypes` on `grid` (gels with A (n + 5) x n and n x 1), and the
+ * redistribution of two element sizes. */
 function routineCases(tag: string, grid: Grid, dtypes: readonly DType[], n: number): MpCase[] {
-  const cases = dtypes.flatMap((dtype) =>
-    ROUTINES.map(([routine, extra], i) => spdCase(`${tag}-${routine}${i}-${dtype}`, routine, dtype, n, grid, extra)),
-  );
+  const cases = dtypes.flatMap((dtype) => [
+    ...ROUTINES.map(([routine, extra], i) => spdCase(`${tag}-${routine}${i}-${dtype}`, routine, dtype, n, grid, extra)),
+    spdCase(`${tag}-gels-${dtype}`, "gels", dtype, n, grid, { m: n + 5 }),
+    spdCase(`${tag}-gels1-${dtype}`, "gels", dtype, 1, grid, { m: n }),
+    spdCase(`${tag}-gesvdv-${dtype}`, "gesvd", dtype, n, grid, { m: n + 5 }),
+    spdCase(`${tag}-gesvd0-${dtype}`, "gesvd", dtype, n, grid, { m: n + 5, vectors: false }),
+    spdCase(`${tag}-gesvd1-${dtype}`, "gesvd", dtype, 1, grid, { m: n }),
+  ]);
   for (const dtype of ["float64", "complex128"] as const) cases.push(spdCase(`${tag}-redistribute-${dtype}`, "redistribute", dtype, n, grid));
   return cases;
 }
@@ -42,6 +52,13 @@ function expectAllCorrect(cases: MpCase[], job: MpJob): void {
       for (const r of job.results[i]!) expect(r?.misplaced, `${k.id}: rank ${r?.rank} ${r?.message ?? ""}`).toBe(0);
     } else {
       expectCaseCorrect(k, job, i);
+    }
+    if ((k.routine === "sygvd" || k.routine === "gesvd") && k.vectors === false) {
+      // judged by the vectors' case of the same input, whose residuals pin its values
+      const j = cases.findIndex((o) => o.routine === k.routine && o.vectors !== false && o.n === k.n && o.dtype === k.dtype && o.id.length === k.id.length && o.id.split("-")[0] === k.id.split("-")[0]);
+      const w = job.results[i]![0]!.values!, ref = job.results[j]![0]!.values!;
+      const scale = Math.max(...ref.map(Math.abs));
+      ref.forEach((v, q) => expect(Math.abs(w[q]! - v), `${k.id}: w[${q}] against the vectors' case`).toBeLessThan(100 * k.n * epsilon(k.dtype) * scale));
     }
   });
   expect(job.exit.exitCode).toBe(0);
@@ -134,7 +151,29 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     cases.forEach((k, i) => expectCaseFailed(k, job, i, "NOT_POSITIVE_DEFINITE", { index: Number(k.id.split("-")[1]) + 1, says: "not positive definite" }));
   });
 
-  test("bad input on one rank, disagreeing ranks, an impossible grid, a failed transfer, falsified eigenvectors and eigenvalues (2 ranks)", async () => {
+  test("getrs: a singular A (a zero row) at the first pivot, a block boundary and the last pivot; sygvd: B not positive definite at three minors; gels: a zero column there (4 ranks)", async () => {
+    const n = 17;
+    const cases = [0, 3, n - 1].flatMap((p, i) => {
+      const singular = spdCase(`singular-${p}`, "getrs", ALL_DTYPES[i]!, n, { block: 3 });
+      const c = components(singular.dtype);
+      singular.a.fill(0, p * n * c, (p + 1) * n * c);
+      const npd = spdCase(`npd-${p}`, "sygvd", ALL_DTYPES[3 - i]!, n, { block: 3 });
+      npd.bm![(p * n + p) * components(npd.dtype)] = -1;
+      const deficient = spdCase(`deficient-${p}`, "gels", ALL_DTYPES[(i + 1) % 4]!, n, { block: 3 }, { m: n + 4 });
+      const cd = components(deficient.dtype);
+      for (let row = 0; row < n + 4; row++) deficient.a.fill(0, (row * n + p) * cd, (row * n + p + 1) * cd); // column p
+      return [singular, npd, deficient];
+    });
+    const job = await runMpJob(4, cases);
+    cases.forEach((k, i) => {
+      const p = Number(k.id.split("-")[1]);
+      if (k.routine === "getrs") expectCaseFailed(k, job, i, "SINGULAR", { index: p + 1, says: `A is singular: pivot ${p + 1} of its LU factorization` });
+      else if (k.routine === "gels") expectCaseFailed(k, job, i, "SINGULAR", { index: p + 1, says: "A does not have full column rank" });
+      else expectCaseFailed(k, job, i, "NOT_POSITIVE_DEFINITE", { index: p + 1, says: "B: " });
+    });
+  });
+
+  test("bad input on one rank, disagreeing ranks, an impossible grid, a failed transfer, falsified eigen and singular vectors and values (2 ranks)", async () => {
     const nan = spdCase("nan", "potrs", "float64", 9, { block: 2 });
     nan.a[7 * 9 + 8] = Number.NaN; // A[7][8]: on rank 1
     const cases: MpCase[] = [
@@ -145,7 +184,20 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
       spdCase("vectors", "syevd", "float32", 9, { block: 2 }, { fault: { rank: 1, kind: "skewVectors", at: 0 } }),
       spdCase("values", "syevd", "complex128", 9, { block: 2 }, { fault: { rank: 0, kind: "skewValues", at: 0 } }),
       spdCase("after", "potrs", "float64", 9, { block: 2 }), // the ranks carry on
+      spdCase("nan-getrs", "getrs", "complex64", 9, { block: 2 }), // below the diagonal: getrs reads all of A
+      spdCase("nan-sygvd", "sygvd", "float32", 9, { block: 2 }),
+      spdCase("vectors-sygvd", "sygvd", "complex128", 9, { block: 2 }, { fault: { rank: 0, kind: "skewVectors", at: 0 } }),
+      spdCase("values-sygvd", "sygvd", "float64", 9, { block: 2 }, { fault: { rank: 1, kind: "skewValues", at: 0 } }),
+      spdCase("nan-gels", "gels", "float32", 9, { block: 2 }, { m: 11 }),
+      spdCase("wide-gels", "gels", "float64", 9, { block: 2 }, { m: 8 }),
+      spdCase("vectors-gesvd", "gesvd", "complex64", 9, { block: 2 }, { m: 12, fault: { rank: 1, kind: "skewVectors", at: 0 } }),
+      spdCase("values-gesvd", "gesvd", "float64", 9, { block: 2 }, { m: 12, fault: { rank: 0, kind: "skewValues", at: 0 } }),
+      spdCase("nan-gesvd", "gesvd", "complex128", 9, { block: 2 }, { m: 12 }),
     ];
+    cases[15]!.a[(11 * 9 + 0) * 2] = Number.NEGATIVE_INFINITY; // A[11][0]: on rank 1
+    cases[11]!.a[10 * 9 + 2] = Number.NaN; // A[10][2]: on rank 1
+    cases[7]!.a[(8 * 9 + 1) * 2 + 1] = Number.NaN; // A[8][1]'s imaginary part: on rank 1
+    cases[8]!.bm![7 * 9 + 8] = Number.POSITIVE_INFINITY; // B[7][8]: on rank 1
     const job = await runMpJob(2, cases);
     expectCaseFailed(cases[0]!, job, 0, "INVALID_ARGUMENT", { says: "rank 1: A[7][8] is NaN" });
     expectCaseFailed(cases[1]!, job, 1, "INVALID_ARGUMENT", { says: "the ranks disagree on options.block" });
@@ -158,6 +210,15 @@ describe.skipIf(missing !== undefined)("mp engine: failures reach every rank, A 
     expectCaseFailed(cases[4]!, job, 4, "SOLVER_ERROR", { says: "the eigensolver's vectors are not orthonormal" });
     expectCaseFailed(cases[5]!, job, 5, "SOLVER_ERROR", { says: "does not satisfy A V = V diag(w)" });
     expectCaseCorrect(cases[6]!, job, 6);
+    expectCaseFailed(cases[7]!, job, 7, "INVALID_ARGUMENT", { says: "rank 1: A[8][1] is NaN" });
+    expectCaseFailed(cases[8]!, job, 8, "INVALID_ARGUMENT", { says: "rank 1: B[7][8] is +Inf" });
+    expectCaseFailed(cases[9]!, job, 9, "SOLVER_ERROR", { says: "the generalized eigensolver's vectors are not B-orthonormal" });
+    expectCaseFailed(cases[10]!, job, 10, "SOLVER_ERROR", { says: "does not satisfy A V = B V diag(w)" });
+    expectCaseFailed(cases[11]!, job, 11, "INVALID_ARGUMENT", { says: "rank 1: A[10][2] is NaN" });
+    expectCaseFailed(cases[12]!, job, 12, "INVALID_ARGUMENT", { says: "A must have m >= n, got 8 x 9" });
+    expectCaseFailed(cases[13]!, job, 13, "SOLVER_ERROR", { says: "the SVD's singular vectors are not orthonormal" });
+    expectCaseFailed(cases[14]!, job, 14, "SOLVER_ERROR", { says: "the SVD" });
+    expectCaseFailed(cases[15]!, job, 15, "INVALID_ARGUMENT", { says: "rank 1: A[11][0] is -Inf" });
   });
 });
 
@@ -187,6 +248,13 @@ describe.skipIf(missing !== undefined)("mp engine: a rank killed during each rou
     ["inside p?syevd", "syevd", "complex128", { rank: 1, kind: "dieEngine", at: 1 }, "during p?syevd"],
     ["on potri's way back to rows", "potri", "float64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["on syevd's way back to rows", "syevd", "complex64", { rank: 2, kind: "die", at: "late" }, "redistribution to the row layout"],
+    ["inside p?getrf", "getrs", "complex128", { rank: 2, kind: "dieEngine", at: 0 }, "during p?getrf"],
+    ["on getrs's gathering of X", "getrs", "float32", { rank: 1, kind: "die", at: "late" }, "the gathering of X"],
+    ["inside p?sygst", "sygvd", "float64", { rank: 3, kind: "dieEngine", at: 1 }, "during p?sygst"],
+    ["on sygvd's way back to rows", "sygvd", "complex64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
+    ["inside p?gels", "gels", "complex64", { rank: 1, kind: "dieEngine", at: 0 }, "during p?gels"],
+    ["inside p?gesvd", "gesvd", "float32", { rank: 2, kind: "dieEngine", at: 0 }, "during p?gesvd"],
+    ["on gesvd's way back to rows", "gesvd", "complex128", { rank: 3, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["in a redistribution", "redistribute", "complex128", { rank: 3, kind: "die", at: 7 }, "redistribution to the grid layout"],
   ];
   test.each(kills)("killed %s (%s, %s): PEER_LOST naming it on every other rank, nothing left in /dev/shm", async (_, routine, dtype, fault, where) => {

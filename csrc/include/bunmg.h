@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 7
+#define BUNMG_ABI_VERSION 8
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
@@ -370,7 +370,9 @@ BUNMG_API bunmg_status bunmg_cuda_peer_access(int32_t from, int32_t to, int32_t 
 typedef enum bunmg_runtime_library {
   BUNMG_LIBRARY_LAPACK = 0,     /* the host backend's solvers */
   BUNMG_LIBRARY_CUSOLVERMG = 1, /* the CUDA backend's multi-device solvers */
-  BUNMG_LIBRARY_CUSOLVERDN = 2  /* the CUDA backend's single-device path */
+  BUNMG_LIBRARY_CUSOLVERDN = 2, /* the CUDA backend's single-device path */
+  BUNMG_LIBRARY_MPI = 3,        /* the mp engine's Open MPI (libmpi.so.40) */
+  BUNMG_LIBRARY_SCALAPACK = 4   /* the mp engine's ScaLAPACK for Open MPI (loads MPI first) */
 } bunmg_runtime_library;
 /* Loads a library loaded at run time as the solvers do (once per process) and reports it: path,
  * the file loaded ("" when none); version, as the library tells it (cusolverGetProperty,
@@ -627,6 +629,37 @@ BUNMG_API bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, c
 BUNMG_API bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
                                       int32_t flags, void *w);
 
+/* Solves A X = B for a general A (all of it read; not Hermitian) by LU with partial pivoting,
+ * with rank 0's B as bunmg_mp_potrs; A is unchanged. A zero pivot is SINGULAR (detail index =
+ * the pivot, 1-based). */
+BUNMG_API bunmg_status bunmg_mp_getrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      void *b, int64_t nrhs);
+/* The least squares solution X of min ||A X - B|| for an M x N A (rows = M, cols = N, M >= N,
+ * full column rank; all of it read; rows distributed as the routines' rows, s = ceil(M /
+ * ranks)), with rank 0's B (host, row-major M x nrhs; every rank passes an M x nrhs b): every
+ * rank's b receives X in its first N rows (the rest is left as it was). A is unchanged. M < N is
+ * INVALID_ARGUMENT; a rank-deficient A SINGULAR (when the QR finds it). X is checked by its
+ * normal equations: SOLVER_ERROR when ||A^H (A X - B)|| > 30 M eps ||A|| (||A|| ||X|| + ||B||). */
+BUNMG_API bunmg_status bunmg_mp_gels(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                     void *b, int64_t nrhs);
+/* The thin SVD A = U diag(s) V^H of an M x N A (M >= N; all of it read; rows distributed as
+ * gels's): the N singular values descending into every rank's s (reals); with BUNMG_EIG_VECTORS
+ * A becomes U (M x N, this rank's rows) and v_local (N x N, the row distribution of an N x N
+ * matrix, as `local` describes one) receives this rank's rows of V; else A is unchanged and
+ * v_local may be NULL. Checked on random probes: SOLVER_ERROR when ||U^H U z - z||,
+ * ||V^H V z - z|| or ||A V z - U diag(s) z|| exceeds 30 M eps of its scale, or s is not
+ * non-negative and descending. */
+BUNMG_API bunmg_status bunmg_mp_gesvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options,
+                                      int32_t flags, void *s, bunmg_matrix *v_local);
+/* The generalized eigenproblem A x = w B x, A and B Hermitian (their upper triangles read), B
+ * positive definite, `b_local` distributed as `local`: eigenvalues ascending into every rank's w;
+ * with BUNMG_EIG_VECTORS A becomes the eigenvectors as bunmg_mp_syevd's, normalized V^H B V = I,
+ * else A is unchanged. B is unchanged. B not positive definite: NOT_POSITIVE_DEFINITE (detail
+ * index = the minor). The result is checked on random probes: SOLVER_ERROR when ||V^H B V z - z||
+ * or ||A V z - B V diag(w) z|| exceeds 30 N eps of its scale. */
+BUNMG_API bunmg_status bunmg_mp_sygvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_matrix *b_local,
+                                      const bunmg_mp_options *options, int32_t flags, void *w);
+
 /* Fault injection for tests: fault on this rank at its n-th event of the kind from now (n = 0:
  * the next one; n < 0: off). events (may be NULL) receives how many events of that kind this
  * rank had since the previous call (counted whether armed or not), so that a test can aim at a
@@ -645,6 +678,84 @@ typedef enum bunmg_mp_fault {
   BUNMG_MP_FAULT_SKEW_VALUES = 5   /* the largest eigenvalue scaled by 1 + 2^-7 on this rank */
 } bunmg_mp_fault;
 BUNMG_API bunmg_status bunmg_mp_debug_inject(bunmg_mp *mp, int32_t fault, int64_t n, int64_t *events);
+
+
+/* ---- rendezvous across nodes (docs/mp-engine.md, sections 1.2 and 3.1) ----
+ *
+ * A job's ranks meet over TCP at rank 0: rank 0 listens on the address's port (every interface,
+ * IPv6 and IPv4), every other rank connects (retrying until its timeout) and sends its job token,
+ * rank, world size, host, pid, process start time and local rank. Once all have joined each gets
+ * the rank table and rank 0's blob (up to BUNMG_RENDEZVOUS_BLOB_BYTES: NCCL's unique id is 128). A
+ * connection with a wrong token, rank or size, a duplicate rank, garbage, or no hello within 2 s
+ * is refused, logged on stderr ("bunmg rendezvous: refused ...") and counted; the job still
+ * joins. The token keeps other jobs out; the channel is not encrypted.
+ *
+ * The connections stay open as the liveness channel: a heartbeat every 100 ms both ways; a closed
+ * connection or 350 ms without a byte marks the peer lost, and rank 0 tells every other rank
+ * ("rank k lost"); a rank that loses rank 0 reports rank 0. The first failure (PEER_LOST or
+ * TIMEOUT, detail device = that rank) breaks the handle: every later call but leave returns it,
+ * with the same message on every rank. */
+#define BUNMG_RENDEZVOUS_BLOB_BYTES 256
+#define BUNMG_RENDEZVOUS_TOKEN_BYTES 64
+#define BUNMG_RENDEZVOUS_HOST_BYTES 64
+typedef struct bunmg_rendezvous bunmg_rendezvous;
+
+typedef struct bunmg_rendezvous_options {
+  const char *address;  /* rank 0's "host:port" ("[v6 address]:port"); rank 0 listens on port */
+  const char *token;    /* the job's secret, 1 to BUNMG_RENDEZVOUS_TOKEN_BYTES bytes */
+  int32_t rank, size;   /* 0 <= rank < size <= 65536 */
+  int32_t local_rank;   /* which device on its node; -1: unknown */
+  int32_t reserved;     /* 0 */
+  int64_t timeout_ms;   /* the join's and every collective's; <= 0: 60000 */
+} bunmg_rendezvous_options;
+
+/* One rank of the table. */
+typedef struct bunmg_rendezvous_peer {
+  int32_t rank, local_rank;
+  int64_t pid;
+  uint64_t start;                          /* process start time, clock ticks after boot */
+  char host[BUNMG_RENDEZVOUS_HOST_BYTES];  /* gethostname, NUL-terminated */
+} bunmg_rendezvous_peer;
+
+/* Joins the job. Rank 0 gives the blob (blob_bytes 0..BUNMG_RENDEZVOUS_BLOB_BYTES); the others'
+ * blob is ignored. TIMEOUT naming the lowest rank missing at rank 0's deadline (every rank that
+ * joined reports the same), PEER_LOST naming a rank that died while joining, INVALID_ARGUMENT
+ * when rank 0 refused this rank (why) or rank 0 cannot listen. */
+BUNMG_API bunmg_status bunmg_rendezvous_join(const bunmg_rendezvous_options *options, const void *blob,
+                                             int64_t blob_bytes, bunmg_rendezvous **out);
+/* rank, size, rank 0's blob size and (rank 0 only; else 0) the connections it refused. */
+BUNMG_API bunmg_status bunmg_rendezvous_info(const bunmg_rendezvous *rv, int32_t *rank, int32_t *size,
+                                             int64_t *blob_bytes, int64_t *refused);
+/* Rank 0's blob into out (bytes = its size). */
+BUNMG_API bunmg_status bunmg_rendezvous_blob(const bunmg_rendezvous *rv, void *out, int64_t bytes);
+/* The table's entry of `rank`. */
+BUNMG_API bunmg_status bunmg_rendezvous_peer_info(const bunmg_rendezvous *rv, int32_t rank,
+                                                  bunmg_rendezvous_peer *out);
+/* Non-blocking liveness: OK, or the failure that broke the handle. */
+BUNMG_API bunmg_status bunmg_rendezvous_check(bunmg_rendezvous *rv);
+/* Agreement: every rank gives its status; OK with *first_rank the lowest rank whose status is not
+ * OK and *status its status (-1 and OK when none). Collective, in the same order on every rank
+ * with bunmg_rendezvous_bcast; TIMEOUT naming a rank that does not come within the timeout,
+ * PEER_LOST naming one that is lost. */
+BUNMG_API bunmg_status bunmg_rendezvous_agree(bunmg_rendezvous *rv, int32_t mine_status, int32_t *first_rank,
+                                              int32_t *status);
+/* Rank 0's `bytes` of buf into every rank's buf (written only when every rank got them; every
+ * rank passes the same bytes, else INVALID_ARGUMENT naming the rank on every rank). Collective. */
+BUNMG_API bunmg_status bunmg_rendezvous_bcast(bunmg_rendezvous *rv, void *buf, int64_t bytes);
+/* Tells the peers this rank leaves (not a loss), closes its connections, stops its thread, frees
+ * the handle. Not collective. NULL is a no-op. */
+BUNMG_API bunmg_status bunmg_rendezvous_leave(bunmg_rendezvous *rv);
+
+/* Fault injection for tests, one-shot. */
+typedef enum bunmg_rendezvous_fault {
+  BUNMG_RENDEZVOUS_FAULT_NONE = 0,
+  BUNMG_RENDEZVOUS_FAULT_SILENT = 1,       /* rv stops sending heartbeats; its connections stay open */
+  BUNMG_RENDEZVOUS_FAULT_DIE_AT_JOIN = 2,  /* rv NULL: this process's next join kills the process
+                                              (SIGKILL) once its hello is sent (rank 0: once it has
+                                              taken one hello) */
+  BUNMG_RENDEZVOUS_FAULT_DIE_AT_AGREE = 3  /* rv's next agreement kills the process before it votes */
+} bunmg_rendezvous_fault;
+BUNMG_API bunmg_status bunmg_rendezvous_debug_inject(bunmg_rendezvous *rv, int32_t fault);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,7 @@
 
 int32_t bunmg_abi_version(void) { return BUNMG_ABI_VERSION; }
 
-_Static_assert(BUNMG_ABI_VERSION == 7, "lib/abi.ts ABI_VERSION");
+_Static_assert(BUNMG_ABI_VERSION == 8, "lib/abi.ts ABI_VERSION");
 _Static_assert(BUNMG_MAX_DEVICES == 32, "lib/abi.ts MAX_DEVICES");
 _Static_assert(BUNMG_MAX_EXTENT == (int64_t)1 << 40, "lib/abi.ts MAX_EXTENT");
 
@@ -44,4 +44,21 @@ _Static_assert(BUNMG_COMPLEX128 == 3 && BUNMG_BACKEND_CUDA == 1 && BUNMG_LAYOUT_
 _Static_assert(BUNMG_FILL_UNIFORM == 1 && BUNMG_ROUTINE_SYEVD == 2, "FILL, ROUTINE");
 _Static_assert(BUNMG_FAULT_SOLVER == 2 && BUNMG_FAULT_FACTOR_NAN == 3 && BUNMG_FAULT_FACTOR_INFO == 4, "FAULT");
 _Static_assert(BUNMG_GROUP_PROCESSES == 1 && BUNMG_EIG_VECTORS == 1 && BUNMG_EIG_ROWS == 2, "GROUP_MODE, EIG");
-_Static_assert(BUNMG_LIBRARY_LAPACK == 0 && BUNMG_LIBRARY_CUSOLVERDN == 2, "RUNTIME_LIBRARY");
+_Static_assert(BUNMG_LIBRARY_LAPACK == 0 && BUNMG_LIBRARY_CUSOLVERDN == 2 && BUNMG_LIBRARY_SCALAPACK == 4,
+               "RUNTIME_LIBRARY");
+
+_Static_assert(BUNMG_RENDEZVOUS_BLOB_BYTES == 256, "lib/abi.ts RENDEZVOUS_LIMITS.blobBytes");
+_Static_assert(BUNMG_RENDEZVOUS_TOKEN_BYTES == 64, "lib/abi.ts RENDEZVOUS_LIMITS.tokenBytes");
+_Static_assert(BUNMG_RENDEZVOUS_FAULT_SILENT == 1 && BUNMG_RENDEZVOUS_FAULT_DIE_AT_JOIN == 2 &&
+                   BUNMG_RENDEZVOUS_FAULT_DIE_AT_AGREE == 3, "lib/abi.ts RENDEZVOUS_FAULT");
+_Static_assert(offsetof(bunmg_rendezvous_options, address) == 0, "RENDEZVOUS_OPTIONS.address");
+_Static_assert(offsetof(bunmg_rendezvous_options, token) == 8, "RENDEZVOUS_OPTIONS.token");
+_Static_assert(offsetof(bunmg_rendezvous_options, rank) == 16, "RENDEZVOUS_OPTIONS.rank");
+_Static_assert(offsetof(bunmg_rendezvous_options, size) == 20, "RENDEZVOUS_OPTIONS.size");
+_Static_assert(offsetof(bunmg_rendezvous_options, local_rank) == 24, "RENDEZVOUS_OPTIONS.localRank");
+_Static_assert(offsetof(bunmg_rendezvous_options, timeout_ms) == 32, "RENDEZVOUS_OPTIONS.timeoutMs");
+_Static_assert(sizeof(bunmg_rendezvous_options) == 40, "RENDEZVOUS_OPTIONS.bytes");
+_Static_assert(offsetof(bunmg_rendezvous_peer, pid) == 8, "RENDEZVOUS_PEER.pid");
+_Static_assert(offsetof(bunmg_rendezvous_peer, start) == 16, "RENDEZVOUS_PEER.start");
+_Static_assert(offsetof(bunmg_rendezvous_peer, host) == 24, "RENDEZVOUS_PEER.host");
+_Static_assert(sizeof(bunmg_rendezvous_peer) == 88, "RENDEZVOUS_PEER.bytes");

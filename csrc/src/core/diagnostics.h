@@ -16,4 +16,8 @@ bunmg_status bunmg_cuda_peer(int32_t from, int32_t to, int32_t *can_access);
 /* As bunmg_library_probe for BUNMG_LIBRARY_CUSOLVERMG / _CUSOLVERDN. */
 bunmg_status bunmg_cusolver_probe(int32_t library, const char **path, const char **version, const char **tried);
 
+/* As bunmg_library_probe for BUNMG_LIBRARY_MPI (mp/mpi_loader.c) and _SCALAPACK (mp/scalapack.c). */
+bunmg_status bunmg_mpi_probe(const char **path, const char **version, const char **tried);
+bunmg_status bunmg_scalapack_probe(const char **path, const char **version, const char **tried);
+
 #endif

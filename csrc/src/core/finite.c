@@ -70,10 +70,11 @@ bunmg_status bunmg_check_finite_matrix(bunmg_mesh *mesh, const bunmg_matrix *a) 
   return check_blocks(mesh, scans, count, a->cols, a->dtype);
 }
 
-bunmg_status bunmg_check_finite_rows(int32_t dtype, const void *block, int64_t rows, int64_t n, int64_t row0) {
-  int64_t e = bunmg_first_nonfinite(dtype, block, rows, n, row0, 1);
+bunmg_status bunmg_check_finite_rows(int32_t dtype, const char *name, const void *block, int64_t rows, int64_t n,
+                                     int64_t row0, int upper) {
+  int64_t e = bunmg_first_nonfinite(dtype, block, rows, n, row0, upper);
   return e < 0 ? BUNMG_OK
-               : refuse(dtype, (const char *)block + (size_t)e * bunmg_dtype_size(dtype), "A", row0 + e / n, e % n, n, -1);
+               : refuse(dtype, (const char *)block + (size_t)e * bunmg_dtype_size(dtype), name, row0 + e / n, e % n, n, -1);
 }
 
 bunmg_status bunmg_check_finite_rhs(int32_t dtype, const void *b, int64_t n, int64_t nrhs) {

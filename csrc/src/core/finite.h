@@ -13,9 +13,10 @@ int64_t bunmg_first_nonfinite(int32_t dtype, const void *block, int64_t rows, in
 
 /* A (row layout): its upper triangle must be finite. */
 bunmg_status bunmg_check_finite_matrix(bunmg_mesh *mesh, const bunmg_matrix *a);
-/* Host rows [row0, row0 + rows) of an N-column A (a row-major block): their part of A's upper
- * triangle must be finite. */
-bunmg_status bunmg_check_finite_rows(int32_t dtype, const void *block, int64_t rows, int64_t n, int64_t row0);
+/* Host rows [row0, row0 + rows) of an N-column matrix `name` (a row-major block): their part of
+ * its upper triangle (all of them unless `upper`) must be finite. */
+bunmg_status bunmg_check_finite_rows(int32_t dtype, const char *name, const void *block, int64_t rows, int64_t n,
+                                     int64_t row0, int upper);
 /* B, host row-major n x nrhs: every element finite. */
 bunmg_status bunmg_check_finite_rhs(int32_t dtype, const void *b, int64_t n, int64_t nrhs);
 

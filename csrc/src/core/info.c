@@ -69,6 +69,8 @@ bunmg_status bunmg_library_probe(int32_t library, const char **path, const char 
     case BUNMG_LIBRARY_LAPACK: return bunmg_lapack_probe(path, version, tried);
     case BUNMG_LIBRARY_CUSOLVERMG:
     case BUNMG_LIBRARY_CUSOLVERDN: return bunmg_cusolver_probe(library, path, version, tried);
+    case BUNMG_LIBRARY_MPI: return bunmg_mpi_probe(path, version, tried);
+    case BUNMG_LIBRARY_SCALAPACK: return bunmg_scalapack_probe(path, version, tried);
     default:
       return bunmg_fail(BUNMG_INVALID_ARGUMENT, "library_probe: %d is not a bunmg_runtime_library", (int)library);
   }

@@ -158,15 +158,15 @@ static void free_matrix(mp_call *c, void *m) {
 }
 
 /* This rank's diagonal blocks, one strided copy each. */
-static bunmg_status diagonal(mp_call *c, void *diagonal) {
+static bunmg_status diagonal(mp_call *c, const void *matrix, void *diagonal) {
   bunmg_status st = use_device(c);
-  for (int64_t j0 = 0; st == BUNMG_OK && j0 < c->n; j0 += c->block) {
+  for (int64_t j0 = 0; st == BUNMG_OK && j0 < c->cols; j0 += c->block) {
     int64_t kb = j0 / c->block;
     if (kb % c->grid.prows != c->blacs->prow || kb % c->grid.pcols != c->blacs->pcol) continue;
     int64_t li = (kb / c->grid.prows) * c->block, lj = (kb / c->grid.pcols) * c->block;
-    int64_t count = c->n - j0 < c->block ? c->n - j0 : c->block;
+    int64_t count = c->cols - j0 < c->block ? c->cols - j0 : c->block;
     st = bunmg_mp_cuda(cudaMemcpy2D((char *)diagonal + (size_t)j0 * c->esize, c->esize,
-                                    (const char *)c->a + (size_t)(lj * c->lld + li) * c->esize, (size_t)(c->lld + 1) * c->esize,
+                                    (const char *)matrix + (size_t)(lj * c->lld + li) * c->esize, (size_t)(c->lld + 1) * c->esize,
                                     c->esize, (size_t)count, cudaMemcpyDeviceToHost),
                        "cudaMemcpy2D (the diagonal)");
   }
@@ -523,6 +523,7 @@ static bunmg_status load(void) { return bunmg_cusolvermp_load(); }
 
 void bunmg_cusolvermp_leave(bunmg_mp *mp);
 
+/* getrs, sygvd, gels and gesvd are ScaLAPACK's only so far: their ops stay NULL (UNSUPPORTED). */
 const mp_engine bunmg_cusolvermp_engine = {
     .name = "cuSOLVERMp",
     .default_block = 256,

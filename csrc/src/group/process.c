@@ -40,8 +40,8 @@ static int read_stat(int32_t pid, char *state, uint64_t *start) {
   char *p = strrchr(buf, ')'); /* the command name may hold spaces and parentheses */
   if (!p || p[1] != ' ') return 0;
   *state = p[2];
-  p += 3; /* now at field 4 */
-  for (int field = 4; field < 22 && p; field++) {
+  p += 3; /* the space that ends field 3 */
+  for (int field = 3; field < 22 && p; field++) {
     p = strchr(p, ' ');
     if (p) p++;
   }

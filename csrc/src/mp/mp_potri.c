@@ -10,7 +10,7 @@
 bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options) {
   bunmg_clear_error();
   mp_call *call;
-  mp_request q = {BUNMG_ROUTINE_POTRI, options, NULL, 0, 0};
+  mp_request q = {BUNMG_ROUTINE_POTRI, options, NULL, 0, 0, NULL};
   bunmg_status st = bunmg_mp_call_begin(&call, mp, "potri", local, &q);
   void *diagonal = NULL;
   if (st == BUNMG_OK) {
@@ -23,10 +23,10 @@ bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   if (st == BUNMG_OK) st = bunmg_mp_call_to_grid(call);
   const mp_engine *e = call ? call->engine : NULL;
   if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, e->potrf, call, e->names.potrf);
-  if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, diagonal);
+  if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, call->a, diagonal);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_factor(call->dtype, diagonal, call->n, call->info));
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, e->potri, call, e->names.potri));
-  if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, diagonal);
+  if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, call->a, diagonal);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_inverse(call->dtype, diagonal, call->n));
   if (st == BUNMG_OK) st = bunmg_mp_call_to_rows(call);
   if (st == BUNMG_OK) bunmg_mp_call_store(call);

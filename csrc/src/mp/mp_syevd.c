@@ -10,14 +10,15 @@
 #include "mp/mp_probes.h"
 #include "routines/routines.h"
 
-/* Falsified results (bunmg_mp_debug_inject), for the tests of the checks. */
-static void skew(mp_call *c) {
+/* Falsified results (bunmg_mp_debug_inject), for the tests of the checks: this rank's part of
+ * z, the last of w (eigenvalues or singular values). */
+void bunmg_mp_skew_eigen(mp_call *c) {
   const double by = 1 + 0x1p-7;
   int single = bunmg_dtype_real_size(c->dtype) == 4;
   if (bunmg_mp_fault_fires(c->mp, BUNMG_MP_FAULT_SKEW_VECTORS)) c->engine->skew_vectors(c, by);
   if (bunmg_mp_fault_fires(c->mp, BUNMG_MP_FAULT_SKEW_VALUES)) {
-    if (single) ((float *)c->w)[c->n - 1] *= (float)by;
-    else ((double *)c->w)[c->n - 1] *= by;
+    if (single) ((float *)c->w)[c->cols - 1] *= (float)by;
+    else ((double *)c->w)[c->cols - 1] *= by;
   }
 }
 
@@ -25,7 +26,7 @@ bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
                             void *w) {
   bunmg_clear_error();
   mp_call *call;
-  mp_request q = {BUNMG_ROUTINE_SYEVD, options, NULL, 0, flags};
+  mp_request q = {BUNMG_ROUTINE_SYEVD, options, NULL, 0, flags, NULL};
   bunmg_status st = bunmg_mp_call_begin(&call, mp, "syevd", local, &q);
   if (st == BUNMG_OK) {
     if (!w) st = bunmg_fail(BUNMG_INVALID_ARGUMENT, "w is NULL");
@@ -44,7 +45,7 @@ bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
    * them with the vectors. */
   if (st == BUNMG_OK) st = bunmg_mp_bcast(mp, call->w, (size_t)call->n * bunmg_dtype_real_size(call->dtype), 0,
                                           "the broadcast of the eigenvalues");
-  if (st == BUNMG_OK) skew(call);
+  if (st == BUNMG_OK) bunmg_mp_skew_eigen(call);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_eigenvalues(call->dtype, call->w, call->n));
   if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, e->probes_check, call, e->names.check);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_probes_verdict(call));

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/diagnostics.h"
 #include "mp/mpi_abi.h"
 
 #define SONAME "libmpi.so.40"
@@ -49,6 +50,7 @@ static bunmg_mpi table;
 static int loaded;
 static char path[4096];
 static char load_error[1024];
+static char tried[1280]; /* the candidate and what became of it, for bunmg doctor */
 
 static void load(void) {
   const char *env = getenv("BUNMG_MPI");
@@ -56,6 +58,7 @@ static void load(void) {
   void *h = dlopen(candidate, RTLD_NOW | RTLD_GLOBAL);
   if (!h) {
     const char *e = dlerror();
+    snprintf(tried, sizeof tried, "%s (%s)", candidate, e ? e : "dlopen failed");
     snprintf(load_error, sizeof load_error, "MPI could not be loaded from %s%s (%s); " ADVICE, candidate,
              env && *env ? " (BUNMG_MPI)" : "", e ? e : "dlopen failed");
     return;
@@ -67,6 +70,7 @@ static void load(void) {
                "%s is not Open MPI's libmpi.so.40: it has no %s (bunmg's MPI shim is Open MPI's ABI; MPICH and "
                "Intel MPI are not supported); " ADVICE,
                candidate, entries[i].name);
+      snprintf(tried, sizeof tried, "%s (not Open MPI's: no %s)", candidate, entries[i].name);
       dlclose(h);
       return;
     }
@@ -75,7 +79,17 @@ static void load(void) {
   struct link_map *map = NULL;
   snprintf(path, sizeof path, "%s", dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name[0] ? map->l_name : candidate);
   table.path = path;
+  snprintf(tried, sizeof tried, "%s (loaded%s)", candidate, env && *env ? ", from BUNMG_MPI" : "");
   loaded = 1;
+}
+
+bunmg_status bunmg_mpi_probe(const char **out_path, const char **version, const char **where) {
+  const bunmg_mpi *mpi;
+  bunmg_status st = bunmg_mpi_load(&mpi);
+  *out_path = loaded ? path : "";
+  *version = "";
+  *where = tried;
+  return st;
 }
 
 bunmg_status bunmg_mpi_load(const bunmg_mpi **out) {

@@ -3,6 +3,7 @@
 #include "mp/scalapack.h"
 
 #include <dlfcn.h>
+#include <link.h>
 #include <limits.h>
 #include <math.h>
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/diagnostics.h"
 #include "mp/grid.h"
 
 /* Fortran ABI: every argument by pointer, one hidden length per CHARACTER argument at the end. */
@@ -38,18 +40,43 @@ typedef float lange_float_fn(const char *norm, const int *m, const int *n, const
                              const int *desca, void *work, size_t);
 typedef double lange_double_fn(const char *norm, const int *m, const int *n, const void *a, const int *ia,
                                const int *ja, const int *desca, void *work, size_t);
+typedef void getrf_fn(const int *m, const int *n, void *a, const int *ia, const int *ja, const int *desca, int *ipiv,
+                      int *info);
+typedef void getrs_fn(const char *trans, const int *n, const int *nrhs, const void *a, const int *ia, const int *ja,
+                      const int *desca, const int *ipiv, void *b, const int *ib, const int *jb, const int *descb, int *info,
+                      size_t);
+typedef void sygst_fn(const int *ibtype, const char *uplo, const int *n, void *a, const int *ia, const int *ja,
+                      const int *desca, const void *b, const int *ib, const int *jb, const int *descb, void *scale,
+                      int *info, size_t);
+typedef void trsm_fn(const char *side, const char *uplo, const char *transa, const char *diag, const int *m, const int *n,
+                     const void *alpha, const void *a, const int *ia, const int *ja, const int *desca, void *b,
+                     const int *ib, const int *jb, const int *descb, size_t, size_t, size_t, size_t);
+typedef void gels_fn(const char *trans, const int *m, const int *n, const int *nrhs, void *a, const int *ia, const int *ja,
+                     const int *desca, void *b, const int *ib, const int *jb, const int *descb, void *work,
+                     const int *lwork, int *info, size_t);
+typedef void gesvd_fn(const char *jobu, const char *jobvt, const int *m, const int *n, void *a, const int *ia,
+                      const int *ja, const int *desca, void *s, void *u, const int *iu, const int *ju, const int *descu,
+                      void *vt, const int *ivt, const int *jvt, const int *descvt, void *work, const int *lwork,
+                      int *info, size_t, size_t);
+typedef void zgesvd_fn(const char *jobu, const char *jobvt, const int *m, const int *n, void *a, const int *ia,
+                       const int *ja, const int *desca, void *s, void *u, const int *iu, const int *ju, const int *descu,
+                       void *vt, const int *ivt, const int *jvt, const int *descvt, void *work, const int *lwork,
+                       void *rwork, int *info, size_t, size_t);
 typedef int sys2blacs_fn(bunmg_mpi_handle comm);
 typedef void gridinit_fn(int *context, const char *order, int prows, int pcols);
 typedef void gridinfo_fn(int context, int *prows, int *pcols, int *prow, int *pcol);
 typedef void context_fn(int context);
 
-enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, NROUTINES };
+enum { POTRF, POTRS, POTRI, EIGEN, TRANC, GEMM, HEMM, LANGE, GETRF, GETRS, SYGST, TRSM, GELS, GESVD, NROUTINES };
 /* per routine: the names for s, d, c, z */
 static const char *const names[NROUTINES][4] = {
     {"pspotrf_", "pdpotrf_", "pcpotrf_", "pzpotrf_"}, {"pspotrs_", "pdpotrs_", "pcpotrs_", "pzpotrs_"},
     {"pspotri_", "pdpotri_", "pcpotri_", "pzpotri_"}, {"pssyevd_", "pdsyevd_", "pcheevd_", "pzheevd_"},
     {"pstran_", "pdtran_", "pctranc_", "pztranc_"},   {"psgemm_", "pdgemm_", "pcgemm_", "pzgemm_"},
     {"pssymm_", "pdsymm_", "pchemm_", "pzhemm_"},     {"pslange_", "pdlange_", "pclange_", "pzlange_"},
+    {"psgetrf_", "pdgetrf_", "pcgetrf_", "pzgetrf_"}, {"psgetrs_", "pdgetrs_", "pcgetrs_", "pzgetrs_"},
+    {"pssygst_", "pdsygst_", "pchegst_", "pzhegst_"}, {"pstrsm_", "pdtrsm_", "pctrsm_", "pztrsm_"},
+    {"psgels_", "pdgels_", "pcgels_", "pzgels_"},     {"psgesvd_", "pdgesvd_", "pcgesvd_", "pzgesvd_"},
 };
 enum { SYS2BLACS, GRIDINIT, GRIDINFO, GRIDEXIT, FREE_SYSTEM, NBLACS };
 static const char *const blacs_names[NBLACS] = {"Csys2blacs_handle", "Cblacs_gridinit", "Cblacs_gridinfo",
@@ -65,6 +92,8 @@ static any_fn *fn[NROUTINES][4];
 static any_fn *blacs[NBLACS];
 static int loaded;
 static char load_error[1536];
+static char tried[1024];  /* each candidate with what became of it, for bunmg doctor */
+static char path[4096];   /* the file loaded */
 
 static any_fn *symbol(void *h, const char *name) {
   void *p = dlsym(h, name);
@@ -74,8 +103,8 @@ static any_fn *symbol(void *h, const char *name) {
 }
 
 /* Opens path and resolves every symbol, or says why not. */
-static int try_library(const char *path, char *why, size_t len) {
-  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+static int try_library(const char *candidate, char *why, size_t len) {
+  void *h = dlopen(candidate, RTLD_NOW | RTLD_LOCAL);
   if (!h) {
     const char *e = dlerror();
     snprintf(why, len, "%s", e ? e : "dlopen failed");
@@ -92,22 +121,26 @@ static int try_library(const char *path, char *why, size_t len) {
     dlclose(h);
     return 0;
   }
+  struct link_map *map = NULL;
+  snprintf(path, sizeof path, "%s", dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map && map->l_name[0] ? map->l_name : candidate);
   return 1;
 }
 
 static void load(void) {
-  char why[512], tried[1024] = "";
+  char why[512];
   size_t used = 0;
   const char *env = getenv("BUNMG_SCALAPACK");
   size_t count = env && *env ? 1 : sizeof candidates / sizeof *candidates;
   for (size_t i = 0; i < count; i++) {
-    const char *path = env && *env ? env : candidates[i];
-    if (try_library(path, why, sizeof why)) {
+    const char *candidate = env && *env ? env : candidates[i];
+    int ok = try_library(candidate, why, sizeof why);
+    if (ok) snprintf(why, sizeof why, "loaded%s", env && *env ? ", from BUNMG_SCALAPACK" : "");
+    int n = snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", candidate, why);
+    if (n > 0 && (size_t)n < sizeof tried - used) used += (size_t)n;
+    if (ok) {
       loaded = 1;
       return;
     }
-    int n = snprintf(tried + used, sizeof tried - used, "%s%s (%s)", used ? ", " : "", path, why);
-    if (n > 0 && (size_t)n < sizeof tried - used) used += (size_t)n;
   }
   snprintf(load_error, sizeof load_error, "ScaLAPACK could not be loaded; tried %s%s; " ADVICE, tried,
            env && *env ? " (BUNMG_SCALAPACK)" : "");
@@ -119,6 +152,14 @@ bunmg_status bunmg_scalapack_load(void) {
   if (st != BUNMG_OK) return st;
   pthread_once(&once, load);
   return loaded ? BUNMG_OK : bunmg_fail(BUNMG_LIBRARY_NOT_FOUND, "%s", load_error);
+}
+
+bunmg_status bunmg_scalapack_probe(const char **out_path, const char **version, const char **where) {
+  bunmg_status st = bunmg_scalapack_load();
+  *out_path = loaded ? path : "";
+  *version = "";
+  *where = tried;
+  return st;
 }
 
 /* ---- BLACS grids ---- */
@@ -351,10 +392,104 @@ bunmg_status bunmg_pxhemm(int32_t dtype, const void *a, const bunmg_desc *da, co
   return BUNMG_OK;
 }
 
-double bunmg_pxnorm_column(int32_t dtype, const void *a, const bunmg_desc *da, int64_t j) {
-  int one = 1, ja = (int)j + 1;
+/* The Frobenius norm of columns [j, j + cols) of a. */
+static double norm_columns(int32_t dtype, const void *a, const bunmg_desc *da, int64_t j, int cols) {
+  int ja = (int)j + 1;
   double work[1];
   if (bunmg_dtype_real_size(dtype) == 4)
-    return ((lange_float_fn *)fn[LANGE][dtype])("F", &da->v[2], &one, a, &one_index, &ja, da->v, work, 1);
-  return ((lange_double_fn *)fn[LANGE][dtype])("F", &da->v[2], &one, a, &one_index, &ja, da->v, work, 1);
+    return ((lange_float_fn *)fn[LANGE][dtype])("F", &da->v[2], &cols, a, &one_index, &ja, da->v, work, 1);
+  return ((lange_double_fn *)fn[LANGE][dtype])("F", &da->v[2], &cols, a, &one_index, &ja, da->v, work, 1);
+}
+
+double bunmg_pxnorm_column(int32_t dtype, const void *a, const bunmg_desc *da, int64_t j) {
+  return norm_columns(dtype, a, da, j, 1);
+}
+
+double bunmg_pxnorm(int32_t dtype, const void *a, const bunmg_desc *da) { return norm_columns(dtype, a, da, 0, da->v[3]); }
+
+bunmg_status bunmg_pxgetrf(int32_t dtype, void *a, const bunmg_desc *da, int *ipiv, int64_t *info) {
+  int i = 0;
+  ((getrf_fn *)fn[GETRF][dtype])(&da->v[2], &da->v[3], a, AT1, da->v, ipiv, &i);
+  return finish(names[GETRF][dtype], i, info);
+}
+
+bunmg_status bunmg_pxgetrs(int32_t dtype, const void *a, const bunmg_desc *da, const int *ipiv, void *b,
+                           const bunmg_desc *db, int64_t *info) {
+  int i = 0;
+  ((getrs_fn *)fn[GETRS][dtype])("T", &da->v[3], &db->v[3], a, AT1, da->v, ipiv, b, AT1, db->v, &i, 1);
+  return finish(names[GETRS][dtype], i, info);
+}
+
+bunmg_status bunmg_pxsygst(int32_t dtype, void *a, const bunmg_desc *da, const void *l, const bunmg_desc *dl,
+                           double *scale, int64_t *info) {
+  int i = 0, ibtype = 1;
+  double s[1] = {1};
+  float sf[1] = {1};
+  int single = bunmg_dtype_real_size(dtype) == 4;
+  ((sygst_fn *)fn[SYGST][dtype])(&ibtype, "L", &da->v[3], a, AT1, da->v, l, AT1, dl->v, single ? (void *)sf : (void *)s,
+                                 &i, 1);
+  *scale = single ? (double)sf[0] : s[0];
+  return finish(names[SYGST][dtype], i, info);
+}
+
+bunmg_status bunmg_pxtrsm_lower_adjoint(int32_t dtype, const void *l, const bunmg_desc *dl, void *b,
+                                        const bunmg_desc *db) {
+  double one[2];
+  scalar(dtype, 1, one);
+  const char *op = real_dtype(dtype) ? "T" : "C";
+  ((trsm_fn *)fn[TRSM][dtype])("L", "L", op, "N", &db->v[2], &db->v[3], one, l, AT1, dl->v, b, AT1, db->v, 1, 1, 1, 1);
+  return BUNMG_OK;
+}
+
+bunmg_status bunmg_pxgels(int32_t dtype, void *a, const bunmg_desc *da, void *b, const bunmg_desc *db, int64_t *info) {
+  int i = 0, minus1 = -1;
+  double query[2] = {0};
+  const char *op = real_dtype(dtype) ? "T" : "C";
+  gels_fn *gels = (gels_fn *)fn[GELS][dtype];
+  gels(op, &da->v[2], &da->v[3], &db->v[3], a, AT1, da->v, b, AT1, db->v, query, &minus1, &i, 1);
+  if (i != 0)
+    return bunmg_fail_at(BUNMG_SOLVER_ERROR, i, -1, "%s: the workspace query failed (info %d)", names[GELS][dtype], i);
+  int64_t lwork = size_of(query, dtype);
+  bunmg_status st = fits(lwork, "LWORK");
+  if (st != BUNMG_OK) return st;
+  size_t bytes = (size_t)(lwork > 0 ? lwork : 1) * bunmg_dtype_size(dtype);
+  void *work = malloc(bytes);
+  if (!work)
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "%s: out of host memory for %zu bytes of workspace", names[GELS][dtype], bytes);
+  int lw = (int)lwork;
+  gels(op, &da->v[2], &da->v[3], &db->v[3], a, AT1, da->v, b, AT1, db->v, work, &lw, &i, 1);
+  free(work);
+  return finish(names[GELS][dtype], i, info);
+}
+
+bunmg_status bunmg_pxgesvd(int32_t dtype, void *a, const bunmg_desc *da, void *s, void *u, const bunmg_desc *du, void *vt,
+                           const bunmg_desc *dvt, int64_t *info) {
+  int i = 0, minus1 = -1, cplx = bunmg_dtype_is_complex(dtype);
+  double query[2] = {0}, rquery[2] = {0};
+  const int *m = &da->v[2], *n = &da->v[3];
+  if (cplx)
+    ((zgesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, query, &minus1,
+                                    rquery, &i, 1, 1);
+  else
+    ((gesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, query, &minus1, &i,
+                                   1, 1);
+  if (i != 0)
+    return bunmg_fail_at(BUNMG_SOLVER_ERROR, i, -1, "%s: the workspace query failed (info %d)", names[GESVD][dtype], i);
+  int64_t lwork = size_of(query, dtype), lrwork = cplx ? max64(size_of(rquery, dtype), 1 + 4 * max64(*m, *n)) : 0;
+  bunmg_status st = fits(lwork, "LWORK");
+  if (st == BUNMG_OK) st = fits(lrwork, "LRWORK");
+  if (st != BUNMG_OK) return st;
+  size_t bytes = (size_t)(lwork > 0 ? lwork : 1) * bunmg_dtype_size(dtype) + (size_t)lrwork * bunmg_dtype_real_size(dtype);
+  char *work = malloc(bytes);
+  if (!work)
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "%s: out of host memory for %zu bytes of workspace", names[GESVD][dtype], bytes);
+  char *rwork = work + (size_t)(lwork > 0 ? lwork : 1) * bunmg_dtype_size(dtype);
+  int lw = (int)lwork;
+  if (cplx)
+    ((zgesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, work, &lw, rwork,
+                                    &i, 1, 1);
+  else
+    ((gesvd_fn *)fn[GESVD][dtype])("V", "V", m, n, a, AT1, da->v, s, u, AT1, du->v, vt, AT1, dvt->v, work, &lw, &i, 1, 1);
+  free(work);
+  return finish(names[GESVD][dtype], i, info);
 }

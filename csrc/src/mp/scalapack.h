@@ -44,7 +44,29 @@ bunmg_status bunmg_pxgemm(int32_t dtype, char op, const void *a, const bunmg_des
 /* c = a b with a Hermitian, its lower triangle read. */
 bunmg_status bunmg_pxhemm(int32_t dtype, const void *a, const bunmg_desc *da, const void *b, const bunmg_desc *db,
                           void *c, const bunmg_desc *dc);
-/* The Frobenius norm of column j (0-based) of a, on every rank. */
+/* The Frobenius norm of column j (0-based) of a, or of all of a, on every rank. */
 double bunmg_pxnorm_column(int32_t dtype, const void *a, const bunmg_desc *da, int64_t j);
+double bunmg_pxnorm(int32_t dtype, const void *a, const bunmg_desc *da);
+/* LU with partial pivoting of a (M x N) in place; ipiv: LOCr(M) + MB entries. info > 0: U(info,
+ * info) is exactly zero. */
+bunmg_status bunmg_pxgetrf(int32_t dtype, void *a, const bunmg_desc *da, int *ipiv, int64_t *info);
+/* a^T x = b (the transpose, unconjugated) with a's LU from bunmg_pxgetrf; x into b. */
+bunmg_status bunmg_pxgetrs(int32_t dtype, const void *a, const bunmg_desc *da, const int *ipiv, void *b,
+                           const bunmg_desc *db, int64_t *info);
+/* a = l^-1 a l^-H (p?sygst / p?hegst, IBTYPE 1, lower triangles), l the Cholesky factor from
+ * bunmg_pxpotrf; scale: the factor the eigenvalues of the result take. */
+bunmg_status bunmg_pxsygst(int32_t dtype, void *a, const bunmg_desc *da, const void *l, const bunmg_desc *dl,
+                           double *scale, int64_t *info);
+/* The least squares solution of min ||a^T x - b|| (real; a^H x against b for complex dtypes),
+ * a (m x n, m <= n) wide: a is overwritten by its QR, x into b's first m rows. info > 0: a
+ * does not have full rank. */
+bunmg_status bunmg_pxgels(int32_t dtype, void *a, const bunmg_desc *da, void *b, const bunmg_desc *db, int64_t *info);
+/* a = u diag(s) vt, a (m x n, m <= n) overwritten: s (m reals, descending), u (m x m), vt (the
+ * first m rows of n x n), every rank. info > 0: no convergence. */
+bunmg_status bunmg_pxgesvd(int32_t dtype, void *a, const bunmg_desc *da, void *s, void *u, const bunmg_desc *du, void *vt,
+                           const bunmg_desc *dvt, int64_t *info);
+/* b = l^-H b, l lower triangular. */
+bunmg_status bunmg_pxtrsm_lower_adjoint(int32_t dtype, const void *l, const bunmg_desc *dl, void *b,
+                                        const bunmg_desc *db);
 
 #endif

@@ -1,4 +1,5 @@
 /* The CPU engine (mp_engine.h): ScaLAPACK on the host, the call's matrix is its work buffer. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,17 +10,17 @@
 
 static bunmg_status begin(mp_call *c) {
   bunmg_status st = bunmg_blacs_grid(c->mp, c->grid.prows, c->grid.pcols, c->grid.order, &c->blacs);
-  return st == BUNMG_OK ? bunmg_scalapack_desc(&c->desc, c->blacs, c->n, c->n, c->block, c->block, c->lld) : st;
+  return st == BUNMG_OK ? bunmg_scalapack_desc(&c->desc, c->blacs, c->cols, c->n, c->block, c->block, c->lld) : st;
 }
 
 static void free_matrix(mp_call *c, void *m) { free(m); }
 
-static bunmg_status diagonal(mp_call *c, void *diagonal) {
+static bunmg_status diagonal(mp_call *c, const void *matrix, void *diagonal) {
   for (int64_t lj = 0; lj < c->local_cols; lj++) {
     int64_t j = bunmg_mp_call_col(c, lj);
-    if (bunmg_g2p(j, c->block, c->grid.prows) != c->blacs->prow) continue;
+    if (j >= c->cols || bunmg_g2p(j, c->block, c->grid.prows) != c->blacs->prow) continue;
     int64_t li = bunmg_g2l(j, c->block, c->grid.prows);
-    memcpy((char *)diagonal + (size_t)j * c->esize, (const char *)c->a + (size_t)(lj * c->lld + li) * c->esize, c->esize);
+    memcpy((char *)diagonal + (size_t)j * c->esize, (const char *)matrix + (size_t)(lj * c->lld + li) * c->esize, c->esize);
   }
   return BUNMG_OK;
 }
@@ -78,6 +79,107 @@ static void skew_vectors(mp_call *c, double by) {
   bunmg_mp_scale_reals(c->dtype, c->z, (size_t)(c->lld * c->local_cols), by);
 }
 
+static size_t matrix_bytes(const mp_call *c) { return (size_t)(c->lld * c->local_cols) * c->esize; }
+
+static bunmg_status task_getrf(void *p) {
+  mp_call *c = p;
+  return bunmg_pxgetrf(c->dtype, c->a, &c->desc, c->ipiv, &c->info);
+}
+
+static bunmg_status task_getrs(void *p) {
+  mp_call *c = p;
+  bunmg_status st = bunmg_pxgetrs(c->dtype, c->a, &c->desc, c->ipiv, c->b, &c->desc_b, &c->info);
+  if (st == BUNMG_OK && c->info != 0)
+    st = bunmg_fail_at(BUNMG_SOLVER_ERROR, c->info, -1, "p?getrs returned info %lld", (long long)c->info);
+  return st;
+}
+
+/* sygvd's copies of A and B for the probes, then B's factor. */
+static bunmg_status task_potrf_second(void *p) {
+  mp_call *c = p;
+  memcpy(c->a0, c->a, matrix_bytes(c));
+  memcpy(c->b0, c->second_work, matrix_bytes(c));
+  return bunmg_pxpotrf(c->dtype, c->second_work, &c->desc, &c->info);
+}
+
+static bunmg_status task_sygst(void *p) {
+  mp_call *c = p;
+  c->scale = 1;
+  return bunmg_pxsygst(c->dtype, c->a, &c->desc, c->second_work, &c->desc, &c->scale, &c->info);
+}
+
+static bunmg_status task_trsm(void *p) {
+  mp_call *c = p;
+  return bunmg_pxtrsm_lower_adjoint(c->dtype, c->second_work, &c->desc, c->z, &c->desc);
+}
+
+/* ||G (G^H Y - C)|| / (||G|| (||G|| ||Y|| + ||C||)) with Y = X (the first N rows of call->b)
+ * and C = the right-hand sides (c, call->b's layout). */
+static bunmg_status normal_residual(mp_call *call, const char *c, double *out) {
+  const bunmg_desc *db = &call->desc_b;
+  int32_t t = call->dtype;
+  bunmg_desc dy = *db;
+  dy.v[2] = (int)call->cols; /* X: the first N rows, the same local storage */
+  size_t count = (size_t)db->v[8] * (size_t)bunmg_numroc(db->v[3], db->v[5], call->blacs->pcol, 0, call->grid.pcols);
+  size_t reals = count * (bunmg_dtype_is_complex(t) ? 2 : 1);
+  char *r = calloc(count ? count : 1, call->esize), *s = calloc(count ? count : 1, call->esize);
+  if (!r || !s) {
+    free(r);
+    free(s);
+    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the normal equations' check");
+  }
+  bunmg_status st = bunmg_pxgemm(t, 'C', call->a0, &call->desc, call->b, &dy, r, db); /* r = G^H Y */
+  if (st == BUNMG_OK) {
+    for (size_t k = 0; k < reals; k++)
+      if (bunmg_dtype_real_size(t) == 4) ((float *)r)[k] -= ((const float *)c)[k];
+      else ((double *)r)[k] -= ((const double *)c)[k];
+    st = bunmg_pxgemm(t, 'N', call->a0, &call->desc, r, db, s, &dy); /* s = G r */
+  }
+  if (st == BUNMG_OK) {
+    double ng = bunmg_pxnorm(t, call->a0, &call->desc), ny = bunmg_pxnorm(t, call->b, &dy), nc = bunmg_pxnorm(t, c, db);
+    double scale = ng * (ng * ny + nc);
+    *out = bunmg_pxnorm(t, s, &dy) / (scale > 0 ? scale : 1);
+  }
+  free(r);
+  free(s);
+  return st;
+}
+
+/* p?gels, A's copy and the right-hand sides' kept (call->a0, call->b0) for the check. */
+static bunmg_status task_gels(void *p) {
+  mp_call *call = p;
+  memcpy(call->a0, call->a, matrix_bytes(call));
+  const bunmg_desc *db = &call->desc_b;
+  size_t bytes = (size_t)db->v[8] * (size_t)bunmg_numroc(db->v[3], db->v[5], call->blacs->pcol, 0, call->grid.pcols) *
+                 call->esize;
+  if (!(call->b0 = malloc(bytes ? bytes : 1))) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B");
+  memcpy(call->b0, call->b, bytes);
+  return bunmg_pxgels(call->dtype, call->a, &call->desc, call->b, db, &call->info);
+}
+
+static bunmg_status task_residual(void *p) {
+  mp_call *call = p;
+  return normal_residual(call, call->b0, &call->residual);
+}
+
+
+/* A's copy for the probes, then p?gesvd: U_G into z, VT_G into vt. */
+static bunmg_status task_gesvd(void *p) {
+  mp_call *c = p;
+  memcpy(c->a0, c->a, matrix_bytes(c));
+  bunmg_status st = bunmg_pxgesvd(c->dtype, c->a, &c->desc, c->w, c->z, &c->desc_u, c->vt, &c->desc, &c->info);
+  if (st == BUNMG_OK && c->info > 0)
+    st = bunmg_fail_at(BUNMG_NO_CONVERGENCE, c->info, -1, "p?gesvd did not converge (info %lld)", (long long)c->info);
+  return st;
+}
+
+static bunmg_status task_svd_v(void *p) {
+  mp_call *c = p;
+  bunmg_status st = bunmg_pxtranc(c->dtype, c->z, &c->desc_u, c->v, &c->desc_u);
+  if (st == BUNMG_OK) memcpy(c->a, c->vt, matrix_bytes(c));
+  return st;
+}
+
 static void release(mp_call *c) {
   free(c->probes.p);
   free(c->probes.gp);
@@ -105,8 +207,21 @@ const mp_engine bunmg_scalapack_engine = {
     .probes_check = bunmg_mp_probes_check,
     .convention = task_convention,
     .skew_vectors = skew_vectors,
+    .getrf = task_getrf,
+    .getrs = task_getrs,
+    .potrf_second = task_potrf_second,
+    .sygst = task_sygst,
+    .trsm = task_trsm,
+    .probes_generalized = bunmg_mp_probes_check_generalized,
+    .gels = task_gels,
+    .gels_residual = task_residual,
+    .gesvd = task_gesvd,
+    .svd_v = task_svd_v,
+    .probes_svd = bunmg_mp_probes_check_svd,
     .release = release,
     .factor_free = factor_free,
     .names = {"p?potrf", "p?potrs", "p?potri", "p?syevd", "p?hemm (the probes' image)", "the eigenvectors' probes",
-              "p?tranc (the eigenvectors' convention)"},
+              "p?tranc (the eigenvectors' convention)", "p?getrf", "p?getrs", "p?potrf (B)", "p?sygst",
+              "p?trsm (the back-transformation)", "the eigenvectors' probes", "p?gels", "the normal equations' check",
+              "p?gesvd", "p?tranc (V)", "the singular vectors' probes"},
 };

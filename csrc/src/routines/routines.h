@@ -55,10 +55,15 @@ bunmg_status bunmg_dense_workspace_of(bunmg_mesh *mesh, int32_t routine, int64_t
  * NOT_POSITIVE_DEFINITE naming the first minor that is not, or, when the diagonal shows none,
  * the solver's info (> 0). info < 0 is SOLVER_ERROR. */
 bunmg_status bunmg_verify_factor(int32_t dtype, const void *diagonal, int64_t n, int64_t info);
+/* An LU factor's diagonal (n elements, host): finite (else SOLVER_ERROR) and nonzero (else
+ * SINGULAR, index = the first zero pivot, 1-based); info < 0: SOLVER_ERROR. */
+bunmg_status bunmg_verify_lu(int32_t dtype, const void *diagonal, int64_t n, int64_t info);
 /* An inverse's diagonal: finite and positive (A^-1 of a positive definite A). */
 bunmg_status bunmg_verify_inverse(int32_t dtype, const void *diagonal, int64_t n);
 /* Eigenvalues: finite and ascending. */
 bunmg_status bunmg_verify_eigenvalues(int32_t dtype, const void *w, int64_t n);
+/* Singular values: finite, non-negative and descending. */
+bunmg_status bunmg_verify_singular_values(int32_t dtype, const void *s, int64_t n);
 /* X (host, column-major n x nrhs): finite. */
 bunmg_status bunmg_verify_solution(int32_t dtype, const void *x, int64_t n, int64_t nrhs);
 /* Applies an armed FACTOR_INFO fault to a factorization's info. */

@@ -46,6 +46,26 @@ bunmg_status bunmg_verify_inverse(int32_t dtype, const void *diagonal, int64_t n
   return BUNMG_OK;
 }
 
+bunmg_status bunmg_verify_lu(int32_t dtype, const void *diagonal, int64_t n, int64_t info) {
+  if (info < 0) return bunmg_fail_at(BUNMG_SOLVER_ERROR, info, -1, "the LU factorization rejected argument %lld", (long long)-info);
+  for (int64_t k = 0; k < n; k++) {
+    double re = real_of(dtype, diagonal, k), im = imag_of(dtype, diagonal, k);
+    if (!isfinite(re) || !isfinite(im))
+      return bunmg_fail_at(BUNMG_SOLVER_ERROR, k + 1, -1,
+                           "U[%lld][%lld] of A's LU factorization is not finite although A is: A's entries are too "
+                           "large for %s arithmetic",
+                           (long long)k, (long long)k, bunmg_dtype_name(dtype));
+    if (re == 0 && im == 0)
+      return bunmg_fail_at(BUNMG_SINGULAR, k + 1, -1,
+                           "A is singular: pivot %lld of its LU factorization with partial pivoting (U[%lld][%lld]) is "
+                           "exactly zero",
+                           (long long)k + 1, (long long)k, (long long)k);
+  }
+  return info > 0 ? bunmg_fail_at(BUNMG_SINGULAR, info, -1, "A is singular: the LU factorization found pivot %lld zero",
+                                  (long long)info)
+                  : BUNMG_OK;
+}
+
 bunmg_status bunmg_verify_eigenvalues(int32_t dtype, const void *w, int64_t n) {
   int single = bunmg_dtype_real_size(dtype) == 4;
   double previous = -INFINITY, scale = 0;
@@ -66,6 +86,24 @@ bunmg_status bunmg_verify_eigenvalues(int32_t dtype, const void *w, int64_t n) {
       return bunmg_fail_at(BUNMG_SOLVER_ERROR, k, -1,
                            "the eigensolver returned eigenvalues out of order (w[%lld] = %g < w[%lld] = %g)",
                            (long long)k, v, (long long)k - 1, previous);
+    previous = v;
+  }
+  return BUNMG_OK;
+}
+
+bunmg_status bunmg_verify_singular_values(int32_t dtype, const void *s, int64_t n) {
+  int single = bunmg_dtype_real_size(dtype) == 4;
+  double largest = n > 0 ? fabs(single ? ((const float *)s)[0] : ((const double *)s)[0]) : 0;
+  double slack = 64 * epsilon_of(dtype) * largest, previous = INFINITY;
+  for (int64_t k = 0; k < n; k++) {
+    double v = single ? ((const float *)s)[k] : ((const double *)s)[k];
+    if (!isfinite(v) || v < 0)
+      return bunmg_fail_at(BUNMG_SOLVER_ERROR, k, -1, "the SVD returned s[%lld] = %g, not finite and non-negative",
+                           (long long)k, v);
+    if (v > previous + slack)
+      return bunmg_fail_at(BUNMG_SOLVER_ERROR, k, -1,
+                           "the SVD returned singular values out of order (s[%lld] = %g > s[%lld] = %g)", (long long)k, v,
+                           (long long)k - 1, previous);
     previous = v;
   }
   return BUNMG_OK;
