@@ -2,7 +2,8 @@
 // grid. Every routine x dtype at N = 1, below a block, odd N and odd blocks, around 1000 with the
 // default block (256), judged by residuals and LAPACK's eigenvalues (mp-checks.ts); not positive
 // definite at the first minor, a block boundary and the last; NaN input; falsified eigen
-// results; device memory back where it was after every call.
+// results; device memory back where it was after every call; the routines the engine lacks
+// refused.
 import { afterAll, describe, expect, test } from "bun:test";
 import { Mesh, type DType } from "../../lib/index.ts";
 import { MpWorld } from "../../lib/mp.ts";
@@ -101,6 +102,22 @@ if (gpuSuite("mp engine on a GPU (cuSOLVERMp)")) {
       expectCaseFailed(cases[1]!, job, 1, "SOLVER_ERROR", { says: "the eigensolver's vectors are not orthonormal" });
       expectCaseFailed(cases[2]!, job, 2, "SOLVER_ERROR", { says: "does not satisfy A V = V diag(w)" });
       expectCaseCorrect(cases[3]!, job, 3);
+    });
+
+    test("getrs, sygvd, gels and gesvd (ScaLAPACK's only so far): UNSUPPORTED naming the routine and the engine, A (and B) unchanged, nothing left on the device", () => {
+      const cases = [
+        spdCase("no-getrs", "getrs", "float64", 9, {}),
+        spdCase("no-sygvd", "sygvd", "complex64", 9, {}),
+        spdCase("no-gels", "gels", "float32", 9, {}, { m: 12 }),
+        spdCase("no-gesvd", "gesvd", "complex128", 9, {}, { m: 12 }),
+        spdCase("after", "syevd", "float64", 9, {}),
+      ];
+      const before = free();
+      const job = run(world, cases);
+      for (const [i, routine] of ["getrs", "sygvd", "gels", "gesvd"].entries())
+        expectCaseFailed(cases[i]!, job, i, "UNSUPPORTED", { says: `mp_${routine}: ${routine} is not available on the cuSOLVERMp engine yet` });
+      expectCaseCorrect(cases[4]!, job, 4);
+      expect(free(), "device memory freed after the refusals").toBeGreaterThanOrEqual(before);
     });
 
     test("a second join in the process is INVALID_ARGUMENT; the world stays usable", () => {
