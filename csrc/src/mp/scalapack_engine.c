@@ -1,5 +1,4 @@
 /* The CPU engine (mp_engine.h): ScaLAPACK on the host, the call's matrix is its work buffer. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -162,7 +161,6 @@ static bunmg_status task_residual(void *p) {
   return normal_residual(call, call->b0, &call->residual);
 }
 
-
 /* A's copy for the probes, then p?gesvd: U_G into z, VT_G into vt. */
 static bunmg_status task_gesvd(void *p) {
   mp_call *c = p;
@@ -220,8 +218,11 @@ const mp_engine bunmg_scalapack_engine = {
     .probes_svd = bunmg_mp_probes_check_svd,
     .release = release,
     .factor_free = factor_free,
-    .names = {"p?potrf", "p?potrs", "p?potri", "p?syevd", "p?hemm (the probes' image)", "the eigenvectors' probes",
-              "p?tranc (the eigenvectors' convention)", "p?getrf", "p?getrs", "p?potrf (B)", "p?sygst",
-              "p?trsm (the back-transformation)", "the eigenvectors' probes", "p?gels", "the normal equations' check",
-              "p?gesvd", "p?tranc (V)", "the singular vectors' probes"},
+    .names = {.potrf = "p?potrf", .potrs = "p?potrs", .potri = "p?potri", .syevd = "p?syevd",
+              .image = "p?hemm (the probes' image)", .check = "the eigenvectors' probes",
+              .convention = "p?tranc (the eigenvectors' convention)", .getrf = "p?getrf", .getrs = "p?getrs",
+              .potrf_second = "p?potrf (B)", .sygst = "p?sygst", .trsm = "p?trsm (the back-transformation)",
+              .probes_generalized = "the eigenvectors' probes", .gels = "p?gels",
+              .gels_residual = "the normal equations' check", .gesvd = "p?gesvd", .svd_v = "p?tranc (V)",
+              .probes_svd = "the singular vectors' probes"},
 };
