@@ -49,9 +49,9 @@ struct mp_call {
   int borrowed;        /* a (and work, when the same) belongs to a factor */
   void *state;         /* the engine's per-call state (descriptors, device buffers) */
   char *staging;
-  /* what the routines' steps pass to their ScaLAPACK tasks */
+  /* what the routines' steps pass to the engine's tasks */
   int32_t flags;
-  int64_t info;        /* the last ScaLAPACK call's */
+  int64_t info;        /* the engine's last solver call's */
   char *b;             /* potrs: the distributed right-hand sides (host), descriptor desc_b */
   bunmg_desc desc_b;
   int64_t nrhs;
