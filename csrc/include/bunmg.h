@@ -535,7 +535,7 @@ typedef enum bunmg_grid_fault_at {
 } bunmg_grid_fault_at;
 BUNMG_API bunmg_status bunmg_grid_debug_inject(bunmg_group *group, int32_t kind, int32_t at, int64_t index);
 
-/* ---- the distributed engine on CPUs: MPI ranks and ScaLAPACK (mp) ----
+/* ---- the distributed engine: MPI ranks and ScaLAPACK (mp; on GPUs, bunmg_mp_join_gpu) ----
  * One process per rank, every rank of one MPI job (bunmg launch --engine mp runs mpirun; across
  * nodes the user's mpirun, or srun with PMIx). libbunmg links neither MPI nor ScaLAPACK: it loads
  * Open MPI's libmpi.so.40 ($BUNMG_MPI overrides) and ScaLAPACK for Open MPI
@@ -593,10 +593,10 @@ BUNMG_API bunmg_status bunmg_mp_redistribute(bunmg_mp *mp, const bunmg_grid *gri
  * the same order with the same N, dtype, options, nrhs and flags (a rank that differs fails
  * every rank with INVALID_ARGUMENT naming the field), and every rank returns the same status and
  * message; a rank's own failure ("rank r: ...") has detail device = r unless it names another.
- * The engine redistributes a copy of A into the grid layout, runs ScaLAPACK there, checks the
- * result (as the solvers of this header do, and eigenvectors' orthogonality and residual on
- * random probes: SOLVER_ERROR when ||V^H V z - z|| or ||A V z - V diag(w) z|| exceeds 30 N eps
- * of its scale) and writes results into A only after every check passed on every rank: on any
+ * The engine redistributes a copy of A into the grid layout, runs ScaLAPACK (or cuSOLVERMp)
+ * there, checks the result (as the solvers of this header do, and eigenvectors' orthogonality
+ * and residual on random probes: SOLVER_ERROR when ||V^H V z - z|| or ||A V z - V diag(w) z||
+ * exceeds 30 N eps of its scale) and writes results into A only after every check passed on every rank: on any
  * failure A is unchanged on every rank. Host arrays (b, w) are this rank's own. */
 typedef struct bunmg_mp_options {
   int64_t block;        /* MB = NB of the grid layout (square blocks); 0: 64 (ScaLAPACK), 256 (GPU) */

@@ -202,6 +202,31 @@ static bunmg_status read_info(mp_call *c, const char *after) {
   return st;
 }
 
+/* cusolverMpPotrf (0.9.1) fails with CUSOLVER_STATUS_INTERNAL_ERROR where A is not positive
+ * definite, info unset (first GPU run). The factor's diagonal tells: where this rank holds a pivot
+ * that is not real, finite and positive, the call goes on with info = that minor, and the check of
+ * the gathered diagonal (mp_cholesky.c) names the first one; else the failure stands. */
+static bunmg_status not_positive_definite(mp_call *c, bunmg_status failure) {
+  char message[1024];
+  snprintf(message, sizeof message, "%s", bunmg_last_error());
+  (void)cudaStreamSynchronize(gpu_of(c)->stream);
+  (void)cudaGetLastError();
+  void *diag = calloc((size_t)c->n, c->esize);
+  int64_t bad = -1;
+  if (diag && diagonal(c, c->a, diag) == BUNMG_OK)
+    for (int64_t j0 = 0; j0 < c->n && bad < 0; j0 += c->block) {
+      int64_t kb = j0 / c->block;
+      if (kb % c->grid.prows != c->blacs->prow || kb % c->grid.pcols != c->blacs->pcol) continue;
+      for (int64_t j = j0; j < c->n && j < j0 + c->block && bad < 0; j++)
+        if (bunmg_verify_factor(c->dtype, (char *)diag + (size_t)j * c->esize, 1, 0) != BUNMG_OK) bad = j;
+    }
+  free(diag);
+  if (bad < 0) return bunmg_fail(failure, "%s", message);
+  bunmg_clear_error();
+  c->info = bad + 1;
+  return BUNMG_OK;
+}
+
 static bunmg_status task_potrf(void *p) {
   mp_call *c = p;
   gpu_call *s = state_of(c);
@@ -213,13 +238,16 @@ static bunmg_status task_potrf(void *p) {
                                                           data_type(c), &w.device_bytes, &w.host_bytes),
                               "cusolverMpPotrf_bufferSize");
   if (st == BUNMG_OK) st = workspace_alloc(&w, "cusolverMpPotrf's workspace");
-  if (st == BUNMG_OK)
+  int failed = 0;
+  if (st == BUNMG_OK) {
     st = bunmg_cusolver_check(bunmg_cusolvermp.potrf(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, data_type(c),
                                                      w.device, w.device_bytes, w.host, w.host_bytes, s->info),
                               "cusolverMpPotrf");
+    failed = st != BUNMG_OK;
+  }
   if (st == BUNMG_OK) st = read_info(c, "cusolverMpPotrf");
   workspace_free(&w);
-  return st;
+  return failed ? not_positive_definite(c, st) : st;
 }
 
 static bunmg_status potrs_solve(mp_call *c, void *b, int64_t nrhs, cusolverMpMatrixDescriptor_t desc_b) {

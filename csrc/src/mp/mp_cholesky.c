@@ -14,7 +14,7 @@
  * gathered on every rank, real, finite and positive, else NOT_POSITIVE_DEFINITE naming the first
  * minor that is not. logdet from the same diagonal. */
 static bunmg_status factor(mp_call *call, double *logdet) {
-  bunmg_status st = bunmg_mp_call_engine(call, call->engine->potrf, call, call->engine->names.potrf);
+  bunmg_status st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, call->engine->potrf, call, call->engine->names.potrf));
   if (st != BUNMG_OK) return st;
   void *diagonal = malloc((size_t)call->n * call->esize);
   st = diagonal ? bunmg_mp_call_diagonal(call, call->a, diagonal)

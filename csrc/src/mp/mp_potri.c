@@ -22,7 +22,7 @@ bunmg_status bunmg_mp_potri(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   }
   if (st == BUNMG_OK) st = bunmg_mp_call_to_grid(call);
   const mp_engine *e = call ? call->engine : NULL;
-  if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, e->potrf, call, e->names.potrf);
+  if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, e->potrf, call, e->names.potrf));
   if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, call->a, diagonal);
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_factor(call->dtype, diagonal, call->n, call->info));
   if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, e->potri, call, e->names.potri));
