@@ -7,7 +7,7 @@
 // handles and device pointers are `ptr` (JS numbers).
 
 /** BUNMG_ABI_VERSION: bumped whenever a struct, enum or signature below changes. */
-export const ABI_VERSION = 7;
+export const ABI_VERSION = 8;
 
 /** bunmg_status, indexed by value. */
 export const STATUS_NAMES = [
@@ -339,6 +339,7 @@ export const symbols = {
 
   // the distributed engine on CPUs (mp): MPI ranks and ScaLAPACK; `buffer` options are a struct bunmg_mp_options
   bunmg_mp_join: { args: ["i64", "buffer"], returns: "i32" }, // timeout, mp**
+  bunmg_mp_join_gpu: { args: ["i64", "i32", "buffer"], returns: "i32" }, // timeout, device, mp**
   bunmg_mp_leave: { args: ["ptr"], returns: "i32" },
   bunmg_mp_info: { args: ["ptr", "buffer", "buffer"], returns: "i32" }, // int32* rank, size
   bunmg_mp_redistribute: { args: ["ptr", "buffer", "buffer", "i32", "i32"], returns: "i32" }, // grid, buffer, element bytes, flags

@@ -1,9 +1,10 @@
-// The distributed engine on CPUs (csrc/include/bunmg.h, "MPI ranks and ScaLAPACK"): this process
-// is one rank of an MPI job (`bunmg launch --engine mp`, or mpirun), holding its own rows of an
-// n x n matrix; the collective routines run ScaLAPACK over a 2D block-cyclic grid of every rank
-// and give each rank X, its rows of the inverse or of the eigenvectors, and every eigenvalue
-// (potrs, cholesky, potri, syevd for Hermitian A; getrs for a general A; sygvd for a pair; gels
-// and gesvd for a tall m x n A).
+// The distributed engine (csrc/include/bunmg.h, "MPI ranks and ScaLAPACK"): this process is one
+// rank, holding its own rows of an n x n matrix; the collective routines run ScaLAPACK on CPUs
+// (the ranks of an MPI job: `bunmg launch --engine mp`, or mpirun) or cuSOLVERMp on one GPU per
+// rank (engine "cusolvermp": a world of one without MPI, or the ranks of an MPI job) over a 2D
+// block-cyclic grid of every rank, and give each rank X, its rows of the inverse or of the
+// eigenvectors, and every eigenvalue (potrs, cholesky, potri, syevd for Hermitian A; getrs for a
+// general A; sygvd for a pair; gels and gesvd for a tall m x n A: ScaLAPACK only so far).
 // Every rank calls the same routines in the same order with the same n, dtype and options.
 import { ptr, type Pointer } from "bun:ffi";
 import { EIG, GRID_FLAGS, LAYOUT, MATRIX, MP_FAULT, MP_OPTIONS } from "./abi.ts";
@@ -36,7 +37,7 @@ export interface MpTallRows<D extends DType = DType> {
 
 /** The grid layout the engine redistributes into. Every rank passes the same. */
 export interface MpGridOptions {
-  /** MB = NB (ScaLAPACK takes square blocks); default 64 */
+  /** MB = NB (square blocks); default 64 (ScaLAPACK), 256 (cuSOLVERMp) */
   block?: number;
   /** the process grid (prows * pcols = ranks); default the squarest with prows <= pcols */
   prows?: number;
@@ -71,6 +72,16 @@ export interface MpGesvdResult<D extends DType> {
 
 export type MpFault = Exclude<keyof typeof MP_FAULT, "none">;
 
+/** The engine a world runs: ScaLAPACK on CPUs (default), or cuSOLVERMp on this rank's GPU. */
+export type MpEngine = "scalapack" | "cusolvermp";
+
+export interface MpJoinOptions {
+  timeoutMs?: number;
+  engine?: MpEngine;
+  /** the CUDA device of this rank (engine "cusolvermp"); default the launcher's local rank, else 0 */
+  device?: number;
+}
+
 function encodeOptions(options: MpGridOptions | null | undefined): Uint8Array {
   const o = optionsOf(options);
   const bytes = new Uint8Array(MP_OPTIONS.bytes);
@@ -84,31 +95,39 @@ function encodeOptions(options: MpGridOptions | null | undefined): Uint8Array {
   return bytes;
 }
 
-/** One rank of an MPI job running the CPU engine. leave() (or dispose) ends it; MPI itself stays
- * up until the process exits. After PEER_LOST or TIMEOUT the world is broken: every later
+/** One rank of the distributed engine. leave() (or dispose) ends it; MPI itself (when used)
+ * stays up until the process exits. After PEER_LOST or TIMEOUT the world is broken: every later
  * routine throws the same error, and the process should exit. */
 export class MpWorld {
   readonly rank: number;
   readonly size: number;
   readonly timeoutMs: number;
+  readonly engine: MpEngine;
   #handle: number;
   readonly #factors = new Set<MpFactor>();
 
-  private constructor(rank: number, size: number, timeoutMs: number, handle: number) {
+  private constructor(rank: number, size: number, timeoutMs: number, engine: MpEngine, handle: number) {
     this.rank = rank;
     this.size = size;
     this.timeoutMs = timeoutMs;
+    this.engine = engine;
     this.#handle = handle;
   }
 
   /** Joins the MPI job (collective: every rank joins). The launcher's variables, when set
    * (BUNMG_RANK, OMPI_COMM_WORLD_RANK, ...), must agree with MPI's rank and size. */
-  static join(options?: { timeoutMs?: number } | null): MpWorld {
-    const timeoutMs = checkInteger(optionsOf(options).timeoutMs ?? envTimeout() ?? DEFAULT_GROUP_TIMEOUT_MS, "timeoutMs", 1);
+  static join(options?: MpJoinOptions | null): MpWorld {
+    const o = optionsOf(options);
+    const timeoutMs = checkInteger(o.timeoutMs ?? envTimeout() ?? DEFAULT_GROUP_TIMEOUT_MS, "timeoutMs", 1);
+    const engine = o.engine ?? "scalapack";
+    if (engine !== "scalapack" && engine !== "cusolvermp") throw invalid(`engine must be "scalapack" or "cusolvermp", got ${describe(engine)}`);
+    if (engine === "scalapack" && o.device !== undefined) throw invalid(`device: the scalapack engine runs on CPUs; pass engine: "cusolvermp" for a GPU`);
     const launched = launcherRank();
+    const device = checkInteger(o.device ?? launched?.localRank ?? 0, "device", 0, 63);
     const lib = native();
     const out = new BigUint64Array(1);
-    check(lib.bunmg_mp_join(timeoutMs, out), "bunmg_mp_join");
+    if (engine === "cusolvermp") check(lib.bunmg_mp_join_gpu(timeoutMs, device, out), "bunmg_mp_join_gpu");
+    else check(lib.bunmg_mp_join(timeoutMs, out), "bunmg_mp_join");
     const handle = readPointer(out);
     const rank = new Int32Array(1);
     const size = new Int32Array(1);
@@ -117,7 +136,7 @@ export class MpWorld {
       lib.bunmg_mp_leave(asPointer(handle));
       throw invalid(`the launcher says rank ${launched.rank} of ${launched.size} (${launched.launcher}'s variables), but MPI says rank ${rank[0]} of ${size[0]}: was this process started by another launcher than its MPI job's?`);
     }
-    return new MpWorld(rank[0]!, size[0]!, timeoutMs, handle);
+    return new MpWorld(rank[0]!, size[0]!, timeoutMs, engine, handle);
   }
 
   get left(): boolean {

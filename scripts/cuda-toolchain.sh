@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs NVIDIA's CUDA 13.0 toolchain from its PyPI wheels into a folder (no root, no system
 # CUDA): nvcc, the headers, cudart, cuBLAS, cuSOLVER (cusolverMg.h), cuSPARSE, nvJitLink, NCCL,
-# and the cusolverMp header. Prints the toolkit root last, for CUDA_HOME (`bunmg build` looks
+# and the cusolverMp and cublasmp headers (the mp GPU engine). Prints the toolkit root last, for CUDA_HOME (`bunmg build` looks
 # there). Used by .ci/run and scripts/platform-package.ts; by hand:
 #
 #   CUDA_HOME=$(scripts/cuda-toolchain.sh ~/.cache/bunmg-cuda | tail -1) bunx bunmg build --cuda
@@ -15,20 +15,23 @@ prefix=${1:?usage: scripts/cuda-toolchain.sh PREFIX}
 toolkit='cuda-toolkit[nvcc,nvvm,cudart,cublas,cusolver,cusparse,nvjitlink,crt,cccl]==13.0.2'
 nccl='nvidia-nccl-cu13==2.32.3'
 cusolvermp='nvidia-cusolvermp-cu13==0.9.1.9318.post1'
+cublasmp='nvidia-cublasmp-cu13==0.10.0.3695'
 stamp="$prefix/.bunmg-toolchain"
 root="$prefix/nvidia/cu13"
 
 # --target writes only into PREFIX, so a distribution's "externally managed" Python may be used.
 export PIP_BREAK_SYSTEM_PACKAGES=1
-if [ "$(cat "$stamp" 2>/dev/null)" != "$toolkit $nccl $cusolvermp" ] || [ ! -x "$root/bin/nvcc" ]; then
+if [ "$(cat "$stamp" 2>/dev/null)" != "$toolkit $nccl $cusolvermp $cublasmp" ] || [ ! -x "$root/bin/nvcc" ]; then
   cache=(--no-cache-dir)
   [ -n "${PIP_CACHE_DIR:-}" ] && cache=()
   rm -rf "$prefix"
   mkdir -p "$prefix"
   python3 -m pip install -q "${cache[@]}" --disable-pip-version-check --target "$prefix" "$toolkit" "$nccl" >&2
-  # cusolverMp.h only (its dependencies would pull other CUDA versions): a folder of its own.
+  # cusolverMp.h and cublasmp.h only (their dependencies would pull other CUDA versions): a
+  # folder of its own each, where CMake looks beside the toolkit.
   python3 -m pip install -q "${cache[@]}" --disable-pip-version-check --no-deps --target "$prefix/mp" "$cusolvermp" >&2
-  echo "$toolkit $nccl $cusolvermp" >"$stamp"
+  python3 -m pip install -q "${cache[@]}" --disable-pip-version-check --no-deps --target "$prefix/cublasmp" "$cublasmp" >&2
+  echo "$toolkit $nccl $cusolvermp $cublasmp" >"$stamp"
 fi
 
 # The wheel layout, as nvcc and CMake's FindCUDAToolkit expect a toolkit: lib64 beside lib, and

@@ -685,6 +685,7 @@ const NULL_CASES: NullCase[] = [
   ["bunmg_rendezvous_bcast", "rendezvous NULL", err("INVALID_ARGUMENT", "rendezvous_bcast: the rendezvous is NULL"), () => c(abi.bunmg_rendezvous_bcast(NULL, new Uint8Array(1), 1))],
   ["bunmg_rendezvous_leave", "rendezvous NULL", { ok: "BUNMG_OK, like free(NULL)" }, () => c(abi.bunmg_rendezvous_leave(NULL))],
   ["bunmg_rendezvous_debug_inject", "rendezvous NULL for a fault of a handle", err("INVALID_ARGUMENT", "rendezvous_debug_inject: fault 1 needs a rendezvous"), () => c(abi.bunmg_rendezvous_debug_inject(NULL, 1))],
+  ["bunmg_mp_join_gpu", "out NULL", err("INVALID_ARGUMENT", "mp_join_gpu: mp output is NULL"), () => c(abi.bunmg_mp_join_gpu(1000, 0, NULL))],
 ];
 
 /** A bunmg_grid: 6 x 6 in 2 x 2 blocks on a prows x 1 grid. */

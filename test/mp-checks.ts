@@ -92,6 +92,13 @@ export function spdCase(id: string, routine: MpCase["routine"], dtype: DType, n:
   return { id, routine, dtype, n, options, a, b, nrhs, ...extra };
 }
 
+/** spdCase with A[p][p] = -1: not positive definite at minor p + 1. */
+export function npdCase(id: string, routine: MpCase["routine"], dtype: DType, n: number, p: number, block = 3): MpCase {
+  const k = spdCase(id, routine, dtype, n, { block });
+  k.a[(p * n + p) * components(dtype)] = -1;
+  return k;
+}
+
 // ---- checks ----
 
 const f64 = (a: number[]) => Float64Array.from(a);

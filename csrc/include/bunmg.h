@@ -23,7 +23,7 @@ extern "C" {
 /* Bumped whenever a struct, enum or signature of this header changes: bindings compare it with
  * their own at load (bunmg_abi_version), so a stale library fails clearly instead of reading the
  * wrong fields. */
-#define BUNMG_ABI_VERSION 7
+#define BUNMG_ABI_VERSION 8
 
 #define BUNMG_MAX_DEVICES 32
 /* Rows, columns and tile sizes beyond 2^40 describe no matrix that fits in memory; refusing them
@@ -535,7 +535,7 @@ typedef enum bunmg_grid_fault_at {
 } bunmg_grid_fault_at;
 BUNMG_API bunmg_status bunmg_grid_debug_inject(bunmg_group *group, int32_t kind, int32_t at, int64_t index);
 
-/* ---- the distributed engine on CPUs: MPI ranks and ScaLAPACK (mp) ----
+/* ---- the distributed engine: MPI ranks and ScaLAPACK (mp; on GPUs, bunmg_mp_join_gpu) ----
  * One process per rank, every rank of one MPI job (bunmg launch --engine mp runs mpirun; across
  * nodes the user's mpirun, or srun with PMIx). libbunmg links neither MPI nor ScaLAPACK: it loads
  * Open MPI's libmpi.so.40 ($BUNMG_MPI overrides) and ScaLAPACK for Open MPI
@@ -557,6 +557,20 @@ typedef struct bunmg_mp bunmg_mp;
  * starts as a singleton, a job of one rank. One handle per process at a time (INVALID_ARGUMENT
  * while another is joined). timeout_ms <= 0: 60000. */
 BUNMG_API bunmg_status bunmg_mp_join(int64_t timeout_ms, bunmg_mp **out);
+/* Joins as a rank of the GPU engine: cuSOLVERMp and cuBLASMp (libcusolverMp.so.0,
+ * libcublasmp.so.0) over NCCL (libnccl.so.2), loaded at run time from $BUNMG_CUSOLVERMP_LIBRARY,
+ * $BUNMG_CUBLASMP_LIBRARY (else beside $BUNMG_CUSOLVERMP_LIBRARY) and $BUNMG_NCCL_LIBRARY when
+ * set, else their pip wheels (nvidia-cusolvermp-cu13, nvidia-cublasmp-cu13, nvidia-nccl-cu13), else
+ * the loader path; LIBRARY_NOT_FOUND names the one missing, where it was looked for and its
+ * package. The rank computes on CUDA device `device` (of this process's visible ones). A process
+ * launched as one of several MPI ranks (OMPI_COMM_WORLD_SIZE or PMI_SIZE > 1) joins the MPI job as
+ * bunmg_mp_join does and shares rank 0's NCCL id over it; otherwise it is a world of one without
+ * MPI. The routines below keep their contract; under this engine the default block is 256, every
+ * cuSOLVERMp call runs on the worker under the timeout, the checks read the device's results
+ * before anything is copied back, and the eigenvectors' probes multiply by the whole of A (both
+ * triangles: a lower triangle that is not the upper one's conjugate fails with SOLVER_ERROR). One
+ * handle per process, of either engine. UNSUPPORTED in a build without the engine. */
+BUNMG_API bunmg_status bunmg_mp_join_gpu(int64_t timeout_ms, int32_t device, bunmg_mp **out);
 /* Frees the handle; not collective. INVALID_ARGUMENT while factors of it are alive. NULL is a
  * no-op. MPI stays initialized until the process exits (the launcher lets ranks exit without
  * MPI_Finalize); a broken handle stays allocated for the work abandoned in it. */
@@ -579,13 +593,13 @@ BUNMG_API bunmg_status bunmg_mp_redistribute(bunmg_mp *mp, const bunmg_grid *gri
  * the same order with the same N, dtype, options, nrhs and flags (a rank that differs fails
  * every rank with INVALID_ARGUMENT naming the field), and every rank returns the same status and
  * message; a rank's own failure ("rank r: ...") has detail device = r unless it names another.
- * The engine redistributes a copy of A into the grid layout, runs ScaLAPACK there, checks the
- * result (as the solvers of this header do, and eigenvectors' orthogonality and residual on
- * random probes: SOLVER_ERROR when ||V^H V z - z|| or ||A V z - V diag(w) z|| exceeds 30 N eps
- * of its scale) and writes results into A only after every check passed on every rank: on any
+ * The engine redistributes a copy of A into the grid layout, runs ScaLAPACK (or cuSOLVERMp)
+ * there, checks the result (as the solvers of this header do, and eigenvectors' orthogonality
+ * and residual on random probes: SOLVER_ERROR when ||V^H V z - z|| or ||A V z - V diag(w) z||
+ * exceeds 30 N eps of its scale) and writes results into A only after every check passed on every rank: on any
  * failure A is unchanged on every rank. Host arrays (b, w) are this rank's own. */
 typedef struct bunmg_mp_options {
-  int64_t block;        /* MB = NB of the grid layout (ScaLAPACK takes square blocks); 0: 64 */
+  int64_t block;        /* MB = NB of the grid layout (square blocks); 0: 64 (ScaLAPACK), 256 (GPU) */
   int32_t prows, pcols; /* the process grid, prows * pcols = ranks; 0 and 0: the squarest with prows
                            <= pcols; one of them 0: the other decides */
   int32_t order;        /* bunmg_grid_order of the ranks on the grid */

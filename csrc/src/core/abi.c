@@ -6,7 +6,7 @@
 
 int32_t bunmg_abi_version(void) { return BUNMG_ABI_VERSION; }
 
-_Static_assert(BUNMG_ABI_VERSION == 7, "lib/abi.ts ABI_VERSION");
+_Static_assert(BUNMG_ABI_VERSION == 8, "lib/abi.ts ABI_VERSION");
 _Static_assert(BUNMG_MAX_DEVICES == 32, "lib/abi.ts MAX_DEVICES");
 _Static_assert(BUNMG_MAX_EXTENT == (int64_t)1 << 40, "lib/abi.ts MAX_EXTENT");
 

@@ -95,6 +95,11 @@ typedef struct bunmg_library {
   const bunmg_symbol *symbols;
   size_t nsymbols;
   int loaded; /* set once every symbol is resolved; never unloaded */
+  /* A library outside cuSOLVER's naming (NCCL, cuSOLVERMp, cuBLASMp): its soname
+   * ("libnccl.so.2"), tried in the pip wheels' folder `wheel` ("nvidia/nccl/lib") and then by the
+   * loader path, instead of base; `package` (the pip package) for messages. Opened RTLD_GLOBAL,
+   * as the libraries that need it find it by soname. */
+  const char *soname, *wheel, *package;
 } bunmg_library;
 
 /* Loads the library once per process (thread-safe); LIBRARY_NOT_FOUND names what was tried. */

@@ -64,7 +64,7 @@ static const bunmg_symbol symbols[] = {
 enum { POTRI_SIZE_SYMBOL = 10, POTRI_SYMBOL = 14 }; /* their first entries above (by dtype), for messages */
 
 static bunmg_library library = {"cuSOLVERDn", "BUNMG_CUSOLVER", "libcusolver", symbols,
-                                 sizeof symbols / sizeof *symbols, 0};
+                                 sizeof symbols / sizeof *symbols, 0, NULL, NULL, NULL};
 bunmg_library *const bunmg_cusolverdn_library = &library; /* for bunmg doctor (probe.c) */
 
 /* ---- per-position state ---- */

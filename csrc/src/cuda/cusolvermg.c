@@ -63,7 +63,7 @@ static const bunmg_symbol symbols[] = {
 };
 
 static bunmg_library library = {"cuSOLVERMg", "BUNMG_CUSOLVERMG", "libcusolverMg", symbols,
-                                 sizeof symbols / sizeof *symbols, 0};
+                                 sizeof symbols / sizeof *symbols, 0, NULL, NULL, NULL};
 bunmg_library *const bunmg_cusolvermg_library = &library; /* for bunmg doctor (probe.c) */
 
 static bunmg_status load_library(void) { return bunmg_library_load(&library); }

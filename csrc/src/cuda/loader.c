@@ -40,7 +40,7 @@ typedef struct library_report {
   char looked[2048];
   void *handle;
 } library_report;
-static library_report reports[4];
+static library_report reports[8];
 
 static library_report *report_of(const bunmg_library *spec) {
   for (size_t i = 0; i < sizeof reports / sizeof *reports; i++)
@@ -73,14 +73,14 @@ static void preload_dependencies(const char *path) {
   }
 }
 
-static void *try_open(const char *path, attempts *a) {
+static void *try_open_mode(const char *path, attempts *a, int mode) {
   int n = snprintf(a->tried + a->len, sizeof a->tried - a->len, "%s%s", a->len ? ", " : "", path);
   if (n > 0) a->len = a->len + (size_t)n < sizeof a->tried ? a->len + (size_t)n : sizeof a->tried - 1;
   snprintf(a->last_path, sizeof a->last_path, "%s", path);
-  void *lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+  void *lib = dlopen(path, RTLD_NOW | mode);
   if (!lib && strchr(path, '/') && access(path, R_OK) == 0) {
     preload_dependencies(path); /* the file is there: maybe only its dependencies were missing */
-    lib = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+    lib = dlopen(path, RTLD_NOW | mode);
   }
   if (!lib) {
     const char *e = dlerror();
@@ -92,38 +92,52 @@ static void *try_open(const char *path, attempts *a) {
   return lib;
 }
 
+static void *try_open(const char *path, attempts *a) { return try_open_mode(path, a, RTLD_LOCAL); }
+
 /* The sonames of CUDA 13 (.so.12) and CUDA 11.1-12.x (.so.11), and where pip wheels put them:
  * nvidia-cusolver (CUDA 13) and nvidia-cusolver-cu12. */
 static const char *const versions[] = {"12", "11"};
 static const char *const wheel_folders[] = {"nvidia/cu13/lib", "nvidia/cusolver/lib"};
 
 /* The wheels in system, venv or user site-packages (Debian's pip installs into dist-packages,
- * hence "*-packages"). */
-static void *open_from_wheels(const char *base, attempts *a) {
+ * hence "*-packages"): folder/file in each. */
+static void *open_from_wheel(const char *folder, const char *file, attempts *a, int mode) {
   const char *venv = getenv("VIRTUAL_ENV"), *home = getenv("HOME");
   const char *roots[4][2] = {{"/usr/lib", ""}, {"/usr/local/lib", ""}, {venv, "/lib"}, {home, "/.local/lib"}};
   for (int r = 0; r < 4; r++) {
     if (!roots[r][0] || !roots[r][0][0]) continue;
-    for (int w = 0; w < 2; w++) {
-      char pattern[PATH_MAX];
-      glob_t g;
-      void *lib = NULL;
-      snprintf(pattern, sizeof pattern, "%s%s/python3*/*-packages/%s/%s.so.%s", roots[r][0], roots[r][1],
-               wheel_folders[w], base, versions[w]);
-      if (glob(pattern, 0, NULL, &g) == 0)
-        for (size_t i = 0; i < g.gl_pathc && !lib; i++) lib = try_open(g.gl_pathv[i], a);
-      else
-        note_looked(a, pattern, "no match");
-      globfree(&g);
-      if (lib) return lib;
-    }
+    char pattern[PATH_MAX];
+    glob_t g;
+    void *lib = NULL;
+    snprintf(pattern, sizeof pattern, "%s%s/python3*/*-packages/%s/%s", roots[r][0], roots[r][1], folder, file);
+    if (glob(pattern, 0, NULL, &g) == 0)
+      for (size_t i = 0; i < g.gl_pathc && !lib; i++) lib = try_open_mode(g.gl_pathv[i], a, mode);
+    else
+      note_looked(a, pattern, "no match");
+    globfree(&g);
+    if (lib) return lib;
+  }
+  return NULL;
+}
+
+static void *open_from_wheels(const char *base, attempts *a) {
+  for (int w = 0; w < 2; w++) {
+    char file[128];
+    snprintf(file, sizeof file, "%s.so.%s", base, versions[w]);
+    void *lib = open_from_wheel(wheel_folders[w], file, a, RTLD_LOCAL);
+    if (lib) return lib;
   }
   return NULL;
 }
 
 static void *open_library(const bunmg_library *spec, attempts *a) {
   const char *env = getenv(spec->env);
-  if (env && *env) return try_open(env, a); /* an explicit choice: no fallback behind it */
+  int mode = spec->soname ? RTLD_GLOBAL : RTLD_LOCAL;
+  if (env && *env) return try_open_mode(env, a, mode); /* an explicit choice: no fallback behind it */
+  if (spec->soname) {
+    void *lib = open_from_wheel(spec->wheel, spec->soname, a, mode);
+    return lib ? lib : try_open_mode(spec->soname, a, mode);
+  }
   static const char *const folders[] = {"", "/usr/local/cuda/lib64/"};
   for (int f = 0; f < 2; f++)
     for (int v = 0; v < 2; v++) {
@@ -148,9 +162,9 @@ bunmg_status bunmg_library_load(bunmg_library *spec) {
                           a.last_error);
     else if (!lib)
       status = bunmg_fail(BUNMG_LIBRARY_NOT_FOUND,
-                          "%s not found (install the CUDA toolkit or the nvidia-cusolver pip wheel, or set %s "
-                          "to the library's path); tried %s; last error: %s",
-                          spec->what, spec->env, a.tried, a.last_error);
+                          "%s not found (install %s, or set %s to the library's path); tried %s; last error: %s",
+                          spec->what, spec->package ? spec->package : "the CUDA toolkit or the nvidia-cusolver pip wheel",
+                          spec->env, a.tried, a.last_error);
     library_report *report = report_of(spec);
     if (report) {
       struct link_map *map = NULL;

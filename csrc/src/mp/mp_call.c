@@ -8,8 +8,6 @@
 #include "core/finite.h"
 #include "mp/mp_transport.h"
 
-#define DEFAULT_BLOCK 64
-
 /* The squarest grid with prows <= pcols, or the one the options fix. */
 static bunmg_status grid_of(const bunmg_mp_options *o, int32_t ranks, int32_t *prows, int32_t *pcols) {
   int32_t r = o ? o->prows : 0, c = o ? o->pcols : 0;
@@ -59,19 +57,33 @@ static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp, int t
   return BUNMG_OK;
 }
 
+/* UNSUPPORTED when the engine lacks one of the ops the routine needs (they are NULL). */
+static bunmg_status check_engine(const mp_engine *e, int32_t routine, const char *name) {
+  int lacks = 0;
+  switch (routine) {
+  case MP_GETRS: lacks = !e->getrf || !e->getrs; break;
+  case MP_SYGVD: lacks = !e->potrf_second || !e->sygst || !e->syevd || !e->trsm || !e->probes_generalized; break;
+  case MP_GELS: lacks = !e->gels || !e->gels_residual; break;
+  case MP_GESVD: lacks = !e->gesvd || !e->svd_v || !e->probes_svd; break;
+  default: break;
+  }
+  return lacks ? bunmg_fail(BUNMG_UNSUPPORTED, "%s is not available on the %s engine yet", name, e->name) : BUNMG_OK;
+}
+
 /* Everything this rank can check alone, then the copy of its rows into the work buffer. */
 static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_request *q) {
   bunmg_mp *mp = call->mp;
   bunmg_status st = check_local(a, mp, q->routine == MP_GELS || q->routine == MP_GESVD);
   if (st != BUNMG_OK) return st;
   const bunmg_mp_options *o = q->options;
+  int64_t default_block = call->engine->default_block;
   call->dtype = a->dtype;
   call->esize = bunmg_dtype_size(a->dtype);
   call->n = a->rows;
   call->cols = a->cols;
-  call->block = o && o->block ? o->block : DEFAULT_BLOCK;
+  call->block = o && o->block ? o->block : default_block;
   if (call->block < 1 || call->block > BUNMG_MAX_EXTENT)
-    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: block must be in 0..2^40 (0: %d), got %lld", DEFAULT_BLOCK,
+    return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: block must be in 0..2^40 (0: %lld), got %lld", (long long)default_block,
                       (long long)call->block);
   if (o && o->order != BUNMG_GRID_ROW_MAJOR && o->order != BUNMG_GRID_COL_MAJOR)
     return bunmg_fail(BUNMG_INVALID_ARGUMENT, "options: order must be 0 (row-major) or 1 (column-major), got %d", o->order);
@@ -103,7 +115,8 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
                         (long long)a->cols, bunmg_dtype_name(a->dtype), (long long)q->second->rows,
                         (long long)q->second->cols, bunmg_dtype_name(q->second->dtype));
   }
-  if ((st = bunmg_scalapack_load()) != BUNMG_OK) return st;
+  if ((st = check_engine(call->engine, q->routine, call->name)) != BUNMG_OK) return st;
+  if ((st = call->engine->load()) != BUNMG_OK) return st;
   int64_t s = bunmg_ceil_div(call->n, mp->size);
   call->first = (int64_t)mp->rank * s;
   call->rows = call->first >= call->n ? 0 : call->n - call->first < s ? call->n - call->first : s;
@@ -119,6 +132,7 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
   call->staging = malloc((staging ? staging : 1) * call->esize);
   if (!call->work || !call->staging)
     return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of A (%zu bytes)", capacity * call->esize);
+  call->a = call->work;
   if (call->rows > 0) memcpy(call->work, a->shards[0], (size_t)(call->rows * call->cols) * call->esize);
   if (q->routine == MP_SYGVD) {
     if (!(call->second_work = malloc(capacity * call->esize)))
@@ -150,6 +164,7 @@ bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, 
   bunmg_status st = bunmg_mp_enter(mp);
   if (st != BUNMG_OK) return st;
   call->mp = mp;
+  call->engine = mp->engine;
   call->entered = 1;
   st = prepare(call, local, request);
   const bunmg_mp_options *o = request->options;
@@ -160,9 +175,7 @@ bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, 
                                        "options.block", "options.prows", "options.pcols", "options.order"};
   st = bunmg_mp_agree(mp, st, signature, fields, 10, name);
   if (st != BUNMG_OK) return st;
-  st = bunmg_blacs_grid(mp, call->grid.prows, call->grid.pcols, call->grid.order, &call->blacs);
-  if (st == BUNMG_OK) st = bunmg_scalapack_desc(&call->desc, call->blacs, call->cols, call->n, call->block, call->block, call->lld);
-  return st;
+  return call->engine->begin(call);
 }
 
 bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *f, const char *name) {
@@ -171,6 +184,7 @@ bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *f, co
   bunmg_status st = f ? bunmg_mp_enter(f->mp) : bunmg_fail(BUNMG_INVALID_ARGUMENT, "factor is NULL");
   if (st != BUNMG_OK) return st;
   call->mp = f->mp;
+  call->engine = f->mp->engine;
   call->entered = 1;
   call->dtype = f->dtype;
   call->esize = bunmg_dtype_size(f->dtype);
@@ -182,9 +196,9 @@ bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *f, co
   call->lld = f->lld;
   call->local_rows = f->local_rows;
   call->local_cols = f->local_cols;
-  call->work = f->l;
+  call->a = f->l;
   call->borrowed = 1;
-  return BUNMG_OK;
+  return call->engine->begin(call);
 }
 
 bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
@@ -195,20 +209,19 @@ bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st) {
     if (call->local) bunmg_error_suffix(call->second ? " (A and B are unchanged on this rank)" : " (A is unchanged on this rank)");
   }
   if (call->abandoned || (call->mp && call->mp->broken != BUNMG_OK)) return st; /* MPI or a worker may use it */
+  if (call->engine) {
+    void *engines[] = {call->z, call->a0, call->b0, call->vt};
+    for (size_t i = 0; i < sizeof engines / sizeof *engines; i++)
+      if (engines[i]) call->engine->free_matrix(call, engines[i]);
+    call->engine->release(call);
+  }
   if (!call->borrowed) free(call->work);
   free(call->staging);
   free(call->second_work);
   free(call->ipiv);
   free(call->b);
-  free(call->z);
-  free(call->a0);
-  free(call->vt);
-  free(call->b0);
   free(call->w);
-  free(call->probes.p);
-  free(call->probes.gp);
-  free(call->probes.t1);
-  free(call->probes.t2);
+  free(call->v);
   bunmg_grid_plan_destroy(call->plan);
   free(call);
   return st;
@@ -218,11 +231,16 @@ bunmg_status bunmg_mp_call_to_grid(mp_call *call) {
   bunmg_status st = bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 0);
   if (st == BUNMG_OK && call->second_work)
     st = bunmg_mp_execute(call->mp, call->plan, call->second_work, call->staging, call->esize, 0);
+  if (st == BUNMG_OK && call->engine->upload)
+    st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, call->engine->upload, call, "the upload of A"));
   return st;
 }
 
 bunmg_status bunmg_mp_call_to_rows(mp_call *call) {
-  return bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 1);
+  bunmg_status st = BUNMG_OK;
+  if (call->engine->download)
+    st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, call->engine->download, call, "the download of the result"));
+  return st == BUNMG_OK ? bunmg_mp_execute(call->mp, call->plan, call->work, call->staging, call->esize, 1) : st;
 }
 
 void bunmg_mp_call_store(const mp_call *call) {
@@ -272,16 +290,25 @@ int64_t bunmg_mp_call_col(const mp_call *call, int64_t lj) {
 }
 
 bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal) {
-  size_t esize = call->esize;
-  memset(diagonal, 0, (size_t)call->cols * esize);
-  for (int64_t lj = 0; lj < call->local_cols; lj++) {
-    int64_t j = bunmg_mp_call_col(call, lj);
-    if (j >= call->cols || bunmg_g2p(j, call->block, call->grid.prows) != call->blacs->prow) continue;
-    int64_t li = bunmg_g2l(j, call->block, call->grid.prows);
-    memcpy((char *)diagonal + (size_t)j * esize, (const char *)matrix + (size_t)(lj * call->lld + li) * esize, esize);
-  }
+  memset(diagonal, 0, (size_t)call->cols * call->esize);
+  bunmg_status st = bunmg_mp_call_agree(call, call->engine->diagonal(call, matrix, diagonal));
+  if (st != BUNMG_OK) return st;
   /* one rank holds each element and the others add zeros: the sum is exact */
   int64_t reals = call->cols * (bunmg_dtype_is_complex(call->dtype) ? 2 : 1);
   return bunmg_mp_allreduce(call->mp, diagonal, reals, bunmg_dtype_real_size(call->dtype) == 4 ? MP_FLOAT : MP_DOUBLE,
                             MP_SUM, "the gathering of the diagonal");
+}
+
+void bunmg_mp_conjugate(int32_t dtype, void *data, size_t count) {
+  if (dtype == BUNMG_COMPLEX64)
+    for (size_t k = 0; k < count; k++) ((float *)data)[2 * k + 1] = -((float *)data)[2 * k + 1];
+  else if (dtype == BUNMG_COMPLEX128)
+    for (size_t k = 0; k < count; k++) ((double *)data)[2 * k + 1] = -((double *)data)[2 * k + 1];
+}
+
+void bunmg_mp_scale_reals(int32_t dtype, void *data, size_t count, double by) {
+  size_t reals = count * (bunmg_dtype_is_complex(dtype) ? 2 : 1);
+  for (size_t k = 0; k < reals; k++)
+    if (bunmg_dtype_real_size(dtype) == 4) ((float *)data)[k] *= (float)by;
+    else ((double *)data)[k] *= by;
 }

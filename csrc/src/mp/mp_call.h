@@ -1,11 +1,12 @@
 /* One call of an mp routine, the steps every routine shares: checks and agreement, a copy of the
- * rank's rows redistributed into the grid layout, ScaLAPACK on the worker, the way back, and the
- * collectives the checks of results need. A itself is written only by bunmg_mp_call_store, after
+ * rank's rows redistributed into the grid layout, the world's engine (mp_engine.h) on the worker,
+ * the way back, and the collectives the checks of results need. A itself is written only by bunmg_mp_call_store, after
  * every check passed on every rank. */
 #ifndef BUNMG_MP_CALL_H
 #define BUNMG_MP_CALL_H
 
 #include "mp/grid_plan.h"
+#include "mp/mp_engine.h"
 #include "mp/scalapack.h"
 
 /* The calls' codes in the agreement: bunmg_routine's, and these. */
@@ -18,7 +19,7 @@ typedef struct mp_request {
   const void *b;   /* potrs, getrs, gels: every rank's b (rank 0's is B), checked; NULL otherwise */
   int64_t nrhs;
   int32_t flags;   /* syevd, sygvd, gesvd */
-  const bunmg_matrix *second; /* sygvd: B, Hermitian like A, distributed as A */
+  const bunmg_matrix *second; /* sygvd: B, Hermitian like A, distributed as A; gesvd: V (output) */
 } mp_request;
 
 /* Random probe columns for checking eigenvectors (mp_probes.c): P, G P and two scratch blocks,
@@ -30,8 +31,9 @@ typedef struct mp_probes {
 } mp_probes;
 
 /* The call's state lives on the heap: a worker abandoned in MPI may still read it. */
-typedef struct mp_call {
+struct mp_call {
   bunmg_mp *mp;
+  const mp_engine *engine;
   const char *name;
   const bunmg_matrix *local;
   int32_t dtype;
@@ -44,26 +46,34 @@ typedef struct mp_call {
   const mp_blacs *blacs;
   bunmg_desc desc;     /* A's, the grid layout of `work` */
   int64_t lld, local_rows, local_cols;
-  char *work;          /* plan capacity elements: the copy of A (or a factor's, borrowed) */
+  char *work;          /* plan capacity elements: the copy of A (host) */
+  void *a;             /* the call's matrix where the engine keeps it (work, or device memory) */
   const bunmg_matrix *second;
   char *second_work;   /* sygvd: the copy of B, moved to the grid with A */
   int *ipiv;           /* getrs: the LU's pivots */
-  int borrowed;        /* work belongs to a factor */
+  int borrowed;        /* a (and work, when the same) belongs to a factor */
+  void *state;         /* the engine's per-call state (descriptors, device buffers) */
   char *staging;
-  /* what the routines' steps pass to their ScaLAPACK tasks */
+  /* what the routines' steps pass to the engine's tasks */
   int32_t flags;
-  int64_t info;        /* the last ScaLAPACK call's */
-  char *b;             /* potrs: the distributed right-hand sides, descriptor desc_b */
+  int64_t info;        /* the last solver call's */
+  char *b;             /* potrs, getrs, gels: the distributed right-hand sides (host), descriptor desc_b */
   bunmg_desc desc_b;
-  char *z;             /* syevd, sygvd: the eigenvectors; potri: the transpose */
-  char *a0, *b0;       /* sygvd: A and B in the grid layout, kept for the probes (gels, gesvd: A; gels's b0: B) */
-  char *vt;            /* gesvd: the view's right singular vectors (A's U), with A's descriptor */
+  int64_t nrhs;
+  /* the engine's memory (engine->matrix: A's distribution; freed by engine->free_matrix): */
+  void *z;             /* syevd, sygvd: the eigenvectors; potri: scratch; gesvd: U_G */
+  void *a0, *b0;       /* sygvd: A and B in the grid layout, kept for the probes (gels, gesvd: A; gels's b0: B,
+                          desc_b's layout) */
+  void *vt;            /* gesvd: the view's right singular vectors (A's U), with A's descriptor */
   void *w;             /* syevd, sygvd: the eigenvalues (N reals); gesvd: the singular values */
+  double scale;        /* sygvd: the reduction's scale of the eigenvalues */
+  bunmg_desc desc_u;   /* gesvd: U_G, N x N on A's grid */
+  char *v;             /* gesvd: U_G^H (svd_v), then V's rows: the capacity of V's plan (host) */
   mp_probes probes;
   double orthogonality, residual;
   int entered;         /* mp was entered */
   int abandoned;       /* MPI or a worker may still use the call's memory: it is never freed */
-} mp_call;
+};
 
 /* A Cholesky factor in the grid layout, in memory of its own. */
 struct bunmg_mp_factor {
@@ -74,13 +84,14 @@ struct bunmg_mp_factor {
   const mp_blacs *blacs;
   bunmg_desc desc;
   int64_t lld, local_rows, local_cols;
-  char *l;
+  void *l; /* the factor where the engine keeps it */
   double logdet;
 };
 
 /* Allocates the call, enters mp, checks every argument and the rank's rows (finite upper
  * triangle), copies them into the call's work buffer, agrees with every rank on the call and its
- * outcome, and makes the BLACS grid. Whatever it returns, end the call with bunmg_mp_call_end
+ * outcome, and begins the engine's part (its grid and descriptors). UNSUPPORTED, before anything
+ * moves, when the engine lacks an op the routine needs. Whatever it returns, end the call with bunmg_mp_call_end
  * (*out is NULL only when out of memory for it). */
 bunmg_status bunmg_mp_call_begin(mp_call **out, bunmg_mp *mp, const char *name, const bunmg_matrix *local,
                                  const mp_request *request);
@@ -90,8 +101,8 @@ bunmg_status bunmg_mp_call_of_factor(mp_call **out, const bunmg_mp_factor *facto
  * broken), leaves mp and prefixes a failure with the name. NULL: st. */
 bunmg_status bunmg_mp_call_end(mp_call *call, bunmg_status st);
 
-/* The work buffer (and the second one, when the call has it) to the grid layout; the work
- * buffer back to rows. */
+/* The work buffer (and the second one, when the call has it) to the grid layout, then to the
+ * engine (its upload); the call's matrix back from the engine and the work buffer to rows. */
 bunmg_status bunmg_mp_call_to_grid(mp_call *call);
 bunmg_status bunmg_mp_call_to_rows(mp_call *call);
 /* Rows of the work buffer (row layout again) into A. */
@@ -103,25 +114,26 @@ bunmg_status bunmg_mp_call_engine(mp_call *call, bunmg_mp_task task, void *arg, 
 bunmg_status bunmg_mp_call_agree(mp_call *call, bunmg_status mine);
 
 /* X for rank 0's b (row-major, A's rows x nrhs) on every rank by `task` (which solves into
- * call->b, descriptor desc_b, X in its first A's-columns rows), written into the first rows of
- * each rank's b once X passed its check everywhere. `conjugate`: the engine's view is conj(A) (Hermitian A), so B goes in conjugated
- * and X comes back the same way; else it is A^T and the task solves with the transpose. `check`
- * (NULL: none), on the caller's thread after the task: the routine's own checks of call->b,
- * collective, their outcome agreed. */
+ * call->b, descriptor desc_b, call->nrhs columns, X in its first A's-columns rows), written into
+ * the first rows of each rank's b once X passed its check everywhere. `conjugate`: the engine's
+ * view is conj(A) (Hermitian A), so B goes in conjugated and X comes back the same way; else it is
+ * A^T and the task solves with the transpose. `check` (NULL: none), on the caller's thread after
+ * the task: the routine's own checks of call->b, collective, their outcome agreed. */
 bunmg_status bunmg_mp_call_solve(mp_call *call, void *b, int64_t nrhs, bunmg_mp_task task, const char *what,
                                  int conjugate, bunmg_status (*check)(mp_call *call));
 
-/* syevd's steps that sygvd shares (mp_syevd.c): the worker task that turns call->z into the
- * user's convention in call->work, and the falsified results of bunmg_mp_debug_inject. */
-bunmg_status bunmg_mp_eigenvector_convention(void *call);
+/* The falsified results of bunmg_mp_debug_inject (mp_syevd.c), shared by syevd, sygvd, gesvd. */
 void bunmg_mp_skew_eigen(mp_call *call);
 
-/* A local matrix on the call's grid with A's distribution: lld * local columns elements
+/* A host matrix on the call's grid with A's distribution: lld * local columns elements
  * (zeroed), or NULL with OUT_OF_MEMORY set. */
 void *bunmg_mp_call_matrix(const mp_call *call, const char *what);
-/* The diagonal of a distributed matrix with A's descriptor (its view, A's columns x A's rows),
+/* The diagonal of an engine's matrix with A's distribution (its view, A's columns x A's rows),
  * on every rank (A's columns elements). */
 bunmg_status bunmg_mp_call_diagonal(mp_call *call, const void *matrix, void *diagonal);
+/* Elements (count of dtype) conjugated in place (real dtypes: nothing), or scaled. */
+void bunmg_mp_conjugate(int32_t dtype, void *data, size_t count);
+void bunmg_mp_scale_reals(int32_t dtype, void *data, size_t count, double by);
 /* Global row of local row li and global column of local column lj of a matrix with A's blocks. */
 int64_t bunmg_mp_call_row(const mp_call *call, int64_t li);
 int64_t bunmg_mp_call_col(const mp_call *call, int64_t lj);

@@ -1,6 +1,6 @@
-/* Cholesky on the grid (p?potrf), solves with the factor (p?potrs), potrs, and the factor handle.
- * The factor is made from the call's copy of A, so A itself is never written. The engine sees
- * G = conj(A) (the column-major view of the row-major A): A X = B is G conj(X) = conj(B), so B
+/* Cholesky on the grid (the engine's potrf), solves with the factor (its potrs), potrs, and the
+ * factor handle. The factor is made from the call's copy of A, so A itself is never written. The
+ * engine sees G = conj(A) (the column-major view of the row-major A): A X = B is G conj(X) = conj(B), so B
  * goes in conjugated and X comes back the same way. */
 #include <stdlib.h>
 #include <string.h>
@@ -10,26 +10,14 @@
 #include "mp/mp_call.h"
 #include "routines/routines.h"
 
-static bunmg_status task_potrf(void *p) {
-  mp_call *c = p;
-  return bunmg_pxpotrf(c->dtype, c->work, &c->desc, &c->info);
-}
-
-static bunmg_status task_potrs(void *p) {
-  mp_call *c = p;
-  bunmg_status st = bunmg_pxpotrs(c->dtype, c->work, &c->desc, c->b, &c->desc_b, &c->info);
-  if (st == BUNMG_OK && c->info != 0) st = bunmg_info_status(BUNMG_INFO_POTRS, c->info);
-  return st;
-}
-
-/* The factorization of the call's work buffer (grid layout) and its check: the factor's diagonal,
+/* The factorization of the call's matrix (grid layout) and its check: the factor's diagonal,
  * gathered on every rank, real, finite and positive, else NOT_POSITIVE_DEFINITE naming the first
  * minor that is not. logdet from the same diagonal. */
 static bunmg_status factor(mp_call *call, double *logdet) {
-  bunmg_status st = bunmg_mp_call_engine(call, task_potrf, call, "p?potrf");
+  bunmg_status st = bunmg_mp_call_agree(call, bunmg_mp_call_engine(call, call->engine->potrf, call, call->engine->names.potrf));
   if (st != BUNMG_OK) return st;
   void *diagonal = malloc((size_t)call->n * call->esize);
-  st = diagonal ? bunmg_mp_call_diagonal(call, call->work, diagonal)
+  st = diagonal ? bunmg_mp_call_diagonal(call, call->a, diagonal)
                 : bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the factor's diagonal");
   if (st == BUNMG_OK) {
     st = bunmg_verify_factor(call->dtype, diagonal, call->n, call->info);
@@ -48,7 +36,7 @@ bunmg_status bunmg_mp_potrs(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   double logdet;
   if (st == BUNMG_OK) st = bunmg_mp_call_to_grid(call);
   if (st == BUNMG_OK) st = factor(call, &logdet);
-  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_potrs, "p?potrs", 1, NULL);
+  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, call->engine->potrs, call->engine->names.potrs, 1, NULL);
   return bunmg_mp_call_end(call, st);
 }
 
@@ -69,8 +57,9 @@ bunmg_status bunmg_mp_cholesky(bunmg_mp *mp, const bunmg_matrix *local, const bu
   if (st == BUNMG_OK) st = factor(call, &f->logdet);
   if (st == BUNMG_OK) {
     *f = (bunmg_mp_factor){mp, call->dtype, call->n, call->block, call->grid, call->blacs, call->desc, call->lld,
-                           call->local_rows, call->local_cols, call->work, f->logdet};
-    call->work = NULL; /* the factor's now */
+                           call->local_rows, call->local_cols, call->a, f->logdet};
+    if (call->a == call->work) call->work = NULL; /* the factor's now */
+    call->a = NULL;
     mp->factors++;
     *out = f;
   } else if (!mp || mp->broken == BUNMG_OK) {
@@ -91,7 +80,7 @@ bunmg_status bunmg_mp_factor_solve(bunmg_mp_factor *factor, void *b, int64_t nrh
     else if (factor->mp->rank == 0) st = bunmg_check_finite_rhs(factor->dtype, b, factor->n, nrhs);
     st = bunmg_mp_agree(factor->mp, st, signature, fields, 3, "factor_solve");
   }
-  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, task_potrs, "p?potrs", 1, NULL);
+  if (st == BUNMG_OK) st = bunmg_mp_call_solve(call, b, nrhs, call->engine->potrs, call->engine->names.potrs, 1, NULL);
   return bunmg_mp_call_end(call, st);
 }
 
@@ -113,7 +102,7 @@ bunmg_status bunmg_mp_factor_destroy(bunmg_mp_factor *factor) {
   }
   mp->factors--;
   if (st == BUNMG_OK) { /* broken: a worker abandoned in a solve may still read it */
-    free(factor->l);
+    mp->engine->factor_free(factor);
     free(factor);
     bunmg_mp_exit(mp);
   }

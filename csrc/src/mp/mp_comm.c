@@ -49,6 +49,7 @@ static bunmg_mpi_handle type_of(const bunmg_mpi *mpi, mp_type type, size_t *byte
 
 bunmg_status bunmg_mp_allreduce(bunmg_mp *mp, void *data, int64_t count, mp_type type, mp_op op, const char *what) {
   if (mp->broken != BUNMG_OK) return bunmg_mp_reported(mp);
+  if (!mp->mpi) return BUNMG_OK; /* a world of one without MPI */
   size_t esize;
   bunmg_mpi_handle t = type_of(mp->mpi, type, &esize);
   size_t bytes = (size_t)count * esize;
@@ -77,6 +78,7 @@ bunmg_status bunmg_mp_allreduce(bunmg_mp *mp, void *data, int64_t count, mp_type
 
 bunmg_status bunmg_mp_bcast(bunmg_mp *mp, void *data, size_t bytes, int32_t root, const char *what) {
   if (mp->broken != BUNMG_OK) return bunmg_mp_reported(mp);
+  if (!mp->mpi) return BUNMG_OK;
   char *copy = malloc(bytes ? bytes : 1);
   if (!copy) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "%s: out of host memory (%zu bytes)", what, bytes);
   if (mp->rank == root) memcpy(copy, data, bytes);

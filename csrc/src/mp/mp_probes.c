@@ -23,7 +23,7 @@ static double probe_value(int64_t i, int64_t k, int part) {
 
 static int64_t probe_cols(const mp_call *c) { return bunmg_numroc(MP_PROBES, c->block, c->blacs->pcol, 0, c->grid.pcols); }
 
-static size_t probe_reals(const mp_call *c) {
+size_t bunmg_mp_probes_reals(const mp_call *c) {
   int64_t cols = probe_cols(c);
   return (size_t)(c->lld * (cols > 0 ? cols : 1)) * (bunmg_dtype_is_complex(c->dtype) ? 2 : 1);
 }
@@ -37,17 +37,15 @@ static double get_real(int32_t dtype, const void *p, size_t k) {
   return bunmg_dtype_real_size(dtype) == 4 ? (double)((const float *)p)[k] : ((const double *)p)[k];
 }
 
-bunmg_status bunmg_mp_probes_create(mp_call *c) {
+bunmg_status bunmg_mp_probes_alloc(mp_call *c) {
   mp_probes *pr = &c->probes;
-  size_t reals = probe_reals(c), rsize = bunmg_dtype_real_size(c->dtype);
+  size_t reals = bunmg_mp_probes_reals(c), rsize = bunmg_dtype_real_size(c->dtype);
   pr->p = calloc(reals, rsize);
   pr->gp = calloc(reals, rsize);
   pr->t1 = calloc(reals, rsize);
   pr->t2 = calloc(reals, rsize);
   if (!pr->p || !pr->gp || !pr->t1 || !pr->t2)
     return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the eigenvectors' probes");
-  bunmg_status st = bunmg_scalapack_desc(&pr->desc, c->blacs, c->cols, MP_PROBES, c->block, c->block, c->lld);
-  if (st != BUNMG_OK) return st;
   int parts = bunmg_dtype_is_complex(c->dtype) ? 2 : 1;
   for (int64_t lj = 0; lj < probe_cols(c); lj++) {
     int64_t k = bunmg_mp_call_col(c, lj);
@@ -59,14 +57,39 @@ bunmg_status bunmg_mp_probes_create(mp_call *c) {
   return BUNMG_OK;
 }
 
+bunmg_status bunmg_mp_probes_create(mp_call *c) {
+  bunmg_status st = bunmg_mp_probes_alloc(c);
+  return st == BUNMG_OK ? bunmg_scalapack_desc(&c->probes.desc, c->blacs, c->cols, MP_PROBES, c->block, c->block, c->lld)
+                        : st;
+}
+
 bunmg_status bunmg_mp_probes_image(void *p) {
   mp_call *c = p;
-  return bunmg_pxhemm(c->dtype, c->work, &c->desc, c->probes.p, &c->probes.desc, c->probes.gp, &c->probes.desc);
+  return bunmg_pxhemm(c->dtype, c->a, &c->desc, c->probes.p, &c->probes.desc, c->probes.gp, &c->probes.desc);
+}
+
+void bunmg_mp_probes_scale(const mp_call *c, void *t1) {
+  int32_t t = c->dtype;
+  int parts = bunmg_dtype_is_complex(t) ? 2 : 1;
+  for (int64_t lj = 0; lj < probe_cols(c); lj++)
+    for (int64_t li = 0; li < c->local_rows; li++) {
+      double wi = get_real(t, c->w, (size_t)bunmg_mp_call_row(c, li));
+      for (int part = 0; part < parts; part++) {
+        size_t k = (size_t)(lj * c->lld + li) * (size_t)parts + (size_t)part;
+        set_real(t, t1, k, get_real(t, t1, k) * wi);
+      }
+    }
+}
+
+double bunmg_mp_probes_scale_of(const mp_call *c) {
+  double scale = 0;
+  for (int64_t i = 0; i < c->n; i++) scale = fmax(scale, fabs(get_real(c->dtype, c->w, (size_t)i)));
+  return scale > 0 ? scale : 1.0;
 }
 
 /* t2 -= base, elementwise over the local blocks. */
-static void subtract(const mp_call *c, char *t2, const char *base) {
-  size_t reals = probe_reals(c);
+void bunmg_mp_probes_subtract(const mp_call *c, void *t2, const void *base) {
+  size_t reals = bunmg_mp_probes_reals(c);
   for (size_t k = 0; k < reals; k++) set_real(c->dtype, t2, k, get_real(c->dtype, t2, k) - get_real(c->dtype, base, k));
 }
 
@@ -86,28 +109,18 @@ bunmg_status bunmg_mp_probes_check(void *p) {
   mp_call *c = p;
   mp_probes *pr = &c->probes;
   int32_t t = c->dtype;
-  int parts = bunmg_dtype_is_complex(t) ? 2 : 1;
-  double scale = 0;
-  for (int64_t i = 0; i < c->n; i++) scale = fmax(scale, fabs(get_real(t, c->w, (size_t)i)));
   /* residual: Z (diag(w) (Z^H p)) - G p */
   bunmg_status st = bunmg_pxgemm(t, 'C', c->z, &c->desc, pr->p, &pr->desc, pr->t1, &pr->desc);
-  for (int64_t lj = 0; st == BUNMG_OK && lj < probe_cols(c); lj++)
-    for (int64_t li = 0; li < c->local_rows; li++) {
-      double wi = get_real(t, c->w, (size_t)bunmg_mp_call_row(c, li));
-      for (int part = 0; part < parts; part++) {
-        size_t k = (size_t)(lj * c->lld + li) * (size_t)parts + (size_t)part;
-        set_real(t, pr->t1, k, get_real(t, pr->t1, k) * wi);
-      }
-    }
+  if (st == BUNMG_OK) bunmg_mp_probes_scale(c, pr->t1);
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'N', c->z, &c->desc, pr->t1, &pr->desc, pr->t2, &pr->desc);
   if (st != BUNMG_OK) return st;
-  subtract(c, pr->t2, pr->gp);
-  c->residual = scale > 0 ? worst(c, pr->t2, scale) : worst(c, pr->t2, 1.0);
+  bunmg_mp_probes_subtract(c, pr->t2, pr->gp);
+  c->residual = worst(c, pr->t2, bunmg_mp_probes_scale_of(c));
   /* orthogonality: Z^H (Z p) - p */
   st = bunmg_pxgemm(t, 'N', c->z, &c->desc, pr->p, &pr->desc, pr->t1, &pr->desc);
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'C', c->z, &c->desc, pr->t1, &pr->desc, pr->t2, &pr->desc);
   if (st != BUNMG_OK) return st;
-  subtract(c, pr->t2, pr->p);
+  bunmg_mp_probes_subtract(c, pr->t2, pr->p);
   c->orthogonality = worst(c, pr->t2, 1.0);
   return BUNMG_OK;
 }
@@ -128,7 +141,7 @@ bunmg_status bunmg_mp_probes_check_generalized(void *p) {
   if (st == BUNMG_OK) st = bunmg_pxhemm(t, c->b0, &c->desc, pr->t1, &pr->desc, pr->t2, &pr->desc);
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'C', c->z, &c->desc, pr->t2, &pr->desc, pr->gp, &pr->desc);
   if (st != BUNMG_OK) return st;
-  subtract(c, pr->gp, pr->p);
+  bunmg_mp_probes_subtract(c, pr->gp, pr->p);
   c->orthogonality = worst(c, pr->gp, fmax(1.0, nb * nv * nv / (double)c->n));
   st = bunmg_pxhemm(t, c->a0, &c->desc, pr->t1, &pr->desc, pr->gp, &pr->desc); /* gp = A V p */
   for (int64_t lj = 0; st == BUNMG_OK && lj < probe_cols(c); lj++) /* t2 = diag(w) p */
@@ -142,7 +155,7 @@ bunmg_status bunmg_mp_probes_check_generalized(void *p) {
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'N', c->z, &c->desc, pr->t2, &pr->desc, pr->t1, &pr->desc);
   if (st == BUNMG_OK) st = bunmg_pxhemm(t, c->b0, &c->desc, pr->t1, &pr->desc, pr->t2, &pr->desc);
   if (st != BUNMG_OK) return st;
-  subtract(c, pr->gp, pr->t2);
+  bunmg_mp_probes_subtract(c, pr->gp, pr->t2);
   double scale = (na + wmax * nb) * nv;
   c->residual = worst(c, pr->gp, scale > 0 ? scale : 1.0);
   return BUNMG_OK;
@@ -179,18 +192,18 @@ bunmg_status bunmg_mp_probes_check_svd(void *p) {
     }
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'N', c->z, &du, pr->t1, &pr->desc, pr->t2, &pr->desc); /* t2 = U t1 */
   if (st == BUNMG_OK) {
-    subtract(c, pr->gp, pr->t2);
+    bunmg_mp_probes_subtract(c, pr->gp, pr->t2);
     c->residual = worst(c, pr->gp, smax > 0 ? smax : 1.0);
     st = bunmg_pxgemm(t, 'N', c->vt, &c->desc, tm, &dm, pr->t1, &pr->desc); /* t1 = VT VT^H p */
   }
   if (st == BUNMG_OK) {
-    subtract(c, pr->t1, pr->p);
+    bunmg_mp_probes_subtract(c, pr->t1, pr->p);
     c->orthogonality = worst(c, pr->t1, 1.0);
     st = bunmg_pxgemm(t, 'N', c->z, &du, pr->p, &pr->desc, pr->t1, &pr->desc);
   }
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'C', c->z, &du, pr->t1, &pr->desc, pr->t2, &pr->desc); /* U^H U p */
   if (st == BUNMG_OK) {
-    subtract(c, pr->t2, pr->p);
+    bunmg_mp_probes_subtract(c, pr->t2, pr->p);
     c->orthogonality = fmax(c->orthogonality, worst(c, pr->t2, 1.0));
   }
   free(tm);

@@ -1,4 +1,4 @@
-/* The solve step of potrs and getrs (mp_call.h): rank 0's B broadcast and distributed, the
+/* The solve step of potrs, getrs and gels (mp_call.h): rank 0's B broadcast and distributed, the
  * routine's task, X gathered on every rank, checked, then into every rank's b. */
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +23,7 @@ bunmg_status bunmg_mp_call_solve(mp_call *call, void *b, int64_t nrhs, bunmg_mp_
   int64_t rowsb = bunmg_numroc(n, nb, g->prow, 0, g->prows), colsb = bunmg_numroc(nrhs, nb, g->pcol, 0, g->pcols);
   int64_t lldb = rowsb > 0 ? rowsb : 1;
   char *host = malloc(bytes), *x = calloc((size_t)(xn * nrhs), esize);
+  call->nrhs = nrhs;
   call->b = calloc((size_t)(lldb * (colsb > 0 ? colsb : 1)), esize);
   bunmg_status st = host && x && call->b ? bunmg_scalapack_desc(&call->desc_b, g, n, nrhs, nb, nb, lldb)
                                          : bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for B and X");

@@ -8,6 +8,7 @@
 
 #include "group/shm.h"
 #include "mp/mp_world.h"
+#include "mp/mp_engine.h"
 #include "mp/scalapack.h"
 
 #define DEFAULT_TIMEOUT_MS 60000
@@ -144,24 +145,54 @@ static bunmg_status exchange_table(bunmg_mp *mp) {
   return bunmg_mp_notices_start(mp);
 }
 
+
 static void set_joined(int joined) {
   pthread_mutex_lock(&process_lock);
   process_joined = joined;
   pthread_mutex_unlock(&process_lock);
 }
 
-static bunmg_status join(int64_t timeout_ms, bunmg_mp **out) {
+static bunmg_mp *new_handle(int64_t timeout_ms, const mp_engine *engine) {
+  bunmg_mp *mp = calloc(1, sizeof *mp);
+  if (!mp) {
+    bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for an mp handle");
+    return NULL;
+  }
+  mp->engine = engine;
+  mp->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
+  mp->broken_rank = -1;
+  mp->blacs_system = -1;
+  mp->size = 1;
+  return mp;
+}
+
+bunmg_status bunmg_mp_join_alone(int64_t timeout_ms, const mp_engine *engine, bunmg_mp **out) {
+  if (!out) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "mp output is NULL");
+  *out = NULL;
+  pthread_mutex_lock(&process_lock);
+  bunmg_status st = process_joined ? bunmg_fail(BUNMG_INVALID_ARGUMENT, "this process has joined its job already; leave first")
+                                   : BUNMG_OK;
+  if (st == BUNMG_OK) process_joined = 1;
+  pthread_mutex_unlock(&process_lock);
+  if (st != BUNMG_OK) return st;
+  bunmg_mp *mp = new_handle(timeout_ms, engine);
+  if (!mp) {
+    set_joined(0);
+    return BUNMG_OUT_OF_MEMORY;
+  }
+  *out = mp;
+  return BUNMG_OK;
+}
+
+bunmg_status bunmg_mp_join_mpi(int64_t timeout_ms, const mp_engine *engine, bunmg_mp **out) {
   if (!out) return bunmg_fail(BUNMG_INVALID_ARGUMENT, "mp output is NULL");
   *out = NULL;
   const bunmg_mpi *mpi;
   bunmg_status st = bunmg_mpi_load(&mpi);
   if (st != BUNMG_OK) return st;
-  bunmg_mp *mp = calloc(1, sizeof *mp);
-  if (!mp) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for an mp handle");
+  bunmg_mp *mp = new_handle(timeout_ms, engine);
+  if (!mp) return BUNMG_OUT_OF_MEMORY;
   mp->mpi = mpi;
-  mp->timeout_ms = timeout_ms > 0 ? timeout_ms : DEFAULT_TIMEOUT_MS;
-  mp->broken_rank = -1;
-  mp->blacs_system = -1;
   pthread_mutex_lock(&process_lock);
   st = prepare_process(mpi, mp->timeout_ms); /* first: a process whose MPI broke says so */
   if (st == BUNMG_OK && process_joined)
@@ -185,7 +216,7 @@ static bunmg_status join(int64_t timeout_ms, bunmg_mp **out) {
 
 bunmg_status bunmg_mp_join(int64_t timeout_ms, bunmg_mp **out) {
   bunmg_clear_error();
-  bunmg_status st = join(timeout_ms, out);
+  bunmg_status st = bunmg_mp_join_mpi(timeout_ms, &bunmg_scalapack_engine, out);
   if (st != BUNMG_OK) bunmg_error_prefix("mp_join: ");
   return st;
 }
@@ -210,9 +241,9 @@ bunmg_status bunmg_mp_leave(bunmg_mp *mp) {
                       mp->factors);
   }
   if (mp->broken != BUNMG_OK) return BUNMG_OK; /* abandoned work may still use it: it stays */
-  bunmg_mp_notices_stop(mp);
-  bunmg_blacs_release(mp);
-  init_task *t = calloc(1, sizeof *t);
+  mp->engine->leave(mp);
+  if (mp->mpi) bunmg_mp_notices_stop(mp);
+  init_task *t = mp->mpi ? calloc(1, sizeof *t) : NULL;
   int abandoned = 0;
   if (t) {
     *t = (init_task){mp->mpi, mp->comm};

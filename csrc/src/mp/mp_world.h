@@ -36,7 +36,9 @@ typedef struct mp_blacs {
 } mp_blacs;
 
 struct bunmg_mp {
-  const bunmg_mpi *mpi;
+  const struct mp_engine *engine;
+  struct mp_gpu *gpu;      /* the cuSOLVERMp engine's world (NULL under ScaLAPACK) */
+  const bunmg_mpi *mpi;    /* NULL: a world of one without MPI (the GPU engine's) */
   bunmg_mpi_handle comm;
   int32_t rank, size;
   int64_t timeout_ms;
@@ -60,6 +62,10 @@ struct bunmg_mp {
 };
 
 /* ---- the handle (mp_world.c) ---- */
+/* The MPI job joined (bunmg_mp_join without its message prefix), under `engine`. */
+bunmg_status bunmg_mp_join_mpi(int64_t timeout_ms, const struct mp_engine *engine, bunmg_mp **out);
+/* A world of one rank without MPI, under `engine`: one handle per process, as with MPI. */
+bunmg_status bunmg_mp_join_alone(int64_t timeout_ms, const struct mp_engine *engine, bunmg_mp **out);
 /* Enters a call on mp (INVALID_ARGUMENT when NULL or busy; the recorded failure when broken). */
 bunmg_status bunmg_mp_enter(bunmg_mp *mp);
 void bunmg_mp_exit(bunmg_mp *mp);
