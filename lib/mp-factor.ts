@@ -4,20 +4,27 @@ import type { Pointer } from "bun:ffi";
 import { checkArrayType, elementCount, type DType, type StorageOf } from "./dtypes.ts";
 import { disposed, invalid } from "./errors.ts";
 import { RELEASE, UNTRACK } from "./internal.ts";
-import type { MpWorld } from "./mp.ts";
 import { asPointer, check, native } from "./native.ts";
+
+/** What a factor needs of the world that made it (MpWorld). */
+export interface MpFactorOwner {
+  readonly rank: number;
+  /** @internal forgets a disposed factor */
+  [UNTRACK](factor: MpFactor<DType, MpFactorOwner>): void;
+}
 
 /** A Cholesky factor of A in the grid layout, in memory of its own (A is unchanged), for
  * repeated solves. Collective: solve(); local: logDet(), dispose(). */
-export class MpFactor<D extends DType = DType> {
-  readonly world: MpWorld;
+export class MpFactor<D extends DType = DType, W extends MpFactorOwner = MpFactorOwner> {
+  /** the world that made it */
+  readonly world: W;
   readonly n: number;
   readonly dtype: D;
   #handle: number;
   #released: string | undefined;
 
   /** @internal use world.cholesky */
-  constructor(world: MpWorld, n: number, dtype: D, handle: number) {
+  constructor(world: W, n: number, dtype: D, handle: number) {
     this.world = world;
     this.n = n;
     this.dtype = dtype;

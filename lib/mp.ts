@@ -206,11 +206,11 @@ export class MpWorld {
   }
 
   /** A Cholesky factor of A (A is unchanged). */
-  cholesky<D extends DType>(A: MpRows<D>, options?: MpGridOptions | null): MpFactor<D> {
+  cholesky<D extends DType>(A: MpRows<D>, options?: MpGridOptions | null): MpFactor<D, MpWorld> {
     const matrix = this.#matrix(A);
     const out = new BigUint64Array(1);
     check(native().bunmg_mp_cholesky(this.#alive(), matrix, encodeOptions(options), out), "bunmg_mp_cholesky");
-    const factor = new MpFactor(this, A.n, A.dtype, readPointer(out));
+    const factor = new MpFactor<D, MpWorld>(this, A.n, A.dtype, readPointer(out));
     this.#factors.add(factor);
     return factor;
   }

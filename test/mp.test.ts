@@ -240,7 +240,9 @@ describe.skipIf(missing !== undefined)("mp engine: a rank that does not arrive (
 
 describe.skipIf(missing !== undefined)("mp engine: a rank killed during each routine (4 ranks, 2 x 2)", () => {
   const TIMEOUT_MS = 4000;
-  // [when, routine, dtype, fault, where the others notice it]
+  // [when, routine, dtype, fault, where the others notice it ("a|b": either; a rank killed at its
+  // last step may be noticed by a slower rank still polling the step before, once the 100 ms
+  // grace for a rank that exits after its last operation has passed)]
   const kills: [string, MpCase["routine"], DType, NonNullable<MpCase["fault"]>, string][] = [
     ["redistributing to the grid", "potrs", "float64", { rank: 1, kind: "die", at: 3 }, "redistribution to the grid layout"],
     ["inside p?potrf", "cholesky", "complex64", { rank: 2, kind: "dieEngine", at: 0 }, "during p?potrf"],
@@ -249,7 +251,7 @@ describe.skipIf(missing !== undefined)("mp engine: a rank killed during each rou
     ["on potri's way back to rows", "potri", "float64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["on syevd's way back to rows", "syevd", "complex64", { rank: 2, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["inside p?getrf", "getrs", "complex128", { rank: 2, kind: "dieEngine", at: 0 }, "during p?getrf"],
-    ["on getrs's gathering of X", "getrs", "float32", { rank: 1, kind: "die", at: "late" }, "the gathering of X"],
+    ["on getrs's gathering of X", "getrs", "float32", { rank: 1, kind: "die", at: "late" }, "the gathering of X|noticed during getrs"],
     ["inside p?sygst", "sygvd", "float64", { rank: 3, kind: "dieEngine", at: 1 }, "during p?sygst"],
     ["on sygvd's way back to rows", "sygvd", "complex64", { rank: 0, kind: "die", at: "late" }, "redistribution to the row layout"],
     ["inside p?gels", "gels", "complex64", { rank: 1, kind: "dieEngine", at: 0 }, "during p?gels"],
@@ -269,7 +271,7 @@ describe.skipIf(missing !== undefined)("mp engine: a rank killed during each rou
       expect(r.code, `rank ${r.rank}: ${r.message}`).toBe("PEER_LOST");
       expect(r.device, `rank ${r.rank} names the killed rank`).toBe(fault.rank);
       expect(r.message).toContain(`rank ${fault.rank} died`);
-      expect(r.message).toContain(where);
+      expect(where.split("|").some((w) => (r.message ?? "").includes(w)), `rank ${r.rank} noticed it at ${where}: ${r.message}`).toBe(true);
       expect(r.ms, "within the timeout").toBeLessThan(TIMEOUT_MS);
       expect(r.unchanged, `rank ${r.rank}'s A unchanged`).toBe(true);
     }
