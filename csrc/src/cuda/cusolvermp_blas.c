@@ -74,28 +74,6 @@ static cublasComputeType_t compute_type(const mp_call *c) {
   return bunmg_dtype_real_size(c->dtype) == 4 ? CUBLAS_COMPUTE_32F : CUBLAS_COMPUTE_64F;
 }
 
-typedef struct workspace {
-  size_t device_bytes, host_bytes;
-  void *device, *host;
-} workspace;
-
-static bunmg_status workspace_alloc(workspace *w, const char *what) {
-  cudaError_t e = cudaMalloc(&w->device, w->device_bytes ? w->device_bytes : 1);
-  if (e != cudaSuccess) {
-    w->device = NULL;
-    return bunmg_mp_cuda(e, what);
-  }
-  if (!(w->host = malloc(w->host_bytes ? w->host_bytes : 1)))
-    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for %s (%zu bytes)", what, w->host_bytes);
-  return BUNMG_OK;
-}
-
-static void workspace_free(workspace *w) {
-  if (w->device) cudaFree(w->device);
-  free(w->host);
-  *w = (workspace){0};
-}
-
 static bunmg_status sync(const mp_call *c, const char *after) {
   return bunmg_mp_cuda(cudaStreamSynchronize(c->mp->gpu->stream), after);
 }
@@ -120,17 +98,17 @@ bunmg_status bunmg_mp_blas_gemm(mp_call *c, cublasOperation_t op, const void *a,
   }
   mp_gpu_call *s = c->state;
   cublasMpHandle_t h = c->mp->gpu->blas;
-  workspace w = {0};
+  mp_workspace w = {0};
   st = bunmg_mp_cublasmp(bunmg_cublasmp.gemm_size(h, op, CUBLAS_OP_N, n, k, n, alpha, a, 1, 1, s->blas_a, b, 1, 1, s->blas_p, beta,
                                                   out, 1, 1, s->blas_p, compute_type(c), &w.device_bytes, &w.host_bytes),
                          "cublasMpGemm_bufferSize");
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cudaMalloc (cublasMpGemm's workspace)");
+  if (st == BUNMG_OK) st = bunmg_mp_workspace_alloc(&w, "cublasMpGemm's workspace");
   if (st == BUNMG_OK)
     st = bunmg_mp_cublasmp(bunmg_cublasmp.gemm(h, op, CUBLAS_OP_N, n, k, n, alpha, a, 1, 1, s->blas_a, b, 1, 1, s->blas_p, beta, out, 1,
                                                1, s->blas_p, compute_type(c), w.device, w.device_bytes, w.host, w.host_bytes),
                            "cublasMpGemm");
   if (st == BUNMG_OK) st = sync(c, "cudaStreamSynchronize (after cublasMpGemm)");
-  workspace_free(&w);
+  bunmg_mp_workspace_free(&w);
   return st;
 }
 
@@ -154,17 +132,17 @@ bunmg_status bunmg_mp_blas_geadd(mp_call *c, cublasOperation_t op, const void *f
   }
   mp_gpu_call *s = c->state;
   cublasMpHandle_t h = c->mp->gpu->blas;
-  workspace w = {0};
+  mp_workspace w = {0};
   st = bunmg_mp_cublasmp(bunmg_cublasmp.geadd_size(h, op, n, n, alpha, from, 1, 1, s->blas_a, beta, to, 1, 1, s->blas_a,
                                                    &w.device_bytes, &w.host_bytes),
                          "cublasMpGeadd_bufferSize");
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cudaMalloc (cublasMpGeadd's workspace)");
+  if (st == BUNMG_OK) st = bunmg_mp_workspace_alloc(&w, "cublasMpGeadd's workspace");
   if (st == BUNMG_OK)
     st = bunmg_mp_cublasmp(bunmg_cublasmp.geadd(h, op, n, n, alpha, from, 1, 1, s->blas_a, beta, to, 1, 1, s->blas_a, w.device,
                                                 w.device_bytes, w.host, w.host_bytes),
                            "cublasMpGeadd");
   if (st == BUNMG_OK) st = sync(c, "cudaStreamSynchronize (after cublasMpGeadd)");
-  workspace_free(&w);
+  bunmg_mp_workspace_free(&w);
   return st;
 }
 
@@ -191,18 +169,18 @@ bunmg_status bunmg_mp_blas_trsm(mp_call *c, cublasOperation_t op, void *b, int64
   }
   mp_gpu_call *s = c->state;
   cublasMpHandle_t h = c->mp->gpu->blas;
-  workspace w = {0};
+  mp_workspace w = {0};
   st = bunmg_mp_cublasmp(bunmg_cublasmp.trsm_size(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, op, CUBLAS_DIAG_NON_UNIT, c->n, nrhs,
                                                   alpha, c->a, 1, 1, s->blas_a, b, 1, 1, desc_b, compute_type(c), &w.device_bytes,
                                                   &w.host_bytes),
                          "cublasMpTrsm_bufferSize");
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cudaMalloc (cublasMpTrsm's workspace)");
+  if (st == BUNMG_OK) st = bunmg_mp_workspace_alloc(&w, "cublasMpTrsm's workspace");
   if (st == BUNMG_OK)
     st = bunmg_mp_cublasmp(bunmg_cublasmp.trsm(h, CUBLAS_SIDE_LEFT, CUBLAS_FILL_MODE_LOWER, op, CUBLAS_DIAG_NON_UNIT, c->n, nrhs, alpha,
                                                c->a, 1, 1, s->blas_a, b, 1, 1, desc_b, compute_type(c), w.device, w.device_bytes,
                                                w.host, w.host_bytes),
                            "cublasMpTrsm");
   if (st == BUNMG_OK) st = sync(c, "cudaStreamSynchronize (after cublasMpTrsm)");
-  workspace_free(&w);
+  bunmg_mp_workspace_free(&w);
   return st;
 }

@@ -27,15 +27,6 @@ static bunmg_status sync_stream(const mp_call *c, const char *after) {
   return bunmg_mp_cuda(cudaStreamSynchronize(gpu_of(c)->stream), what);
 }
 
-static bunmg_status device_alloc(void **p, size_t bytes, const char *what) {
-  cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
-  if (e == cudaSuccess) return BUNMG_OK;
-  *p = NULL;
-  (void)cudaGetLastError();
-  return bunmg_fail(e == cudaErrorMemoryAllocation ? BUNMG_OUT_OF_MEMORY : BUNMG_DEVICE_ERROR,
-                    "cudaMalloc of %zu bytes for %s failed: %s", bytes, what, cudaGetErrorString(e));
-}
-
 static size_t local_bytes(const mp_call *c, int64_t cols) {
   return (size_t)c->lld * (size_t)(cols > 0 ? cols : 1) * c->esize;
 }
@@ -115,7 +106,7 @@ static bunmg_status begin(mp_call *c) {
     st = bunmg_cusolver_check(bunmg_cusolvermp.desc_create(&s->desc_a, s->grid->solver, data_type(c), c->n, c->n, c->block,
                                                            c->block, 0, 0, c->lld),
                               "cusolverMpCreateMatrixDesc");
-  if (st == BUNMG_OK) st = device_alloc((void **)&s->info, sizeof(int), "the info word");
+  if (st == BUNMG_OK) st = bunmg_mp_device_alloc((void **)&s->info, sizeof(int), "the info word");
   return bunmg_mp_agree(c->mp, st, NULL, NULL, 0, c->name);
 }
 
@@ -126,7 +117,7 @@ static bunmg_status task_upload(void *p) {
   void *a = NULL;
   size_t bytes = local_bytes(c, c->local_cols);
   bunmg_status st = use_device(c);
-  if (st == BUNMG_OK) st = device_alloc(&a, bytes, "A");
+  if (st == BUNMG_OK) st = bunmg_mp_device_alloc(&a, bytes, "A");
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(a, c->work, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (A to the device)");
   if (st == BUNMG_OK) c->a = a;
   else if (a) cudaFree(a);
@@ -144,7 +135,7 @@ static bunmg_status task_download(void *p) {
 static void *matrix(const mp_call *c, const char *what) {
   void *m = NULL;
   size_t bytes = local_bytes(c, c->local_cols);
-  if (use_device(c) != BUNMG_OK || device_alloc(&m, bytes, what) != BUNMG_OK) return NULL;
+  if (use_device(c) != BUNMG_OK || bunmg_mp_device_alloc(&m, bytes, what) != BUNMG_OK) return NULL;
   /* on the engine's stream, which does not wait for the default one */
   if (bunmg_mp_cuda(cudaMemsetAsync(m, 0, bytes, gpu_of(c)->stream), "cudaMemsetAsync") != BUNMG_OK) {
     cudaFree(m);
@@ -174,24 +165,6 @@ static bunmg_status diagonal(mp_call *c, const void *matrix, void *diagonal) {
 }
 
 /* ---- the solver's calls ---- */
-
-typedef struct workspace {
-  size_t device_bytes, host_bytes;
-  void *device, *host;
-} workspace;
-
-static bunmg_status workspace_alloc(workspace *w, const char *what) {
-  bunmg_status st = device_alloc(&w->device, w->device_bytes, what);
-  if (st == BUNMG_OK && !(w->host = malloc(w->host_bytes ? w->host_bytes : 1)))
-    st = bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for %s (%zu bytes)", what, w->host_bytes);
-  return st;
-}
-
-static void workspace_free(workspace *w) {
-  if (w->device) cudaFree(w->device);
-  free(w->host);
-  *w = (workspace){0};
-}
 
 /* info from the device, once the stream is done. */
 static bunmg_status read_info(mp_call *c, const char *after) {
@@ -231,13 +204,13 @@ static bunmg_status task_potrf(void *p) {
   mp_call *c = p;
   gpu_call *s = state_of(c);
   struct mp_gpu *g = gpu_of(c);
-  workspace w = {0};
+  mp_workspace w = {0};
   bunmg_status st = use_device(c);
   if (st == BUNMG_OK)
     st = bunmg_cusolver_check(bunmg_cusolvermp.potrf_size(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a,
                                                           data_type(c), &w.device_bytes, &w.host_bytes),
                               "cusolverMpPotrf_bufferSize");
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cusolverMpPotrf's workspace");
+  if (st == BUNMG_OK) st = bunmg_mp_workspace_alloc(&w, "cusolverMpPotrf's workspace");
   int failed = 0;
   if (st == BUNMG_OK) {
     st = bunmg_cusolver_check(bunmg_cusolvermp.potrf(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, data_type(c),
@@ -246,25 +219,25 @@ static bunmg_status task_potrf(void *p) {
     failed = st != BUNMG_OK;
   }
   if (st == BUNMG_OK) st = read_info(c, "cusolverMpPotrf");
-  workspace_free(&w);
+  bunmg_mp_workspace_free(&w);
   return failed ? not_positive_definite(c, st) : st;
 }
 
 static bunmg_status potrs_solve(mp_call *c, void *b, int64_t nrhs, cusolverMpMatrixDescriptor_t desc_b) {
   gpu_call *s = state_of(c);
   struct mp_gpu *g = gpu_of(c);
-  workspace w = {0};
+  mp_workspace w = {0};
   bunmg_status st = bunmg_cusolver_check(bunmg_cusolvermp.potrs_size(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, nrhs, c->a, 1, 1,
                                                                      s->desc_a, b, 1, 1, desc_b, data_type(c), &w.device_bytes,
                                                                      &w.host_bytes),
                                          "cusolverMpPotrs_bufferSize");
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cusolverMpPotrs's workspace");
+  if (st == BUNMG_OK) st = bunmg_mp_workspace_alloc(&w, "cusolverMpPotrs's workspace");
   if (st == BUNMG_OK)
     st = bunmg_cusolver_check(bunmg_cusolvermp.potrs(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, nrhs, c->a, 1, 1, s->desc_a, b, 1, 1,
                                                      desc_b, data_type(c), w.device, w.device_bytes, w.host, w.host_bytes, s->info),
                               "cusolverMpPotrs");
   if (st == BUNMG_OK) st = read_info(c, "cusolverMpPotrs");
-  workspace_free(&w);
+  bunmg_mp_workspace_free(&w);
   return st;
 }
 
@@ -313,7 +286,7 @@ static bunmg_status task_potrs(void *p) {
   gpu_call *s = state_of(c);
   int64_t lldb = c->desc_b.v[8];
   bunmg_status st = use_device(c);
-  if (st == BUNMG_OK && !s->b) st = device_alloc(&s->b, b_bytes(c), "B");
+  if (st == BUNMG_OK && !s->b) st = bunmg_mp_device_alloc(&s->b, b_bytes(c), "B");
   if (st == BUNMG_OK && !s->desc_b)
     st = bunmg_cusolver_check(bunmg_cusolvermp.desc_create(&s->desc_b, s->grid->solver, data_type(c), c->n, c->nrhs, c->block,
                                                            c->block, 0, 0, lldb),
@@ -363,10 +336,10 @@ static bunmg_status task_syevd(void *p) {
   mp_call *c = p;
   gpu_call *s = state_of(c);
   struct mp_gpu *g = gpu_of(c);
-  workspace w = {0};
+  mp_workspace w = {0};
   size_t wbytes = (size_t)c->n * bunmg_dtype_real_size(c->dtype);
   bunmg_status st = use_device(c);
-  if (st == BUNMG_OK && !s->w) st = device_alloc(&s->w, wbytes, "the eigenvalues");
+  if (st == BUNMG_OK && !s->w) st = bunmg_mp_device_alloc(&s->w, wbytes, "the eigenvalues");
   cudaDataType type = data_type(c);
   char jobz = jobz_vectors;
   for (int tries = 0; st == BUNMG_OK && tries < 2; tries++) {
@@ -380,13 +353,13 @@ static bunmg_status task_syevd(void *p) {
     st = bunmg_cusolver_check(r, "cusolverMpSyevd_bufferSize");
     break;
   }
-  if (st == BUNMG_OK) st = workspace_alloc(&w, "cusolverMpSyevd's workspace");
+  if (st == BUNMG_OK) st = bunmg_mp_workspace_alloc(&w, "cusolverMpSyevd's workspace");
   if (st == BUNMG_OK)
     st = bunmg_cusolver_check(bunmg_cusolvermp.syevd(g->solver, &jobz, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, s->w, c->z,
                                                      1, 1, s->desc_a, type, w.device, w.device_bytes, w.host, w.host_bytes, s->info),
                               "cusolverMpSyevd");
   if (st == BUNMG_OK) st = read_info(c, "cusolverMpSyevd");
-  workspace_free(&w);
+  bunmg_mp_workspace_free(&w);
   if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_SYEVD, c->info);
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(c->w, s->w, wbytes, cudaMemcpyDeviceToHost), "cudaMemcpy (the eigenvalues)");
   return st;
@@ -406,7 +379,7 @@ static bunmg_status probes_create(mp_call *c) {
   if (st == BUNMG_OK) st = ensure_blas_a(c);
   if (st == BUNMG_OK && c->grid.prows * c->grid.pcols > 1) st = blas_desc(c, &s->blas_p, c->n, MP_PROBES, c->lld);
   void **bufs[] = {&s->p, &s->gp, &s->t1, &s->t2};
-  for (int i = 0; i < 4 && st == BUNMG_OK; i++) st = device_alloc(bufs[i], bytes, "the eigenvectors' probes");
+  for (int i = 0; i < 4 && st == BUNMG_OK; i++) st = bunmg_mp_device_alloc(bufs[i], bytes, "the eigenvectors' probes");
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(s->p, c->probes.p, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (the probes)");
   return st;
 }

@@ -97,3 +97,25 @@ bunmg_status bunmg_mp_nccl(ncclResult_t r, const char *call) {
   if (r == ncclSuccess) return BUNMG_OK;
   return bunmg_fail(BUNMG_DEVICE_ERROR, "%s failed: %s (%d)", call, bunmg_nccl.error_string(r), (int)r);
 }
+
+bunmg_status bunmg_mp_device_alloc(void **p, size_t bytes, const char *what) {
+  cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+  if (e == cudaSuccess) return BUNMG_OK;
+  *p = NULL;
+  (void)cudaGetLastError();
+  return bunmg_fail(e == cudaErrorMemoryAllocation ? BUNMG_OUT_OF_MEMORY : BUNMG_DEVICE_ERROR,
+                    "cudaMalloc of %zu bytes for %s failed: %s", bytes, what, cudaGetErrorString(e));
+}
+
+bunmg_status bunmg_mp_workspace_alloc(mp_workspace *w, const char *what) {
+  bunmg_status st = bunmg_mp_device_alloc(&w->device, w->device_bytes, what);
+  if (st == BUNMG_OK && !(w->host = malloc(w->host_bytes ? w->host_bytes : 1)))
+    st = bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for %s (%zu bytes)", what, w->host_bytes);
+  return st;
+}
+
+void bunmg_mp_workspace_free(mp_workspace *w) {
+  if (w->device) cudaFree(w->device);
+  free(w->host);
+  *w = (mp_workspace){0};
+}

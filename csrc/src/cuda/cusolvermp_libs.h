@@ -98,6 +98,16 @@ bunmg_status bunmg_mp_blas_trsm(mp_call *c, cublasOperation_t op, void *b, int64
                                 cublasMpMatrixDescriptor_t desc_b);
 void bunmg_mp_blas_destroy(struct mp_gpu *g);
 
+/* Device memory of `bytes` (1 when 0) for `what`: OUT_OF_MEMORY or DEVICE_ERROR naming it. */
+bunmg_status bunmg_mp_device_alloc(void **p, size_t bytes, const char *what);
+/* A library call's workspaces, device and host, of the sizes its buffer-size query gave. */
+typedef struct mp_workspace {
+  size_t device_bytes, host_bytes;
+  void *device, *host;
+} mp_workspace;
+bunmg_status bunmg_mp_workspace_alloc(mp_workspace *w, const char *what);
+void bunmg_mp_workspace_free(mp_workspace *w);
+
 /* Failures as bunmg statuses naming the call: CUDA's (OUT_OF_MEMORY or DEVICE_ERROR), cuBLASMp's
  * and NCCL's (SOLVER_ERROR, DEVICE_ERROR). */
 bunmg_status bunmg_mp_cuda(cudaError_t e, const char *call);

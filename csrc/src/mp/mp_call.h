@@ -124,6 +124,9 @@ bunmg_status bunmg_mp_call_solve(mp_call *call, void *b, int64_t nrhs, bunmg_mp_
 
 /* The falsified results of bunmg_mp_debug_inject (mp_syevd.c), shared by syevd, sygvd, gesvd. */
 void bunmg_mp_skew_eigen(mp_call *call);
+/* The steps after the eigensolver that syevd and sygvd share (mp_syevd.c). */
+bunmg_status bunmg_mp_eigen_finish(mp_call *call, bunmg_mp_task probes, const char *probes_name, int32_t flags,
+                                   void *w);
 
 /* A host matrix on the call's grid with A's distribution: lld * local columns elements
  * (zeroed), or NULL with OUT_OF_MEMORY set. */

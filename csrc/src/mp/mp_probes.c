@@ -81,6 +81,12 @@ void bunmg_mp_probes_scale(const mp_call *c, void *t1) {
     }
 }
 
+/* t = diag(w) p: the probes with their rows scaled by w. */
+static void scaled_probes(const mp_call *c, void *t) {
+  memcpy(t, c->probes.p, bunmg_mp_probes_reals(c) * bunmg_dtype_real_size(c->dtype));
+  bunmg_mp_probes_scale(c, t);
+}
+
 double bunmg_mp_probes_scale_of(const mp_call *c) {
   double scale = 0;
   for (int64_t i = 0; i < c->n; i++) scale = fmax(scale, fabs(get_real(c->dtype, c->w, (size_t)i)));
@@ -133,7 +139,6 @@ bunmg_status bunmg_mp_probes_check_generalized(void *p) {
   mp_call *c = p;
   mp_probes *pr = &c->probes;
   int32_t t = c->dtype;
-  int parts = bunmg_dtype_is_complex(t) ? 2 : 1;
   double wmax = 0;
   for (int64_t i = 0; i < c->n; i++) wmax = fmax(wmax, fabs(get_real(t, c->w, (size_t)i)));
   double na = bunmg_pxnorm(t, c->a0, &c->desc), nb = bunmg_pxnorm(t, c->b0, &c->desc), nv = bunmg_pxnorm(t, c->z, &c->desc);
@@ -144,14 +149,7 @@ bunmg_status bunmg_mp_probes_check_generalized(void *p) {
   bunmg_mp_probes_subtract(c, pr->gp, pr->p);
   c->orthogonality = worst(c, pr->gp, fmax(1.0, nb * nv * nv / (double)c->n));
   st = bunmg_pxhemm(t, c->a0, &c->desc, pr->t1, &pr->desc, pr->gp, &pr->desc); /* gp = A V p */
-  for (int64_t lj = 0; st == BUNMG_OK && lj < probe_cols(c); lj++) /* t2 = diag(w) p */
-    for (int64_t li = 0; li < c->local_rows; li++) {
-      double wi = get_real(t, c->w, (size_t)bunmg_mp_call_row(c, li));
-      for (int part = 0; part < parts; part++) {
-        size_t k = (size_t)(lj * c->lld + li) * (size_t)parts + (size_t)part;
-        set_real(t, pr->t2, k, get_real(t, pr->p, k) * wi);
-      }
-    }
+  if (st == BUNMG_OK) scaled_probes(c, pr->t2); /* t2 = diag(w) p */
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'N', c->z, &c->desc, pr->t2, &pr->desc, pr->t1, &pr->desc);
   if (st == BUNMG_OK) st = bunmg_pxhemm(t, c->b0, &c->desc, pr->t1, &pr->desc, pr->t2, &pr->desc);
   if (st != BUNMG_OK) return st;
@@ -169,7 +167,6 @@ bunmg_status bunmg_mp_probes_check_svd(void *p) {
   mp_call *c = p;
   mp_probes *pr = &c->probes;
   int32_t t = c->dtype;
-  int parts = bunmg_dtype_is_complex(t) ? 2 : 1;
   int64_t rows_m = bunmg_numroc(c->n, c->block, c->blacs->prow, 0, c->grid.prows), lldm = rows_m > 0 ? rows_m : 1;
   size_t count = (size_t)lldm * (size_t)(probe_cols(c) > 0 ? probe_cols(c) : 1);
   bunmg_desc dm;
@@ -182,14 +179,7 @@ bunmg_status bunmg_mp_probes_check_svd(void *p) {
   du.v[3] = (int)c->cols; /* U: N x N on the probes' rows */
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'C', c->vt, &c->desc, pr->p, &pr->desc, tm, &dm);    /* tm = VT^H p */
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'N', c->a0, &c->desc, tm, &dm, pr->gp, &pr->desc);   /* gp = G tm */
-  for (int64_t lj = 0; st == BUNMG_OK && lj < probe_cols(c); lj++)                                /* t1 = diag(s) p */
-    for (int64_t li = 0; li < c->local_rows; li++) {
-      double si = get_real(t, c->w, (size_t)bunmg_mp_call_row(c, li));
-      for (int part = 0; part < parts; part++) {
-        size_t k = (size_t)(lj * c->lld + li) * (size_t)parts + (size_t)part;
-        set_real(t, pr->t1, k, get_real(t, pr->p, k) * si);
-      }
-    }
+  if (st == BUNMG_OK) scaled_probes(c, pr->t1); /* t1 = diag(s) p */
   if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'N', c->z, &du, pr->t1, &pr->desc, pr->t2, &pr->desc); /* t2 = U t1 */
   if (st == BUNMG_OK) {
     bunmg_mp_probes_subtract(c, pr->gp, pr->t2);

@@ -22,6 +22,25 @@ void bunmg_mp_skew_eigen(mp_call *c) {
   }
 }
 
+/* What syevd and sygvd do once the eigensolver is done: the falsified results of the tests, the
+ * eigenvalues' checks and the probes' (`probes`, the engine's task that measures them), then with
+ * vectors A in the user's convention, and w. */
+bunmg_status bunmg_mp_eigen_finish(mp_call *call, bunmg_mp_task probes, const char *probes_name, int32_t flags,
+                                   void *w) {
+  const mp_engine *e = call->engine;
+  bunmg_mp_skew_eigen(call);
+  bunmg_status st = bunmg_mp_call_agree(call, bunmg_verify_eigenvalues(call->dtype, call->w, call->n));
+  if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, probes, call, probes_name);
+  if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_probes_verdict(call));
+  if (st == BUNMG_OK && (flags & BUNMG_EIG_VECTORS)) {
+    st = bunmg_mp_call_engine(call, e->convention, call, e->names.convention);
+    if (st == BUNMG_OK) st = bunmg_mp_call_to_rows(call);
+    if (st == BUNMG_OK) bunmg_mp_call_store(call);
+  }
+  if (st == BUNMG_OK) memcpy(w, call->w, (size_t)call->n * bunmg_dtype_real_size(call->dtype));
+  return st;
+}
+
 bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg_mp_options *options, int32_t flags,
                             void *w) {
   bunmg_clear_error();
@@ -45,15 +64,6 @@ bunmg_status bunmg_mp_syevd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
    * them with the vectors. */
   if (st == BUNMG_OK) st = bunmg_mp_bcast(mp, call->w, (size_t)call->n * bunmg_dtype_real_size(call->dtype), 0,
                                           "the broadcast of the eigenvalues");
-  if (st == BUNMG_OK) bunmg_mp_skew_eigen(call);
-  if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_eigenvalues(call->dtype, call->w, call->n));
-  if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, e->probes_check, call, e->names.check);
-  if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_probes_verdict(call));
-  if (st == BUNMG_OK && (flags & BUNMG_EIG_VECTORS)) {
-    st = bunmg_mp_call_engine(call, e->convention, call, e->names.convention);
-    if (st == BUNMG_OK) st = bunmg_mp_call_to_rows(call);
-    if (st == BUNMG_OK) bunmg_mp_call_store(call);
-  }
-  if (st == BUNMG_OK) memcpy(w, call->w, (size_t)call->n * bunmg_dtype_real_size(call->dtype));
+  if (st == BUNMG_OK) st = bunmg_mp_eigen_finish(call, e->probes_check, e->names.check, flags, w);
   return bunmg_mp_call_end(call, st);
 }

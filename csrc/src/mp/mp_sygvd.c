@@ -60,16 +60,7 @@ bunmg_status bunmg_mp_sygvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
     scale_values(call, call->scale);
     st = bunmg_mp_call_engine(call, e->trsm, call, e->names.trsm);
   }
-  if (st == BUNMG_OK) bunmg_mp_skew_eigen(call);
-  if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_verify_eigenvalues(call->dtype, call->w, call->n));
-  if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, e->probes_generalized, call, e->names.probes_generalized);
-  if (st == BUNMG_OK) st = bunmg_mp_call_agree(call, bunmg_mp_probes_verdict(call));
-  if (st == BUNMG_OK && (flags & BUNMG_EIG_VECTORS)) {
-    st = bunmg_mp_call_engine(call, e->convention, call, e->names.convention);
-    if (st == BUNMG_OK) st = bunmg_mp_call_to_rows(call);
-    if (st == BUNMG_OK) bunmg_mp_call_store(call);
-  }
-  if (st == BUNMG_OK) memcpy(w, call->w, (size_t)call->n * bunmg_dtype_real_size(call->dtype));
+  if (st == BUNMG_OK) st = bunmg_mp_eigen_finish(call, e->probes_generalized, e->names.probes_generalized, flags, w);
   if (!mp || mp->broken == BUNMG_OK) free(diagonal);
   return bunmg_mp_call_end(call, st);
 }
