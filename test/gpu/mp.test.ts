@@ -3,7 +3,7 @@
 // default block (256), judged by residuals and LAPACK's eigenvalues (mp-checks.ts); not positive
 // definite at the first minor, a block boundary and the last; NaN input; falsified eigen
 // results; device memory back where it was after a batch of every routine (run twice: CUDA loads
-// a kernel's module on its first use); the routines the engine lacks refused.
+// a kernel's module on its first use).
 import { afterAll, describe, expect, test } from "bun:test";
 import { Mesh, type DType } from "../../lib/index.ts";
 import { MpWorld } from "../../lib/mp.ts";
@@ -32,6 +32,12 @@ function routines(tag: string, dtype: DType, n: number, options: MpCase["options
     spdCase(`${id}-syevd`, "syevd", dtype, n, options),
     spdCase(`${id}-rows`, "syevd", dtype, n, options, { rows: true }),
     spdCase(`${id}-values`, "syevd", dtype, n, options, { vectors: false }),
+    spdCase(`${id}-getrs`, "getrs", dtype, n, options),
+    spdCase(`${id}-sygvd`, "sygvd", dtype, n, options, { vectors: true }),
+    spdCase(`${id}-sygvd0`, "sygvd", dtype, n, options, { vectors: false }),
+    spdCase(`${id}-gels`, "gels", dtype, n, options, { m: n + 5 }),
+    spdCase(`${id}-gesvdv`, "gesvd", dtype, n, options, { m: n + 5 }),
+    spdCase(`${id}-gesvd0`, "gesvd", dtype, n, options, { m: n + 5, vectors: false }),
   ];
 }
 
@@ -108,20 +114,19 @@ if (gpuSuite("mp engine on a GPU (cuSOLVERMp)")) {
       expectCaseCorrect(cases[3]!, job, 3);
     });
 
-    test("getrs, sygvd, gels and gesvd (ScaLAPACK's only so far): UNSUPPORTED naming the routine and the engine, A (and B) unchanged, nothing left on the device", () => {
+    test("getrs, sygvd, gels and gesvd on the device: correct, A (and B) unchanged, nothing left on the device", () => {
       const cases = [
-        spdCase("no-getrs", "getrs", "float64", 9, {}),
-        spdCase("no-sygvd", "sygvd", "complex64", 9, {}),
-        spdCase("no-gels", "gels", "float32", 9, {}, { m: 12 }),
-        spdCase("no-gesvd", "gesvd", "complex128", 9, {}, { m: 12 }),
+        spdCase("getrs", "getrs", "float64", 9, {}),
+        spdCase("sygvd", "sygvd", "complex64", 9, {}),
+        spdCase("gels", "gels", "float32", 9, {}, { m: 12 }),
+        spdCase("gesvd", "gesvd", "complex128", 9, {}, { m: 12 }),
         spdCase("after", "syevd", "float64", 9, {}),
       ];
+      run(world, cases); // the libraries' first-use allocations
       const before = free();
       const job = run(world, cases);
-      for (const [i, routine] of ["getrs", "sygvd", "gels", "gesvd"].entries())
-        expectCaseFailed(cases[i]!, job, i, "UNSUPPORTED", { says: `mp_${routine}: ${routine} is not available on the cuSOLVERMp engine yet` });
-      expectCaseCorrect(cases[4]!, job, 4);
-      expect(free(), "device memory freed after the refusals").toBeGreaterThanOrEqual(before);
+      cases.forEach((k, i) => expectCaseCorrect(k, job, i));
+      expect(free(), "device memory freed after the general routines").toBeGreaterThanOrEqual(before);
     });
 
     test("a second join in the process is INVALID_ARGUMENT; the world stays usable", () => {

@@ -1,37 +1,50 @@
 /* The GPU engine (mp_engine.h): cuSOLVERMp on the rank's device over the world's NCCL
  * communicator. The grid layout of a call's work buffer goes to the device as it is (the local
  * matrix with the planner's LLD; on a 1 x 1 grid the row-major rows themselves, LLD = N); results
- * are checked on the device's data (the factor's and inverse's diagonals, the eigenvectors' probes
- * through cuBLASMp's gemm) before anything comes back. Each op runs on the worker, which sets the
- * device first (a new thread has none), and ends with the stream synchronized. */
+ * are checked on the device's data (the factor's and inverse's diagonals, the probes and residuals
+ * of cusolvermp_checks.c) before anything comes back. This file: the call's grid, descriptors and
+ * moves, potrf, potrs, potri, syevd, the eigenvectors' convention, and the engine's table; getrs,
+ * gels, gesvd and sygvd's steps are in cusolvermp_general.c. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/conventions.h"
-#include "cuda/cusolvermp_libs.h"
+#include "cuda/cusolvermp_engine.h"
 #include "mp/mp_probes.h"
 #include "routines/routines.h"
 
 typedef mp_gpu_call gpu_call;
 
-static struct mp_gpu *gpu_of(const mp_call *c) { return c->mp->gpu; }
-static gpu_call *state_of(const mp_call *c) { return c->state; }
-
-static bunmg_status use_device(const mp_call *c) { return bunmg_mp_cuda(cudaSetDevice(gpu_of(c)->device), "cudaSetDevice"); }
-
-static bunmg_status sync_stream(const mp_call *c, const char *after) {
-  char what[160];
-  snprintf(what, sizeof what, "cudaStreamSynchronize (after %s)", after);
-  return bunmg_mp_cuda(cudaStreamSynchronize(gpu_of(c)->stream), what);
+bunmg_status bunmg_mpgpu_copy(const mp_call *c, void *to, const void *from, size_t bytes, enum cudaMemcpyKind kind, const char *what) {
+  bunmg_status st = bunmg_mp_cuda(cudaMemcpyAsync(to, from, bytes, kind, gpu_of(c)->stream), what);
+  return st == BUNMG_OK ? sync_stream(c, what) : st;
 }
 
 static size_t local_bytes(const mp_call *c, int64_t cols) {
   return (size_t)c->lld * (size_t)(cols > 0 ? cols : 1) * c->esize;
 }
 
-static cudaDataType data_type(const mp_call *c) { return (cudaDataType)bunmg_cuda_data_type(c->dtype); }
+size_t bunmg_mpgpu_matrix_bytes(const mp_call *c) { return local_bytes(c, c->local_cols); }
+
+mp_dmat bunmg_mpgpu_view(const mp_call *c, void *p) { return (mp_dmat){p, c->cols, c->n, c->lld}; }
+mp_dmat bunmg_mpgpu_square(const mp_call *c, void *p) { return (mp_dmat){p, c->cols, c->cols, c->lld}; }
+mp_dmat bunmg_mpgpu_probes(const mp_call *c, void *p) { return (mp_dmat){p, c->cols, MP_PROBES, c->lld}; }
+mp_dmat bunmg_mpgpu_rhs(const mp_call *c, void *p, int64_t rows) { return (mp_dmat){p, rows, c->nrhs, c->desc_b.v[8]}; }
+
+int64_t bunmg_mpgpu_adjoint_lld(const mp_call *c) {
+  int64_t rows = bunmg_numroc(c->n, c->block, c->blacs->prow, 0, c->grid.prows);
+  return rows > 0 ? rows : 1;
+}
+
+mp_dmat bunmg_mpgpu_adjoint(const mp_call *c, void *p) { return (mp_dmat){p, c->n, c->cols, bunmg_mpgpu_adjoint_lld(c)}; }
+
+bunmg_status bunmg_mpgpu_descriptor(const mp_call *c, cusolverMpMatrixDescriptor_t *d, int64_t rows, int64_t cols, int64_t lld) {
+  return bunmg_cusolver_check(
+      bunmg_cusolvermp.desc_create(d, state_of(c)->grid->solver, data_type(c), rows, cols, c->block, c->block, 0, 0, lld),
+      "cusolverMpCreateMatrixDesc");
+}
 
 /* ---- the grid and the call's descriptors ---- */
 
@@ -102,10 +115,7 @@ static bunmg_status begin(mp_call *c) {
   c->state = s;
   bunmg_status st = use_device(c);
   if (st == BUNMG_OK) st = grid_of(c);
-  if (st == BUNMG_OK)
-    st = bunmg_cusolver_check(bunmg_cusolvermp.desc_create(&s->desc_a, s->grid->solver, data_type(c), c->n, c->n, c->block,
-                                                           c->block, 0, 0, c->lld),
-                              "cusolverMpCreateMatrixDesc");
+  if (st == BUNMG_OK) st = bunmg_mpgpu_descriptor(c, &s->desc_a, c->cols, c->n, c->lld);
   if (st == BUNMG_OK) st = bunmg_mp_device_alloc((void **)&s->info, sizeof(int), "the info word");
   return bunmg_mp_agree(c->mp, st, NULL, NULL, 0, c->name);
 }
@@ -121,6 +131,13 @@ static bunmg_status task_upload(void *p) {
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(a, c->work, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (A to the device)");
   if (st == BUNMG_OK) c->a = a;
   else if (a) cudaFree(a);
+  gpu_call *s = state_of(c);
+  if (st == BUNMG_OK && c->second_work) { /* sygvd's B */
+    st = bunmg_mp_device_alloc(&s->second, bytes, "B");
+    if (st == BUNMG_OK)
+      st = bunmg_mp_cuda(cudaMemcpy(s->second, c->second_work, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (B to the device)");
+    if (st == BUNMG_OK) c->second_matrix = s->second;
+  }
   return st;
 }
 
@@ -166,8 +183,7 @@ static bunmg_status diagonal(mp_call *c, const void *matrix, void *diagonal) {
 
 /* ---- the solver's calls ---- */
 
-/* info from the device, once the stream is done. */
-static bunmg_status read_info(mp_call *c, const char *after) {
+bunmg_status bunmg_mpgpu_read_info(mp_call *c, const char *after) {
   int info = 0;
   bunmg_status st = sync_stream(c, after);
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(&info, state_of(c)->info, sizeof info, cudaMemcpyDeviceToHost), "cudaMemcpy (info)");
@@ -179,14 +195,14 @@ static bunmg_status read_info(mp_call *c, const char *after) {
  * definite, info unset (first GPU run). The factor's diagonal tells: where this rank holds a pivot
  * that is not real, finite and positive, the call goes on with info = that minor, and the check of
  * the gathered diagonal (mp_cholesky.c) names the first one; else the failure stands. */
-static bunmg_status not_positive_definite(mp_call *c, bunmg_status failure) {
+static bunmg_status not_positive_definite(mp_call *c, const void *m, bunmg_status failure) {
   char message[1024];
   snprintf(message, sizeof message, "%s", bunmg_last_error());
   (void)cudaStreamSynchronize(gpu_of(c)->stream);
   (void)cudaGetLastError();
   void *diag = calloc((size_t)c->n, c->esize);
   int64_t bad = -1;
-  if (diag && diagonal(c, c->a, diag) == BUNMG_OK)
+  if (diag && diagonal(c, m, diag) == BUNMG_OK)
     for (int64_t j0 = 0; j0 < c->n && bad < 0; j0 += c->block) {
       int64_t kb = j0 / c->block;
       if (kb % c->grid.prows != c->blacs->prow || kb % c->grid.pcols != c->blacs->pcol) continue;
@@ -200,27 +216,31 @@ static bunmg_status not_positive_definite(mp_call *c, bunmg_status failure) {
   return BUNMG_OK;
 }
 
-static bunmg_status task_potrf(void *p) {
-  mp_call *c = p;
+bunmg_status bunmg_mpgpu_potrf(mp_call *c, void *m) {
   gpu_call *s = state_of(c);
   struct mp_gpu *g = gpu_of(c);
   mp_workspace w = {0};
   bunmg_status st = use_device(c);
   if (st == BUNMG_OK)
-    st = bunmg_cusolver_check(bunmg_cusolvermp.potrf_size(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a,
+    st = bunmg_cusolver_check(bunmg_cusolvermp.potrf_size(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, m, 1, 1, s->desc_a,
                                                           data_type(c), &w.device_bytes, &w.host_bytes),
                               "cusolverMpPotrf_bufferSize");
   if (st == BUNMG_OK) st = bunmg_mp_workspace_alloc(&w, "cusolverMpPotrf's workspace");
   int failed = 0;
   if (st == BUNMG_OK) {
-    st = bunmg_cusolver_check(bunmg_cusolvermp.potrf(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, data_type(c),
+    st = bunmg_cusolver_check(bunmg_cusolvermp.potrf(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, m, 1, 1, s->desc_a, data_type(c),
                                                      w.device, w.device_bytes, w.host, w.host_bytes, s->info),
                               "cusolverMpPotrf");
     failed = st != BUNMG_OK;
   }
-  if (st == BUNMG_OK) st = read_info(c, "cusolverMpPotrf");
+  if (st == BUNMG_OK) st = bunmg_mpgpu_read_info(c, "cusolverMpPotrf");
   bunmg_mp_workspace_free(&w);
-  return failed ? not_positive_definite(c, st) : st;
+  return failed ? not_positive_definite(c, m, st) : st;
+}
+
+static bunmg_status task_potrf(void *p) {
+  mp_call *c = p;
+  return bunmg_mpgpu_potrf(c, c->a);
 }
 
 static bunmg_status potrs_solve(mp_call *c, void *b, int64_t nrhs, cusolverMpMatrixDescriptor_t desc_b) {
@@ -236,40 +256,21 @@ static bunmg_status potrs_solve(mp_call *c, void *b, int64_t nrhs, cusolverMpMat
     st = bunmg_cusolver_check(bunmg_cusolvermp.potrs(g->solver, CUBLAS_FILL_MODE_LOWER, c->n, nrhs, c->a, 1, 1, s->desc_a, b, 1, 1,
                                                      desc_b, data_type(c), w.device, w.device_bytes, w.host, w.host_bytes, s->info),
                               "cusolverMpPotrs");
-  if (st == BUNMG_OK) st = read_info(c, "cusolverMpPotrs");
+  if (st == BUNMG_OK) st = bunmg_mpgpu_read_info(c, "cusolverMpPotrs");
   bunmg_mp_workspace_free(&w);
   return st;
 }
-
-static bunmg_status blas_desc(mp_call *c, cublasMpMatrixDescriptor_t *d, int64_t m, int64_t n, int64_t lld);
-static bunmg_status ensure_blas_a(mp_call *c);
 
 /* X = L^-H L^-1 B on the device: cusolverMpPotrs for one right-hand side; two triangular solves
  * for more (cuSOLVERMp 0.9.1's Potrs returned success leaving a 3-column B unchanged on the
  * first GPU run: docs/mp-engine.md, section 10). */
 static bunmg_status solve_on_device(mp_call *c, void *b, int64_t nrhs, int64_t lldb, cusolverMpMatrixDescriptor_t desc_b) {
   if (nrhs == 1) return potrs_solve(c, b, nrhs, desc_b);
-  cublasMpMatrixDescriptor_t blas_b = NULL;
-  int distributed = c->grid.prows * c->grid.pcols > 1;
-  bunmg_status st = ensure_blas_a(c);
-  if (st == BUNMG_OK && distributed) st = blas_desc(c, &blas_b, c->n, nrhs, lldb);
-  if (st == BUNMG_OK) st = bunmg_mp_blas_trsm(c, CUBLAS_OP_N, b, nrhs, lldb, blas_b);
-  if (st == BUNMG_OK) st = bunmg_mp_blas_trsm(c, bunmg_dtype_is_complex(c->dtype) ? CUBLAS_OP_C : CUBLAS_OP_T, b, nrhs, lldb, blas_b);
-  if (blas_b) (void)bunmg_cublasmp.desc_destroy(blas_b);
+  mp_dmat l = bunmg_mpgpu_square(c, c->a), x = {b, c->n, nrhs, lldb};
+  bunmg_status st = bunmg_mp_blas_trsm(c, CUBLAS_OP_N, &l, &x);
+  if (st == BUNMG_OK) st = bunmg_mp_blas_trsm(c, adjoint_op(c), &l, &x);
   c->info = 0;
   return st;
-}
-
-static bunmg_status blas_desc(mp_call *c, cublasMpMatrixDescriptor_t *d, int64_t m, int64_t n, int64_t lld) {
-  return bunmg_mp_cublasmp(bunmg_cublasmp.desc_create(m, n, c->block, c->block, 0, 0, lld, data_type(c), state_of(c)->grid->blas, d),
-                           "cublasMpMatrixDescriptorCreate");
-}
-
-/* A's cuBLASMp descriptor, on grids larger than 1 x 1 (cuBLAS needs none). */
-static bunmg_status ensure_blas_a(mp_call *c) {
-  gpu_call *s = state_of(c);
-  if (s->blas_a || c->grid.prows * c->grid.pcols == 1) return BUNMG_OK;
-  return blas_desc(c, &s->blas_a, c->n, c->n, c->lld);
 }
 
 static size_t b_bytes(const mp_call *c) {
@@ -277,25 +278,27 @@ static size_t b_bytes(const mp_call *c) {
   return (size_t)c->desc_b.v[8] * (size_t)(colsb > 0 ? colsb : 1) * c->esize;
 }
 
-static bunmg_status upload_b(mp_call *c) {
-  return bunmg_mp_cuda(cudaMemcpy(state_of(c)->b, c->b, b_bytes(c), cudaMemcpyHostToDevice), "cudaMemcpy (B to the device)");
+bunmg_status bunmg_mpgpu_upload_rhs(mp_call *c) {
+  gpu_call *s = state_of(c);
+  bunmg_status st = use_device(c);
+  if (st == BUNMG_OK && !s->b) st = bunmg_mp_device_alloc(&s->b, b_bytes(c), "B");
+  if (st == BUNMG_OK && !s->desc_b) st = bunmg_mpgpu_descriptor(c, &s->desc_b, c->n, c->nrhs, c->desc_b.v[8]);
+  return st == BUNMG_OK ? bunmg_mp_cuda(cudaMemcpy(s->b, c->b, b_bytes(c), cudaMemcpyHostToDevice), "cudaMemcpy (B to the device)")
+                        : st;
+}
+
+/* X from the device into call->b. */
+static bunmg_status download_x(mp_call *c) {
+  return bunmg_mp_cuda(cudaMemcpy(c->b, state_of(c)->b, b_bytes(c), cudaMemcpyDeviceToHost), "cudaMemcpy (X to the host)");
 }
 
 static bunmg_status task_potrs(void *p) {
   mp_call *c = p;
   gpu_call *s = state_of(c);
-  int64_t lldb = c->desc_b.v[8];
-  bunmg_status st = use_device(c);
-  if (st == BUNMG_OK && !s->b) st = bunmg_mp_device_alloc(&s->b, b_bytes(c), "B");
-  if (st == BUNMG_OK && !s->desc_b)
-    st = bunmg_cusolver_check(bunmg_cusolvermp.desc_create(&s->desc_b, s->grid->solver, data_type(c), c->n, c->nrhs, c->block,
-                                                           c->block, 0, 0, lldb),
-                              "cusolverMpCreateMatrixDesc");
-  if (st == BUNMG_OK) st = upload_b(c);
-  if (st == BUNMG_OK) st = solve_on_device(c, s->b, c->nrhs, lldb, s->desc_b);
+  bunmg_status st = bunmg_mpgpu_upload_rhs(c);
+  if (st == BUNMG_OK) st = solve_on_device(c, s->b, c->nrhs, c->desc_b.v[8], s->desc_b);
   if (st == BUNMG_OK && c->info != 0) st = bunmg_info_status(BUNMG_INFO_POTRS, c->info);
-  if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(c->b, s->b, b_bytes(c), cudaMemcpyDeviceToHost), "cudaMemcpy (X to the host)");
-  return st;
+  return st == BUNMG_OK ? download_x(c) : st;
 }
 
 /* The inverse as the solve of the identity (docs/mp-engine.md, section 6.3): z = I, z = G^-1 I,
@@ -358,109 +361,19 @@ static bunmg_status task_syevd(void *p) {
     st = bunmg_cusolver_check(bunmg_cusolvermp.syevd(g->solver, &jobz, CUBLAS_FILL_MODE_LOWER, c->n, c->a, 1, 1, s->desc_a, s->w, c->z,
                                                      1, 1, s->desc_a, type, w.device, w.device_bytes, w.host, w.host_bytes, s->info),
                               "cusolverMpSyevd");
-  if (st == BUNMG_OK) st = read_info(c, "cusolverMpSyevd");
+  if (st == BUNMG_OK) st = bunmg_mpgpu_read_info(c, "cusolverMpSyevd");
   bunmg_mp_workspace_free(&w);
   if (st == BUNMG_OK) st = bunmg_info_status(BUNMG_INFO_SYEVD, c->info);
   if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(c->w, s->w, wbytes, cudaMemcpyDeviceToHost), "cudaMemcpy (the eigenvalues)");
   return st;
 }
 
-/* ---- the eigenvectors' probes (mp_probes.h), products on the device ---- */
-
-static size_t probe_bytes(const mp_call *c) {
-  return bunmg_mp_probes_reals(c) * bunmg_dtype_real_size(c->dtype);
-}
-
-static bunmg_status probes_create(mp_call *c) {
-  gpu_call *s = state_of(c);
-  size_t bytes = probe_bytes(c);
-  bunmg_status st = bunmg_mp_probes_alloc(c);
-  if (st == BUNMG_OK) st = use_device(c);
-  if (st == BUNMG_OK) st = ensure_blas_a(c);
-  if (st == BUNMG_OK && c->grid.prows * c->grid.pcols > 1) st = blas_desc(c, &s->blas_p, c->n, MP_PROBES, c->lld);
-  void **bufs[] = {&s->p, &s->gp, &s->t1, &s->t2};
-  for (int i = 0; i < 4 && st == BUNMG_OK; i++) st = bunmg_mp_device_alloc(bufs[i], bytes, "the eigenvectors' probes");
-  if (st == BUNMG_OK) st = bunmg_mp_cuda(cudaMemcpy(s->p, c->probes.p, bytes, cudaMemcpyHostToDevice), "cudaMemcpy (the probes)");
-  return st;
-}
-
-static bunmg_status gemm(mp_call *c, cublasOperation_t op, const void *a, const void *b, void *out) {
-  return bunmg_mp_blas_gemm(c, op, a, b, out);
-}
-
-static bunmg_status to_host(const mp_call *c, void *host, const void *device) {
-  return bunmg_mp_cuda(cudaMemcpy(host, device, probe_bytes(c), cudaMemcpyDeviceToHost), "cudaMemcpy (a probe block)");
-}
-
-/* G p: the whole of G (both triangles), so a lower triangle that is not the upper one's
- * conjugate fails the residual (SOLVER_ERROR) rather than passing unseen. */
-static bunmg_status task_probes_image(void *p) {
-  mp_call *c = p;
-  gpu_call *s = state_of(c);
-  bunmg_status st = use_device(c);
-  if (st == BUNMG_OK) st = gemm(c, CUBLAS_OP_N, c->a, s->p, s->gp);
-  return st == BUNMG_OK ? to_host(c, c->probes.gp, s->gp) : st;
-}
-
-/* The worst probe's ||t2_k|| / (scale ||p_k||) over every rank. */
-static bunmg_status worst(mp_call *c, const void *t2, double scale, double *out) {
-  double sums[2 * MP_PROBES] = {0};
-  int parts = bunmg_dtype_is_complex(c->dtype) ? 2 : 1, single = bunmg_dtype_real_size(c->dtype) == 4;
-  int64_t cols = bunmg_numroc(MP_PROBES, c->block, c->blacs->pcol, 0, c->grid.pcols);
-  for (int64_t lj = 0; lj < cols; lj++) {
-    int64_t k = bunmg_mp_call_col(c, lj);
-    for (int64_t li = 0; li < c->local_rows * parts; li++) {
-      size_t at = (size_t)(lj * c->lld * parts + li);
-      double r = single ? ((const float *)t2)[at] : ((const double *)t2)[at];
-      double q = single ? ((const float *)c->probes.p)[at] : ((const double *)c->probes.p)[at];
-      sums[k] += r * r;
-      sums[MP_PROBES + k] += q * q;
-    }
-  }
-  bunmg_status st = bunmg_mp_allreduce(c->mp, sums, 2 * MP_PROBES, MP_DOUBLE, MP_SUM, "the probes' norms");
-  double w = 0;
-  for (int k = 0; k < MP_PROBES; k++) {
-    double ratio = sqrt(sums[k]) / (scale * sqrt(sums[MP_PROBES + k]));
-    if (!(ratio <= w)) w = ratio; /* NaN sticks */
-  }
-  *out = w;
-  return st;
-}
-
-static bunmg_status task_probes_check(void *p) {
-  mp_call *c = p;
-  gpu_call *s = state_of(c);
-  mp_probes *pr = &c->probes;
-  cublasOperation_t conj = bunmg_dtype_is_complex(c->dtype) ? CUBLAS_OP_C : CUBLAS_OP_T;
-  /* residual: Z (diag(w) (Z^H p)) - G p */
-  bunmg_status st = use_device(c);
-  if (st == BUNMG_OK) st = gemm(c, conj, c->z, s->p, s->t1);
-  if (st == BUNMG_OK) st = to_host(c, pr->t1, s->t1);
-  if (st == BUNMG_OK) {
-    bunmg_mp_probes_scale(c, pr->t1);
-    st = bunmg_mp_cuda(cudaMemcpy(s->t1, pr->t1, probe_bytes(c), cudaMemcpyHostToDevice), "cudaMemcpy (a probe block)");
-  }
-  if (st == BUNMG_OK) st = gemm(c, CUBLAS_OP_N, c->z, s->t1, s->t2);
-  if (st == BUNMG_OK) st = to_host(c, pr->t2, s->t2);
-  if (st == BUNMG_OK) {
-    bunmg_mp_probes_subtract(c, pr->t2, pr->gp);
-    st = worst(c, pr->t2, bunmg_mp_probes_scale_of(c), &c->residual);
-  }
-  /* orthogonality: Z^H (Z p) - p */
-  if (st == BUNMG_OK) st = gemm(c, CUBLAS_OP_N, c->z, s->p, s->t1);
-  if (st == BUNMG_OK) st = gemm(c, conj, c->z, s->t1, s->t2);
-  if (st == BUNMG_OK) st = to_host(c, pr->t2, s->t2);
-  if (st == BUNMG_OK) {
-    bunmg_mp_probes_subtract(c, pr->t2, pr->p);
-    st = worst(c, pr->t2, 1.0, &c->orthogonality);
-  }
-  return st;
-}
-
 /* ---- the user's convention ---- */
 
-static bunmg_status geadd(mp_call *c, cublasOperation_t op, const void *from, void *to) {
-  return bunmg_mp_blas_geadd(c, op, from, to);
+/* to = op(from), N x N. */
+static bunmg_status geadd(mp_call *c, cublasOperation_t op, void *from, void *to) {
+  mp_dmat f = bunmg_mpgpu_square(c, from), t = bunmg_mpgpu_square(c, to);
+  return bunmg_mp_blas_add(c, op, 1, &f, 0, &t);
 }
 
 /* Columns: the call's matrix = Z^H. Rows: conj(Z) = (Z^H)^T, through the call's matrix. */
@@ -468,7 +381,6 @@ static bunmg_status task_convention(void *p) {
   mp_call *c = p;
   int cplx = bunmg_dtype_is_complex(c->dtype);
   bunmg_status st = use_device(c);
-  if (st == BUNMG_OK) st = ensure_blas_a(c);
   if (st != BUNMG_OK) return st;
   if (!(c->flags & BUNMG_EIG_ROWS)) return geadd(c, cplx ? CUBLAS_OP_C : CUBLAS_OP_T, c->z, c->a);
   if (cplx) {
@@ -505,13 +417,11 @@ static void release(mp_call *c) {
   }
   if (c->a && c->a != c->work && !c->borrowed) cudaFree(c->a);
   if (s) {
-    void *bufs[] = {s->info, s->b, s->w, s->p, s->gp, s->t1, s->t2};
+    void *bufs[] = {s->info, s->ipiv, s->b, s->b0, s->w, s->p, s->gp, s->t1, s->t2, s->tm, s->at, s->u, s->second};
     for (size_t i = 0; i < sizeof bufs / sizeof *bufs; i++)
       if (bufs[i]) cudaFree(bufs[i]);
     if (s->desc_a) (void)bunmg_cusolvermp.desc_destroy(s->desc_a);
     if (s->desc_b) (void)bunmg_cusolvermp.desc_destroy(s->desc_b);
-    if (s->blas_a) (void)bunmg_cublasmp.desc_destroy(s->blas_a);
-    if (s->blas_p) (void)bunmg_cublasmp.desc_destroy(s->blas_p);
     free(s);
   }
 }
@@ -524,7 +434,6 @@ static bunmg_status load(void) { return bunmg_cusolvermp_load(); }
 
 void bunmg_cusolvermp_leave(bunmg_mp *mp);
 
-/* getrs, sygvd, gels and gesvd are ScaLAPACK's only so far: their ops stay NULL (UNSUPPORTED). */
 const mp_engine bunmg_cusolvermp_engine = {
     .name = "cuSOLVERMp",
     .default_block = 256,
@@ -540,14 +449,31 @@ const mp_engine bunmg_cusolvermp_engine = {
     .potrs = task_potrs,
     .potri = task_potri,
     .syevd = task_syevd,
-    .probes_create = probes_create,
-    .probes_image = task_probes_image,
-    .probes_check = task_probes_check,
+    .probes_create = bunmg_mpgpu_probes_create,
+    .probes_image = bunmg_mpgpu_probes_image,
+    .probes_check = bunmg_mpgpu_probes_check,
     .convention = task_convention,
     .skew_vectors = skew_vectors,
+    .getrf = bunmg_mpgpu_getrf,
+    .getrs = bunmg_mpgpu_getrs,
+    .getrs_residual = bunmg_mpgpu_getrs_residual,
+    .potrf_second = bunmg_mpgpu_potrf_second,
+    .sygst = bunmg_mpgpu_sygst,
+    .trsm = bunmg_mpgpu_trsm,
+    .probes_generalized = bunmg_mpgpu_probes_generalized,
+    .gels = bunmg_mpgpu_gels,
+    .gels_residual = bunmg_mpgpu_gels_residual,
+    .gesvd = bunmg_mpgpu_gesvd,
+    .svd_v = bunmg_mpgpu_svd_v,
+    .probes_svd = bunmg_mpgpu_probes_svd,
     .release = release,
     .factor_free = factor_free,
-    .names = {"cusolverMpPotrf", "cusolverMpPotrs", "cusolverMpPotrs (the inverse)", "cusolverMpSyevd",
-              "cublasMpGemm (the probes' image)", "the eigenvectors' probes (cublasMpGemm)",
-              "cublasMpGeadd (the eigenvectors' convention)"},
+    .names = {.potrf = "cusolverMpPotrf", .potrs = "cusolverMpPotrs", .potri = "cusolverMpPotrs (the inverse)",
+              .syevd = "cusolverMpSyevd", .image = "cublasMpGemm (the probes' image)",
+              .check = "the eigenvectors' probes (cublasMpGemm)", .convention = "cublasMpGeadd (the eigenvectors' convention)",
+              .getrf = "cusolverMpGetrf", .getrs = "cusolverMpGetrs", .getrs_residual = "the residual's check (cublasMpGemm)",
+              .potrf_second = "cusolverMpPotrf (B)", .sygst = "cublasMpTrsm (the reduction L^-1 A L^-H)",
+              .trsm = "cublasMpTrsm (the back-transformation)", .probes_generalized = "the eigenvectors' probes (cublasMpGemm)",
+              .gels = "cusolverMpGels", .gels_residual = "the normal equations' check (cublasMpGemm)",
+              .gesvd = "cusolverMpGesvd", .svd_v = "cublasMpGeadd (V)", .probes_svd = "the singular vectors' probes (cublasMpGemm)"},
 };

@@ -48,6 +48,17 @@ static const bunmg_symbol cusolvermp_symbols[] = {
     {"cusolverMpSyevd_bufferSize", &bunmg_cusolvermp.syevd_size},
     {"cusolverMpSyevd", &bunmg_cusolvermp.syevd},
     {"cusolverMpLaset", &bunmg_cusolvermp.laset},
+    {"cusolverMpGetrf_bufferSize", &bunmg_cusolvermp.getrf_size},
+    {"cusolverMpGetrf", &bunmg_cusolvermp.getrf},
+    {"cusolverMpGetrs_bufferSize", &bunmg_cusolvermp.getrs_size},
+    {"cusolverMpGetrs", &bunmg_cusolvermp.getrs},
+    {"cusolverMpGels_bufferSize", &bunmg_cusolvermp.gels_size},
+    {"cusolverMpGels", &bunmg_cusolvermp.gels},
+    {"cusolverMpGesvdDescriptorCreate", &bunmg_cusolvermp.gesvd_desc_create},
+    {"cusolverMpGesvdDescriptorDestroy", &bunmg_cusolvermp.gesvd_desc_destroy},
+    {"cusolverMpGesvdDescriptorSetAttribute", &bunmg_cusolvermp.gesvd_desc_set},
+    {"cusolverMpGesvd_bufferSize", &bunmg_cusolvermp.gesvd_size},
+    {"cusolverMpGesvd", &bunmg_cusolvermp.gesvd},
 };
 
 #define COUNT(a) (sizeof a / sizeof *a)

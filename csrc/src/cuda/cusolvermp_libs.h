@@ -51,6 +51,17 @@ typedef struct mp_cusolvermp {
   __typeof__(cusolverMpSyevd_bufferSize) *syevd_size;
   __typeof__(cusolverMpSyevd) *syevd;
   __typeof__(cusolverMpLaset) *laset;
+  __typeof__(cusolverMpGetrf_bufferSize) *getrf_size;
+  __typeof__(cusolverMpGetrf) *getrf;
+  __typeof__(cusolverMpGetrs_bufferSize) *getrs_size;
+  __typeof__(cusolverMpGetrs) *getrs;
+  __typeof__(cusolverMpGels_bufferSize) *gels_size;
+  __typeof__(cusolverMpGels) *gels;
+  __typeof__(cusolverMpGesvdDescriptorCreate) *gesvd_desc_create;
+  __typeof__(cusolverMpGesvdDescriptorDestroy) *gesvd_desc_destroy;
+  __typeof__(cusolverMpGesvdDescriptorSetAttribute) *gesvd_desc_set;
+  __typeof__(cusolverMpGesvd_bufferSize) *gesvd_size;
+  __typeof__(cusolverMpGesvd) *gesvd;
 } mp_cusolvermp;
 
 extern mp_nccl bunmg_nccl;
@@ -82,20 +93,30 @@ struct mp_gpu {
 /* A call's device state (mp_call.state). */
 typedef struct mp_gpu_call {
   const mp_gpu_grid *grid;
-  cusolverMpMatrixDescriptor_t desc_a, desc_b; /* A's (N x N), B's (N x nrhs) */
-  cublasMpMatrixDescriptor_t blas_a, blas_p;   /* A's and the probes' (N x MP_PROBES), larger grids only */
+  cusolverMpMatrixDescriptor_t desc_a, desc_b; /* the view G's (A's columns x A's rows), B's (A's rows x nrhs) */
   int *info;                                   /* device */
-  void *b, *w, *p, *gp, *t1, *t2;              /* device */
+  int64_t *ipiv;                               /* device: getrs's pivots */
+  void *b, *b0, *w, *p, *gp, *t1, *t2, *tm;    /* device: B (then X), B's copy, values, probe blocks */
+  void *at, *u;                                /* device: G's adjoint (M x N; gels, gesvd), the SVD's U of it */
+  void *second;                                /* device: sygvd's B */
 } mp_gpu_call;
 
+/* A distributed device matrix with the call's square blocks: global rows x cols, this rank's
+ * part at p with leading dimension lld. */
+typedef struct mp_dmat {
+  void *p;
+  int64_t rows, cols, lld;
+} mp_dmat;
+
 /* The products the engine needs (cusolvermp_blas.c), on the call's stream, synchronized:
- * out = op(a) b for an N x N a with A's distribution and N x MP_PROBES b and out (the probes');
- * to = op(from), both N x N; b = op(L)^-1 b with the call's matrix's lower triangle L, b N x nrhs
- * with leading dimension ldb (desc_b: its cuBLASMp descriptor on larger grids). */
-bunmg_status bunmg_mp_blas_gemm(mp_call *c, cublasOperation_t op, const void *a, const void *b, void *out);
-bunmg_status bunmg_mp_blas_geadd(mp_call *c, cublasOperation_t op, const void *from, void *to);
-bunmg_status bunmg_mp_blas_trsm(mp_call *c, cublasOperation_t op, void *b, int64_t nrhs, int64_t ldb,
-                                cublasMpMatrixDescriptor_t desc_b);
+ * out = alpha op(a) b + beta out; to = alpha op(from) + beta to; b = op(L)^-1 b with L the lower
+ * triangle of l; the Frobenius norm of m on every rank (collective). */
+bunmg_status bunmg_mp_blas_gemm(mp_call *c, cublasOperation_t op, double alpha, const mp_dmat *a, const mp_dmat *b, double beta,
+                                const mp_dmat *out);
+bunmg_status bunmg_mp_blas_add(mp_call *c, cublasOperation_t op, double alpha, const mp_dmat *from, double beta,
+                               const mp_dmat *to);
+bunmg_status bunmg_mp_blas_trsm(mp_call *c, cublasOperation_t op, const mp_dmat *l, const mp_dmat *b);
+bunmg_status bunmg_mp_blas_norm(mp_call *c, const mp_dmat *m, double *out);
 void bunmg_mp_blas_destroy(struct mp_gpu *g);
 
 /* Device memory of `bytes` (1 when 0) for `what`: OUT_OF_MEMORY or DEVICE_ERROR naming it. */

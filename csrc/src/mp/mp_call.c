@@ -61,7 +61,7 @@ static bunmg_status check_local(const bunmg_matrix *a, const bunmg_mp *mp, int t
 static bunmg_status check_engine(const mp_engine *e, int32_t routine, const char *name) {
   int lacks = 0;
   switch (routine) {
-  case MP_GETRS: lacks = !e->getrf || !e->getrs; break;
+  case MP_GETRS: lacks = !e->getrf || !e->getrs || !e->getrs_residual; break;
   case MP_SYGVD: lacks = !e->potrf_second || !e->sygst || !e->syevd || !e->trsm || !e->probes_generalized; break;
   case MP_GELS: lacks = !e->gels || !e->gels_residual; break;
   case MP_GESVD: lacks = !e->gesvd || !e->svd_v || !e->probes_svd; break;
@@ -138,6 +138,7 @@ static bunmg_status prepare(mp_call *call, const bunmg_matrix *a, const mp_reque
     if (!(call->second_work = malloc(capacity * call->esize)))
       return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B (%zu bytes)", capacity * call->esize);
     if (call->rows > 0) memcpy(call->second_work, q->second->shards[0], (size_t)(call->rows * call->n) * call->esize);
+    call->second_matrix = call->second_work;
   }
   bunmg_grid_rank me;
   if ((st = bunmg_grid_describe(&call->grid, mp->rank, &me)) != BUNMG_OK) return st;

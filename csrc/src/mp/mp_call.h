@@ -50,6 +50,7 @@ struct mp_call {
   void *a;             /* the call's matrix where the engine keeps it (work, or device memory) */
   const bunmg_matrix *second;
   char *second_work;   /* sygvd: the copy of B, moved to the grid with A */
+  void *second_matrix; /* sygvd: B where the engine keeps it (second_work, or device memory) */
   int *ipiv;           /* getrs: the LU's pivots */
   int borrowed;        /* a (and work, when the same) belongs to a factor */
   void *state;         /* the engine's per-call state (descriptors, device buffers) */

@@ -38,8 +38,10 @@ typedef struct mp_engine {
   bunmg_mp_task probes_check; /* call->orthogonality, call->residual */
   bunmg_mp_task convention;   /* the eigenvectors into the call's matrix in the user's convention */
   void (*skew_vectors)(mp_call *c, double by); /* fault injection: this rank's part of z scaled */
-  /* getrs: the LU of the call's matrix with its pivots (call->ipiv), then call->b becomes X */
-  bunmg_mp_task getrf, getrs;
+  /* getrs: A's copy kept (call->a0) and the LU of the call's matrix with its pivots, then B's copy
+   * kept (call->b0) and call->b becomes X; getrs_residual: ||A X - B|| / (||A|| ||X|| + ||B||)
+   * into call->residual */
+  bunmg_mp_task getrf, getrs, getrs_residual;
   /* sygvd: A's and B's copies kept (call->a0, call->b0) and B's (call->second_work) becomes its
    * factor L; sygst: the call's matrix becomes L^-1 A L^-H (its scale in call->scale); trsm: the
    * eigenvectors back-transformed, z = L^-H z; probes_generalized: the B-orthogonality and
@@ -57,7 +59,7 @@ typedef struct mp_engine {
   /* the steps' names in messages ("p?potrf", "cusolverMpPotrf") */
   struct {
     const char *potrf, *potrs, *potri, *syevd, *image, *check, *convention;
-    const char *getrf, *getrs, *potrf_second, *sygst, *trsm, *probes_generalized, *gels, *gels_residual, *gesvd, *svd_v,
+    const char *getrf, *getrs, *getrs_residual, *potrf_second, *sygst, *trsm, *probes_generalized, *gels, *gels_residual, *gesvd, *svd_v,
         *probes_svd;
   } names;
 } mp_engine;

@@ -45,7 +45,7 @@ bunmg_status bunmg_mp_sygvd(bunmg_mp *mp, const bunmg_matrix *local, const bunmg
   if (st == BUNMG_OK) st = bunmg_mp_call_to_grid(call);
   const mp_engine *e = call ? call->engine : NULL;
   if (st == BUNMG_OK) st = bunmg_mp_call_engine(call, e->potrf_second, call, e->names.potrf_second);
-  if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, call->second_work, diagonal);
+  if (st == BUNMG_OK) st = bunmg_mp_call_diagonal(call, call->second_matrix, diagonal);
   if (st == BUNMG_OK) {
     st = bunmg_verify_factor(call->dtype, diagonal, call->n, call->info);
     if (st != BUNMG_OK) bunmg_error_prefix("B: ");

@@ -80,14 +80,31 @@ static void skew_vectors(mp_call *c, double by) {
 
 static size_t matrix_bytes(const mp_call *c) { return (size_t)(c->lld * c->local_cols) * c->esize; }
 
+/* Elements of this rank's part of the right-hand sides (call->b, desc_b). */
+static size_t b_count(const mp_call *c) {
+  const bunmg_desc *db = &c->desc_b;
+  return (size_t)db->v[8] * (size_t)bunmg_numroc(db->v[3], db->v[5], c->blacs->pcol, 0, c->grid.pcols);
+}
+
+/* The right-hand sides' copy for a check (call->b0). */
+static bunmg_status keep_b(mp_call *c) {
+  size_t bytes = b_count(c) * c->esize;
+  if (!(c->b0 = malloc(bytes ? bytes : 1))) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B");
+  memcpy(c->b0, c->b, bytes);
+  return BUNMG_OK;
+}
+
+/* A's copy for the residual, then the LU. */
 static bunmg_status task_getrf(void *p) {
   mp_call *c = p;
+  memcpy(c->a0, c->a, matrix_bytes(c));
   return bunmg_pxgetrf(c->dtype, c->a, &c->desc, c->ipiv, &c->info);
 }
 
 static bunmg_status task_getrs(void *p) {
   mp_call *c = p;
-  bunmg_status st = bunmg_pxgetrs(c->dtype, c->a, &c->desc, c->ipiv, c->b, &c->desc_b, &c->info);
+  bunmg_status st = keep_b(c);
+  if (st == BUNMG_OK) st = bunmg_pxgetrs(c->dtype, c->a, &c->desc, c->ipiv, c->b, &c->desc_b, &c->info);
   if (st == BUNMG_OK && c->info != 0)
     st = bunmg_fail_at(BUNMG_SOLVER_ERROR, c->info, -1, "p?getrs returned info %lld", (long long)c->info);
   return st;
@@ -97,19 +114,33 @@ static bunmg_status task_getrs(void *p) {
 static bunmg_status task_potrf_second(void *p) {
   mp_call *c = p;
   memcpy(c->a0, c->a, matrix_bytes(c));
-  memcpy(c->b0, c->second_work, matrix_bytes(c));
-  return bunmg_pxpotrf(c->dtype, c->second_work, &c->desc, &c->info);
+  memcpy(c->b0, c->second_matrix, matrix_bytes(c));
+  return bunmg_pxpotrf(c->dtype, c->second_matrix, &c->desc, &c->info);
 }
 
 static bunmg_status task_sygst(void *p) {
   mp_call *c = p;
   c->scale = 1;
-  return bunmg_pxsygst(c->dtype, c->a, &c->desc, c->second_work, &c->desc, &c->scale, &c->info);
+  return bunmg_pxsygst(c->dtype, c->a, &c->desc, c->second_matrix, &c->desc, &c->scale, &c->info);
 }
 
 static bunmg_status task_trsm(void *p) {
   mp_call *c = p;
-  return bunmg_pxtrsm_lower_adjoint(c->dtype, c->second_work, &c->desc, c->z, &c->desc);
+  return bunmg_pxtrsm_lower_adjoint(c->dtype, c->second_matrix, &c->desc, c->z, &c->desc);
+}
+
+static void subtract(int32_t t, void *r, const void *c, size_t reals) {
+  for (size_t k = 0; k < reals; k++)
+    if (bunmg_dtype_real_size(t) == 4) ((float *)r)[k] -= ((const float *)c)[k];
+    else ((double *)r)[k] -= ((const double *)c)[k];
+}
+
+/* Two of b's size (zeroed), or OUT_OF_MEMORY naming the check. */
+static bunmg_status scratch(const mp_call *c, char **r, char **s, const char *what) {
+  size_t count = b_count(c);
+  *r = calloc(count ? count : 1, c->esize);
+  *s = calloc(count ? count : 1, c->esize);
+  return *r && *s ? BUNMG_OK : bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for %s", what);
 }
 
 /* ||G (G^H Y - C)|| / (||G|| (||G|| ||Y|| + ||C||)) with Y = X (the first N rows of call->b)
@@ -119,19 +150,11 @@ static bunmg_status normal_residual(mp_call *call, const char *c, double *out) {
   int32_t t = call->dtype;
   bunmg_desc dy = *db;
   dy.v[2] = (int)call->cols; /* X: the first N rows, the same local storage */
-  size_t count = (size_t)db->v[8] * (size_t)bunmg_numroc(db->v[3], db->v[5], call->blacs->pcol, 0, call->grid.pcols);
-  size_t reals = count * (bunmg_dtype_is_complex(t) ? 2 : 1);
-  char *r = calloc(count ? count : 1, call->esize), *s = calloc(count ? count : 1, call->esize);
-  if (!r || !s) {
-    free(r);
-    free(s);
-    return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for the normal equations' check");
-  }
-  bunmg_status st = bunmg_pxgemm(t, 'C', call->a0, &call->desc, call->b, &dy, r, db); /* r = G^H Y */
+  char *r, *s;
+  bunmg_status st = scratch(call, &r, &s, "the normal equations' check");
+  if (st == BUNMG_OK) st = bunmg_pxgemm(t, 'C', call->a0, &call->desc, call->b, &dy, r, db); /* r = G^H Y */
   if (st == BUNMG_OK) {
-    for (size_t k = 0; k < reals; k++)
-      if (bunmg_dtype_real_size(t) == 4) ((float *)r)[k] -= ((const float *)c)[k];
-      else ((double *)r)[k] -= ((const double *)c)[k];
+    subtract(t, r, c, b_count(call) * (bunmg_dtype_is_complex(t) ? 2 : 1));
     st = bunmg_pxgemm(t, 'N', call->a0, &call->desc, r, db, s, &dy); /* s = G r */
   }
   if (st == BUNMG_OK) {
@@ -144,16 +167,36 @@ static bunmg_status normal_residual(mp_call *call, const char *c, double *out) {
   return st;
 }
 
+/* getrs's ||A X - B|| / (||A|| ||X|| + ||B||): A X = G^T X = conj(G^H conj(X)), so with Y =
+ * conj(X) and C = conj(B) it is ||G^H Y - C||, conjugation keeping every norm. */
+static bunmg_status task_getrs_residual(void *p) {
+  mp_call *call = p;
+  int32_t t = call->dtype;
+  const bunmg_desc *db = &call->desc_b;
+  char *y, *r;
+  bunmg_status st = scratch(call, &y, &r, "the residual's check");
+  if (st == BUNMG_OK) {
+    memcpy(y, call->b, b_count(call) * call->esize);
+    bunmg_mp_conjugate(t, y, b_count(call));
+    bunmg_mp_conjugate(t, call->b0, b_count(call));
+    st = bunmg_pxgemm(t, 'C', call->a0, &call->desc, y, db, r, db); /* r = G^H Y */
+  }
+  if (st == BUNMG_OK) {
+    subtract(t, r, call->b0, b_count(call) * (bunmg_dtype_is_complex(t) ? 2 : 1));
+    double scale = bunmg_pxnorm(t, call->a0, &call->desc) * bunmg_pxnorm(t, y, db) + bunmg_pxnorm(t, call->b0, db);
+    call->residual = bunmg_pxnorm(t, r, db) / (scale > 0 ? scale : 1);
+  }
+  free(y);
+  free(r);
+  return st;
+}
+
 /* p?gels, A's copy and the right-hand sides' kept (call->a0, call->b0) for the check. */
 static bunmg_status task_gels(void *p) {
   mp_call *call = p;
   memcpy(call->a0, call->a, matrix_bytes(call));
-  const bunmg_desc *db = &call->desc_b;
-  size_t bytes = (size_t)db->v[8] * (size_t)bunmg_numroc(db->v[3], db->v[5], call->blacs->pcol, 0, call->grid.pcols) *
-                 call->esize;
-  if (!(call->b0 = malloc(bytes ? bytes : 1))) return bunmg_fail(BUNMG_OUT_OF_MEMORY, "out of host memory for a copy of B");
-  memcpy(call->b0, call->b, bytes);
-  return bunmg_pxgels(call->dtype, call->a, &call->desc, call->b, db, &call->info);
+  bunmg_status st = keep_b(call);
+  return st == BUNMG_OK ? bunmg_pxgels(call->dtype, call->a, &call->desc, call->b, &call->desc_b, &call->info) : st;
 }
 
 static bunmg_status task_residual(void *p) {
@@ -207,6 +250,7 @@ const mp_engine bunmg_scalapack_engine = {
     .skew_vectors = skew_vectors,
     .getrf = task_getrf,
     .getrs = task_getrs,
+    .getrs_residual = task_getrs_residual,
     .potrf_second = task_potrf_second,
     .sygst = task_sygst,
     .trsm = task_trsm,
@@ -220,7 +264,7 @@ const mp_engine bunmg_scalapack_engine = {
     .factor_free = factor_free,
     .names = {.potrf = "p?potrf", .potrs = "p?potrs", .potri = "p?potri", .syevd = "p?syevd",
               .image = "p?hemm (the probes' image)", .check = "the eigenvectors' probes",
-              .convention = "p?tranc (the eigenvectors' convention)", .getrf = "p?getrf", .getrs = "p?getrs",
+              .convention = "p?tranc (the eigenvectors' convention)", .getrf = "p?getrf", .getrs = "p?getrs", .getrs_residual = "the residual's check (p?gemm)",
               .potrf_second = "p?potrf (B)", .sygst = "p?sygst", .trsm = "p?trsm (the back-transformation)",
               .probes_generalized = "the eigenvectors' probes", .gels = "p?gels",
               .gels_residual = "the normal equations' check", .gesvd = "p?gesvd", .svd_v = "p?tranc (V)",
