@@ -5,14 +5,12 @@
  * of cusolvermp_checks.c) before anything comes back. This file: the call's grid, descriptors and
  * moves, potrf, potrs, potri, syevd, the eigenvectors' convention, and the engine's table; getrs,
  * gels, gesvd and sygvd's steps are in cusolvermp_general.c. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/conventions.h"
 #include "cuda/cusolvermp_engine.h"
-#include "mp/mp_probes.h"
 #include "routines/routines.h"
 
 typedef mp_gpu_call gpu_call;
@@ -273,7 +271,7 @@ static bunmg_status solve_on_device(mp_call *c, void *b, int64_t nrhs, int64_t l
   return st;
 }
 
-static size_t b_bytes(const mp_call *c) {
+size_t bunmg_mpgpu_rhs_bytes(const mp_call *c) {
   int64_t colsb = bunmg_numroc(c->nrhs, c->block, c->blacs->pcol, 0, c->grid.pcols);
   return (size_t)c->desc_b.v[8] * (size_t)(colsb > 0 ? colsb : 1) * c->esize;
 }
@@ -281,15 +279,14 @@ static size_t b_bytes(const mp_call *c) {
 bunmg_status bunmg_mpgpu_upload_rhs(mp_call *c) {
   gpu_call *s = state_of(c);
   bunmg_status st = use_device(c);
-  if (st == BUNMG_OK && !s->b) st = bunmg_mp_device_alloc(&s->b, b_bytes(c), "B");
+  if (st == BUNMG_OK && !s->b) st = bunmg_mp_device_alloc(&s->b, bunmg_mpgpu_rhs_bytes(c), "B");
   if (st == BUNMG_OK && !s->desc_b) st = bunmg_mpgpu_descriptor(c, &s->desc_b, c->n, c->nrhs, c->desc_b.v[8]);
-  return st == BUNMG_OK ? bunmg_mp_cuda(cudaMemcpy(s->b, c->b, b_bytes(c), cudaMemcpyHostToDevice), "cudaMemcpy (B to the device)")
+  return st == BUNMG_OK ? bunmg_mp_cuda(cudaMemcpy(s->b, c->b, bunmg_mpgpu_rhs_bytes(c), cudaMemcpyHostToDevice), "cudaMemcpy (B to the device)")
                         : st;
 }
 
-/* X from the device into call->b. */
-static bunmg_status download_x(mp_call *c) {
-  return bunmg_mp_cuda(cudaMemcpy(c->b, state_of(c)->b, b_bytes(c), cudaMemcpyDeviceToHost), "cudaMemcpy (X to the host)");
+bunmg_status bunmg_mpgpu_download_rhs(mp_call *c) {
+  return bunmg_mp_cuda(cudaMemcpy(c->b, state_of(c)->b, bunmg_mpgpu_rhs_bytes(c), cudaMemcpyDeviceToHost), "cudaMemcpy (X to the host)");
 }
 
 static bunmg_status task_potrs(void *p) {
@@ -298,7 +295,7 @@ static bunmg_status task_potrs(void *p) {
   bunmg_status st = bunmg_mpgpu_upload_rhs(c);
   if (st == BUNMG_OK) st = solve_on_device(c, s->b, c->nrhs, c->desc_b.v[8], s->desc_b);
   if (st == BUNMG_OK && c->info != 0) st = bunmg_info_status(BUNMG_INFO_POTRS, c->info);
-  return st == BUNMG_OK ? download_x(c) : st;
+  return st == BUNMG_OK ? bunmg_mpgpu_download_rhs(c) : st;
 }
 
 /* The inverse as the solve of the identity (docs/mp-engine.md, section 6.3): z = I, z = G^-1 I,

@@ -40,8 +40,11 @@ mp_dmat bunmg_mpgpu_rhs(const mp_call *c, void *p, int64_t rows);
 mp_dmat bunmg_mpgpu_adjoint(const mp_call *c, void *p);
 int64_t bunmg_mpgpu_adjoint_lld(const mp_call *c);
 
-/* B (call->b, host) to the device (state->b, desc_b), made on first use. */
+/* B (call->b, host) to the device (state->b, desc_b), made on first use; X back into call->b;
+ * the bytes of this rank's part of either. */
 bunmg_status bunmg_mpgpu_upload_rhs(mp_call *c);
+bunmg_status bunmg_mpgpu_download_rhs(mp_call *c);
+size_t bunmg_mpgpu_rhs_bytes(const mp_call *c);
 /* m (A's distribution, N x N) becomes its Cholesky factor; info as potrf's. */
 bunmg_status bunmg_mpgpu_potrf(mp_call *c, void *m);
 /* A cuSOLVERMp descriptor of a rows x cols matrix with leading dimension lld on the call's grid. */

@@ -3,9 +3,7 @@
  * row-major A) is turned by one transpose on the device into the matrix cuSOLVERMp is asked about
  * with CUBLAS_OP_N: A itself for the LU, conj(A) = G^H (M x N, tall) for least squares and the
  * SVD, so no transposed solve of the library is relied on (docs/mp-engine.md, section 10). */
-#include <math.h>
 #include <stdlib.h>
-#include <string.h>
 
 #include "cuda/cusolvermp_engine.h"
 #include "routines/routines.h"
@@ -19,21 +17,12 @@ static bunmg_status transpose(mp_call *c, cublasOperation_t op, mp_dmat from, mp
   return bunmg_mp_blas_add(c, op, 1, &from, 0, &to);
 }
 
-static size_t rhs_bytes(const mp_call *c) {
-  int64_t cols = bunmg_numroc(c->nrhs, c->block, c->blacs->pcol, 0, c->grid.pcols);
-  return (size_t)c->desc_b.v[8] * (size_t)(cols > 0 ? cols : 1) * c->esize;
-}
-
 /* B to the device and its copy for the check (state->b0). */
 static bunmg_status upload_and_keep_rhs(mp_call *c) {
   mp_gpu_call *s = state_of(c);
   bunmg_status st = bunmg_mpgpu_upload_rhs(c);
-  if (st == BUNMG_OK && !s->b0) st = bunmg_mp_device_alloc(&s->b0, rhs_bytes(c), "a copy of B");
-  return st == BUNMG_OK ? keep(c, s->b0, s->b, rhs_bytes(c), "cudaMemcpyAsync (a copy of B)") : st;
-}
-
-static bunmg_status download_rhs(mp_call *c) {
-  return bunmg_mp_cuda(cudaMemcpy(c->b, state_of(c)->b, rhs_bytes(c), cudaMemcpyDeviceToHost), "cudaMemcpy (X to the host)");
+  if (st == BUNMG_OK && !s->b0) st = bunmg_mp_device_alloc(&s->b0, bunmg_mpgpu_rhs_bytes(c), "a copy of B");
+  return st == BUNMG_OK ? keep(c, s->b0, s->b, bunmg_mpgpu_rhs_bytes(c), "cudaMemcpyAsync (a copy of B)") : st;
 }
 
 /* G^H (A's rows x A's columns) into state->at, made on first use. */
@@ -89,7 +78,7 @@ bunmg_status bunmg_mpgpu_getrs(void *p) {
   bunmg_mp_workspace_free(&w);
   if (st == BUNMG_OK && c->info != 0)
     st = bunmg_fail_at(BUNMG_SOLVER_ERROR, c->info, -1, "cusolverMpGetrs returned info %lld", (long long)c->info);
-  return st == BUNMG_OK ? download_rhs(c) : st;
+  return st == BUNMG_OK ? bunmg_mpgpu_download_rhs(c) : st;
 }
 
 /* ---- gels: min ||conj(A) Y - conj(B)|| (Y = conj(X)) on G^H, then R's diagonal back in G's place ---- */
@@ -121,7 +110,7 @@ bunmg_status bunmg_mpgpu_gels(void *p) {
     st = bunmg_fail_at(BUNMG_SOLVER_ERROR, c->info, -1, "cusolverMpGels returned info %lld", (long long)c->info);
   /* R's diagonal where the routine's check reads the call's matrix */
   if (st == BUNMG_OK) st = transpose(c, CUBLAS_OP_T, bunmg_mpgpu_adjoint(c, s->at), bunmg_mpgpu_view(c, c->a));
-  return st == BUNMG_OK ? download_rhs(c) : st;
+  return st == BUNMG_OK ? bunmg_mpgpu_download_rhs(c) : st;
 }
 
 /* ---- gesvd: G^H = U_H diag(s) VT_H (thin), so U_G = VT_H^H into z and VT_G = U_H^H into vt ---- */
